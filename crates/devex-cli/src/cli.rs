@@ -1,0 +1,160 @@
+//! The command line, as clap derive types. What the user typed, nothing resolved.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use devex_model::Table;
+
+/// DevEx and DORA metrics for platform teams: ingest delivery, incident and
+/// survey data into a Delta Lake, query it, publish a scorecard.
+///
+/// Start with `devex demo`, which imports the bundled sample organisation.
+#[derive(Debug, Parser)]
+#[command(name = "devex", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: $DEVEX_CONFIG, else ./devex.toml if present, else built-in defaults]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data dir holding the lake [default: $DEVEX_DATA, else config `data_dir`, else ./devex-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Seconds to wait for another devex writer before giving up [default: config lake.lock_timeout_secs = 60]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub lock_timeout: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented devex.toml with every setting and its default.
+    Init(InitArgs),
+    /// Import export files (CSV, NDJSON, JSON) into one table of the lake.
+    ///
+    /// Every file is validated before anything is written. Rows that break the
+    /// data contract go to the `quarantine` table with file, line, column and
+    /// reason; the rest land in one atomic MERGE commit on the table's identity,
+    /// so re-importing a file creates no duplicates.
+    ///
+    /// Exit status: 0 all rows landed; 3 some rows were quarantined and the rest
+    /// landed; 2 nothing changed (unreadable file, missing required column, lock timeout).
+    ///
+    /// Examples:
+    ///   devex import deployments exports/cd-2026-q3.csv
+    ///   devex import incidents pagerduty.ndjson --source pagerduty
+    ///   devex import survey_responses wave-2026-Q3.csv   (extra columns become survey_answers)
+    ///   cat deploys.json | devex import deployments - --input-format json --format json
+    #[command(verbatim_doc_comment)]
+    Import(ImportArgs),
+    /// Compact small files and vacuum unreferenced files older than the retention.
+    Maintain(MaintainArgs),
+    /// Run ad-hoc SQL (DataFusion dialect) over every lake table.
+    ///
+    /// Example: devex sql "SELECT service, count(*) FROM deployments GROUP BY service"
+    Sql(SqlArgs),
+    /// Import the bundled sample organisation into a fresh data dir and show what landed.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write [default: the --config path, else ./devex.toml]
+    #[arg(value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Target table: deployments, changes, incidents, survey_responses, survey_answers, adoption_events, services
+    #[arg(value_parser = parse_importable, value_name = "TABLE")]
+    pub table: Table,
+    /// Files to import (.csv, .ndjson/.jsonl, .json array); `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Format of standard input (required with `-`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+    /// Value of `source` for rows whose file has no `source` column.
+    #[arg(long, default_value = "file", value_name = "NAME")]
+    pub source: String,
+    /// Output: a human summary on stderr, or one JSON object per table on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintainArgs {
+    /// Keep files needed for time travel within this many days [default: config lake.retention_days = 30]
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The statement to run.
+    #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
+    pub query: Option<String>,
+    /// Read the statement from a file.
+    #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+    pub format: SqlFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The sample organisation to import [default: ./sample-data, else the one in the devex source tree]
+    #[arg(long, value_name = "DIR")]
+    pub sample: Option<PathBuf>,
+    /// Replace a non-empty data dir that is not a previous demo's.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    Csv,
+    Ndjson,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+fn parse_importable(s: &str) -> Result<Table, String> {
+    let t: Table = s.parse().map_err(|e: devex_model::table::UnknownTable| e.to_string())?;
+    if t == Table::Quarantine {
+        return Err("the quarantine is written by devex itself, not imported".into());
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,97 @@
+//! `devex import TABLE FILE...`.
+
+use std::io::Write;
+
+use devex_ingest::import::{ImportOutcome, ImportRequest, import};
+use devex_ingest::input::{InputFormat, InputSource};
+use devex_ingest::lake::Lake;
+use devex_ingest::validate::RunContext;
+
+use super::{new_run_id, writer_lock};
+use crate::cli::{ImportArgs, InputFormatArg, ReportFormat};
+use crate::exit::{Failure, Outcome};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcome> {
+    let inputs = inputs(&args)?;
+    let lake = Lake::new(&settings.data_dir);
+    let lock = writer_lock(settings)?;
+    let run = RunContext {
+        run_id: new_run_id(),
+        source: args.source.clone(),
+        tz: settings.config.tz()?,
+        now_micros: chrono::Utc::now().timestamp_micros(),
+    };
+    if args.format == ReportFormat::Human {
+        eprintln!("importing {} file(s) into `{}` (run {})", inputs.len(), args.table, run.run_id);
+    }
+    let req = ImportRequest { table: args.table, inputs, run };
+    let outcome = import(&lake, &lock, &req).await?;
+    print_outcome(&outcome, args.format, &req.run.run_id)?;
+    Ok(if outcome.any_quarantined() { Outcome::Partial } else { Outcome::Success })
+}
+
+fn inputs(args: &ImportArgs) -> anyhow::Result<Vec<InputSource>> {
+    let stdin_count = args.files.iter().filter(|f| f.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        return Err(Failure::new("`-` (standard input) given more than once", "name `-` once"));
+    }
+    args.files
+        .iter()
+        .map(|f| {
+            if f.as_os_str() == "-" {
+                let format = match args.input_format {
+                    Some(InputFormatArg::Csv) => InputFormat::Csv,
+                    Some(InputFormatArg::Ndjson) => InputFormat::Ndjson,
+                    Some(InputFormatArg::Json) => InputFormat::Json,
+                    None => {
+                        return Err(Failure::new(
+                            "reading standard input needs its format",
+                            "add --input-format csv|ndjson|json",
+                        ));
+                    }
+                };
+                Ok(InputSource::Stdin(format))
+            } else {
+                Ok(InputSource::Path(f.clone()))
+            }
+        })
+        .collect()
+}
+
+/// The summary: human lines on stderr, or one JSON object per table on stdout.
+pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str) -> anyhow::Result<()> {
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    match format {
+        ReportFormat::Json => {
+            let mut out = std::io::stdout().lock();
+            for t in &outcome.tables {
+                writeln!(out, "{}", serde_json::to_string(t)?)?;
+            }
+        }
+        ReportFormat::Human => {
+            for t in &outcome.tables {
+                let version = t.version.map(|v| format!("version {v}")).unwrap_or_else(|| "no table".into());
+                eprintln!(
+                    "{:<17} read {:>7}  written {:>7}  replaced {:>7}  quarantined {:>5}  ({version})",
+                    t.table, t.read, t.written, t.replaced, t.quarantined
+                );
+            }
+            if outcome.any_quarantined() {
+                const SHOWN: usize = 10;
+                eprintln!("quarantined rows:");
+                for q in outcome.quarantined.iter().take(SHOWN) {
+                    let line = q.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    eprintln!("  {}{line}: {}", q.file, q.reason);
+                }
+                if outcome.quarantined.len() > SHOWN {
+                    eprintln!("  ... and {} more", outcome.quarantined.len() - SHOWN);
+                }
+                eprintln!("all of them: devex sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\"");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! One module per subcommand; [`run`] dispatches and returns the outcome.
+
+mod demo;
+mod import;
+mod init;
+mod maintain;
+mod sql;
+
+use std::time::Duration;
+
+use devex_ingest::lock::WriterLock;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Outcome;
+use crate::settings::Settings;
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let Command::Init(args) = &cli.command {
+        return init::run(&cli.global, args);
+    }
+    let settings = Settings::resolve(&cli.global)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Init(_) => unreachable!("handled above"),
+            Command::Import(args) => import::run(&settings, args).await,
+            Command::Maintain(args) => maintain::run(&settings, args).await,
+            Command::Sql(args) => sql::run(&settings, args).await,
+            Command::Demo(args) => demo::run(&settings, args).await,
+        }
+    })
+}
+
+/// Take the lake's writer lock, saying on stderr when we have to wait.
+pub fn writer_lock(settings: &Settings) -> anyhow::Result<WriterLock> {
+    let timeout: Duration = settings.lock_timeout;
+    let lock = WriterLock::acquire(&settings.data_dir, timeout, |holder| {
+        eprintln!("waiting up to {} s for the lake's writer lock, held by {holder}...", timeout.as_secs());
+    })?;
+    Ok(lock)
+}
+
+/// A fresh run id: UTC time and pid, sortable and unique on one machine.
+pub fn new_run_id() -> String {
+    format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), std::process::id())
+}

@@ -1,0 +1,63 @@
+//! `devex sql`: ad-hoc SQL over the lake.
+
+use std::io::Write;
+
+use anyhow::Context;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use devex_query::LakeSession;
+
+use crate::cli::{SqlArgs, SqlFormat};
+use crate::exit::{Failure, Outcome};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> {
+    let query = match (&args.query, &args.file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let session = LakeSession::open(&settings.data_dir).await?;
+    let batches = match session.sql(&query).await {
+        Ok(df) => df.collect().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
+    };
+    let batches = match batches {
+        Ok(b) => b,
+        Err(e) => return Err(Failure::new(format!("{e:#}"), tables_hint())),
+    };
+    write(&batches, args.format)?;
+    Ok(Outcome::Success)
+}
+
+fn tables_hint() -> String {
+    let tables: Vec<String> = devex_model::Table::ALL
+        .iter()
+        .map(|t| {
+            let cols: Vec<String> = t.schema().fields().iter().map(|f| f.name().clone()).collect();
+            format!("{}({})", t.name(), cols.join(", "))
+        })
+        .collect();
+    format!("tables: {}", tables.join("; "))
+}
+
+fn write(batches: &[RecordBatch], format: SqlFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        SqlFormat::Table => writeln!(out, "{}", pretty_format_batches(batches)?)?,
+        SqlFormat::Csv => {
+            let mut w = datafusion::arrow::csv::Writer::new(&mut out);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        SqlFormat::Json => {
+            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+    }
+    Ok(())
+}

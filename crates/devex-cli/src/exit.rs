@@ -1,0 +1,75 @@
+//! Exit codes and how failures are printed: an `error:` line with the whole
+//! cause chain, then a `hint:` line when there is an obvious next step.
+
+use std::process::ExitCode;
+
+use devex_ingest::IngestError;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything landed.
+    Success,
+    /// Some rows were quarantined; the rest landed.
+    Partial,
+    /// Nothing changed: bad invocation, unreadable input, lock timeout, I/O.
+    Failed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        match o {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Partial => ExitCode::from(3),
+            Outcome::Failed => ExitCode::from(2),
+        }
+    }
+}
+
+/// Print a failure and give its exit code.
+pub fn report(err: &anyhow::Error) -> Outcome {
+    eprintln!("error: {err:#}");
+    let hint = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<IngestError>().and_then(IngestError::hint))
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Failure>().map(|f| f.hint.clone())));
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
+    Outcome::Failed
+}
+
+/// A failure the CLI itself detected, with its hint.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub message: String,
+    /// The obvious next step.
+    pub hint: String,
+}
+
+impl Failure {
+    /// An `anyhow::Error` carrying a message and a hint.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Failure { message: message.into(), hint: hint.into() })
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}

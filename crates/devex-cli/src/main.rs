@@ -1,0 +1,19 @@
+//! The `devex` binary: parse arguments, run, pick the exit code in one place.
+
+mod cli;
+mod commands;
+mod exit;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    exit::init_logging();
+    match commands::run(args) {
+        Ok(code) => code.into(),
+        Err(err) => exit::report(&err).into(),
+    }
+}

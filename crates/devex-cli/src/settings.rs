@@ -1,0 +1,57 @@
+//! Settings in two steps: the config file chosen and parsed (what the user
+//! wrote), then resolved against flags and environment into paths and values
+//! the commands use.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use devex_model::Config;
+
+use crate::cli::GlobalArgs;
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration in force.
+    pub config: Config,
+    /// The file it came from, if any.
+    pub config_path: Option<PathBuf>,
+    /// The data dir.
+    pub data_dir: PathBuf,
+    /// How long to wait for the writer lock.
+    pub lock_timeout: Duration,
+}
+
+/// `--config FILE`, else `$DEVEX_CONFIG`, else `./devex.toml` if present.
+pub fn config_path(global: &GlobalArgs) -> Option<PathBuf> {
+    global
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("DEVEX_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("devex.toml")).filter(|p| p.is_file()))
+}
+
+impl Settings {
+    /// Read the config and resolve the data dir and lock timeout.
+    pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
+        let config_path = config_path(global);
+        let config = match &config_path {
+            Some(p) => load(p)?,
+            None => Config::default(),
+        };
+        let data_dir = global
+            .data
+            .clone()
+            .or_else(|| std::env::var_os("DEVEX_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("devex-data"));
+        let lock_timeout = Duration::from_secs(global.lock_timeout.unwrap_or(config.lake.lock_timeout_secs));
+        Ok(Settings { config, config_path, data_dir, lock_timeout })
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+    Config::from_toml_str(&text).with_context(|| format!("config {}", path.display()))
+}

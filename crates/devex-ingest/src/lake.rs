@@ -1,0 +1,258 @@
+//! The lake writer: the only code that writes the lake. Each call is one
+//! atomic Delta commit per table: a MERGE on the table's identity key, so a
+//! re-imported row replaces its old copy even when its event time (and so its
+//! `month` partition) moved. Commit metadata names the run.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::vacuum::VacuumMode;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::{DeltaTable, DeltaTableError};
+use devex_model::Table;
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::error::IngestError;
+use crate::lock::WriterLock;
+
+/// Who is writing: recorded in every commit's metadata.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    /// The run's id.
+    pub run_id: String,
+    /// The devex command, e.g. `import deployments`.
+    pub command: String,
+    /// The source name, e.g. `file`.
+    pub source: String,
+}
+
+impl CommitInfo {
+    fn properties(&self) -> CommitProperties {
+        CommitProperties::default().with_metadata([
+            ("run_id".to_string(), json!(self.run_id)),
+            ("command".to_string(), json!(self.command)),
+            ("source".to_string(), json!(self.source)),
+            ("writer".to_string(), json!(format!("devex {}", env!("CARGO_PKG_VERSION")))),
+        ])
+    }
+}
+
+/// What one upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upserted {
+    /// Rows with a new identity.
+    pub inserted: usize,
+    /// Rows whose identity already existed (changed or not).
+    pub matched: usize,
+    /// The table's version after the commit.
+    pub version: u64,
+}
+
+/// What `maintain` did to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintained {
+    /// The table.
+    pub table: Table,
+    /// Small files compacted away.
+    pub files_removed: u64,
+    /// Compacted files written.
+    pub files_added: u64,
+    /// Unreferenced files older than the retention, deleted.
+    pub files_vacuumed: usize,
+    /// The version after maintenance.
+    pub version: u64,
+}
+
+/// A lake rooted at a local directory.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    /// The lake in `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Lake {
+        Lake { root: root.into() }
+    }
+
+    /// The data dir.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of a table.
+    pub fn table_dir(&self, table: Table) -> PathBuf {
+        self.root.join(table.name())
+    }
+
+    fn lake_err(table: Table) -> impl Fn(DeltaTableError) -> IngestError {
+        move |source| IngestError::Lake { table: table.name().into(), source }
+    }
+
+    /// Open a table; `None` when it has never been written.
+    pub async fn open(&self, table: Table) -> Result<Option<DeltaTable>, IngestError> {
+        let dir = self.table_dir(table);
+        if !dir.join("_delta_log").is_dir() {
+            return Ok(None);
+        }
+        let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(Self::lake_err(table))?;
+        let t = deltalake::open_table(url).await.map_err(Self::lake_err(table))?;
+        Ok(Some(t))
+    }
+
+    /// The current version of a table, `None` if it does not exist.
+    pub async fn version(&self, table: Table) -> Result<Option<u64>, IngestError> {
+        Ok(self.open(table).await?.and_then(|t| t.version()))
+    }
+
+    async fn open_or_create(&self, table: Table, info: &CommitInfo) -> Result<DeltaTable, IngestError> {
+        if let Some(t) = self.open(table).await? {
+            return Ok(t);
+        }
+        let err = Self::lake_err(table);
+        let dir = self.table_dir(table);
+        std::fs::create_dir_all(&dir).map_err(|e| IngestError::Io { file: dir.display().to_string(), source: e })?;
+        let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(&err)?;
+        let schema = table.schema();
+        let kernel: deltalake::kernel::StructType =
+            schema.as_ref().try_into_kernel().map_err(|e| IngestError::internal("converting a schema", e))?;
+        let t = DeltaTable::try_from_url(url).await.map_err(&err)?;
+        t.create()
+            .with_table_name(table.name())
+            .with_comment(format!("devex canonical table `{}`", table.name()))
+            .with_columns(kernel.fields().cloned())
+            .with_partition_columns(table.partition_columns().iter().map(|s| s.to_string()))
+            .with_commit_properties(info.properties())
+            .await
+            .map_err(err)
+    }
+
+    fn writer_properties() -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build()
+    }
+
+    /// MERGE `batch` into `table` on its identity key, as one commit.
+    ///
+    /// The batch must already be de-duplicated on the key. A matched row is
+    /// rewritten only if some column other than `ingested_at` changed, so a
+    /// re-import of identical rows leaves the data files alone.
+    pub async fn upsert(
+        &self,
+        _lock: &WriterLock,
+        table: Table,
+        batch: RecordBatch,
+        info: &CommitInfo,
+    ) -> Result<Upserted, IngestError> {
+        let err = Self::lake_err(table);
+        let rows = batch.num_rows();
+        let target = self.open_or_create(table, info).await?;
+        let ctx = SessionContext::new();
+        let source = ctx.read_batch(batch).map_err(|e| err(e.into()))?;
+        let q = |side: &str, c: &str| format!("{side}.\"{c}\"");
+        let on = table
+            .key()
+            .iter()
+            .map(|k| format!("{} = {}", q("lake", k), q("incoming", k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let schema = table.schema();
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let changed = names
+            .iter()
+            .filter(|n| n.as_str() != devex_model::table::INGESTED_AT && !table.key().contains(&n.as_str()))
+            .map(|n| format!("{} IS DISTINCT FROM {}", q("lake", n), q("incoming", n)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let mut merge = target
+            .merge(source, on)
+            .with_source_alias("incoming")
+            .with_target_alias("lake")
+            .with_writer_properties(Self::writer_properties())
+            .with_commit_properties(info.properties());
+        if !changed.is_empty() {
+            merge = merge
+                .when_matched_update(|mut u| {
+                    u = u.predicate(changed.as_str());
+                    for n in &names {
+                        u = u.update(format!("\"{n}\""), q("incoming", n));
+                    }
+                    u
+                })
+                .map_err(&err)?;
+        }
+        merge = merge
+            .when_not_matched_insert(|mut i| {
+                for n in &names {
+                    i = i.set(format!("\"{n}\""), q("incoming", n));
+                }
+                i
+            })
+            .map_err(&err)?;
+        let (table_after, metrics) = merge.await.map_err(&err)?;
+        Ok(Upserted {
+            inserted: metrics.num_target_rows_inserted,
+            matched: rows - metrics.num_target_rows_inserted,
+            version: table_after.version().unwrap_or_default(),
+        })
+    }
+
+    /// Compact small files and delete unreferenced files older than
+    /// `retention`, for every table that exists.
+    pub async fn maintain(
+        &self,
+        _lock: &WriterLock,
+        retention: chrono::Duration,
+        info: &CommitInfo,
+    ) -> Result<Vec<Maintained>, IngestError> {
+        let mut out = Vec::new();
+        for table in Table::ALL {
+            let Some(t) = self.open(table).await? else { continue };
+            let err = Self::lake_err(table);
+            let (t, optimized) = t
+                .optimize()
+                .with_writer_properties(Self::writer_properties())
+                .with_commit_properties(info.properties())
+                .await
+                .map_err(&err)?;
+            // Full mode also removes files no commit ever referenced, such as
+            // the leftovers of a writer killed mid-write.
+            let (t, vacuumed) = t
+                .vacuum()
+                .with_retention_period(retention)
+                .with_enforce_retention_duration(false)
+                .with_mode(VacuumMode::Full)
+                .with_commit_properties(info.properties())
+                .await
+                .map_err(&err)?;
+            out.push(Maintained {
+                table,
+                files_removed: optimized.num_files_removed,
+                files_added: optimized.num_files_added,
+                files_vacuumed: vacuumed.files_deleted.len(),
+                version: t.version().unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest commit's application metadata of a table (for tests and `status`).
+    pub async fn last_commit_metadata(&self, table: Table) -> Result<HashMap<String, serde_json::Value>, IngestError> {
+        let Some(t) = self.open(table).await? else { return Ok(HashMap::new()) };
+        let mut history = t.history(Some(1));
+        match history.next().await {
+            Some(commit) => Ok(commit.map_err(Self::lake_err(table))?.info),
+            None => Ok(HashMap::new()),
+        }
+    }
+}
+

@@ -1,0 +1,36 @@
+//! devex ingestion: sources -> validated, normalised rows -> the Delta lake.
+//!
+//! [`lake::Lake`] is the only writer of the lake; everything else produces
+//! rows in the canonical shape of `devex_model::Table`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), devex_ingest::IngestError> {
+//! use devex_ingest::{import::{import, ImportRequest}, input::InputSource, lake::Lake,
+//!     lock::WriterLock, validate::RunContext};
+//! let lake = Lake::new("devex-data");
+//! let lock = WriterLock::acquire(lake.root(), std::time::Duration::from_secs(60), |_| {})?;
+//! let req = ImportRequest {
+//!     table: devex_model::Table::Deployments,
+//!     inputs: vec![InputSource::Path("sample-data/deployments.csv".into())],
+//!     run: RunContext { run_id: "r1".into(), source: "file".into(),
+//!         tz: chrono_tz::UTC, now_micros: 0 },
+//! };
+//! let outcome = import(&lake, &lock, &req).await?;
+//! for t in outcome.tables {
+//!     assert_eq!(t.read, t.written + t.replaced + t.quarantined);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod bridge;
+pub mod error;
+pub mod import;
+pub mod input;
+pub mod lake;
+pub mod lock;
+pub mod quarantine;
+pub mod survey;
+pub mod timestamp;
+pub mod validate;
+
+pub use error::IngestError;

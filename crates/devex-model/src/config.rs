@@ -1,0 +1,219 @@
+//! `devex.toml`: what the user wrote, deserialised with serde and checked, with
+//! every setting's default in one place. No I/O here: the CLI decides which
+//! file to read (`--config`, `$DEVEX_CONFIG`, `./devex.toml`, or none).
+//!
+//! ```
+//! let cfg = devex_model::Config::from_toml_str("timezone = \"Europe/Berlin\"").unwrap();
+//! assert_eq!(cfg.timezone, "Europe/Berlin");
+//! assert_eq!(cfg.attribution_window_hours, 24);
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// Errors reading a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML did not parse or had an unknown or mistyped key.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// `timezone` is not an IANA zone name.
+    #[error("timezone `{0}` is not an IANA time zone name (e.g. `UTC`, `Europe/Berlin`)")]
+    Timezone(String),
+    /// A value is out of its range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the lake lives; `--data` and `$DEVEX_DATA` win over it.
+    pub data_dir: Option<PathBuf>,
+    /// IANA zone for timestamps without offset, and the calendar of days,
+    /// ISO weeks and quarters.
+    pub timezone: String,
+    /// Environments that count as production (compared case-insensitively).
+    pub production_environments: Vec<String>,
+    /// Hours after a deployment within which an unlinked incident of the same
+    /// service is attributed to it.
+    pub attribution_window_hours: u32,
+    /// Band thresholds: `dora-2023`.
+    pub benchmarks: String,
+    /// Survey settings.
+    pub survey: SurveyConfig,
+    /// Lake maintenance and locking.
+    pub lake: LakeConfig,
+}
+
+/// `[survey]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// Groups with fewer responses than this have their scores withheld.
+    pub min_group_size: u32,
+    /// Question column -> DevEx dimension and scale.
+    pub questions: BTreeMap<String, SurveyQuestion>,
+}
+
+/// How one survey question maps to a DevEx dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyQuestion {
+    /// e.g. `feedback_loops`, `cognitive_load`, `flow_state`, `satisfaction`.
+    pub dimension: String,
+    /// The top of the Likert scale (the bottom is 1).
+    #[serde(default = "default_scale_max")]
+    pub scale_max: u32,
+}
+
+fn default_scale_max() -> u32 {
+    5
+}
+
+/// `[lake]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LakeConfig {
+    /// Seconds a writer waits for another devex writer to finish.
+    pub lock_timeout_secs: u64,
+    /// `devex maintain` deletes unreferenced files older than this many days;
+    /// time travel works within it.
+    pub retention_days: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: None,
+            timezone: "UTC".into(),
+            production_environments: vec!["production".into(), "prod".into()],
+            attribution_window_hours: 24,
+            benchmarks: "dora-2023".into(),
+            survey: SurveyConfig::default(),
+            lake: LakeConfig::default(),
+        }
+    }
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        SurveyConfig { min_group_size: 5, questions: BTreeMap::new() }
+    }
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig { lock_timeout_secs: 60, retention_days: 30 }
+    }
+}
+
+impl Config {
+    /// Parse and check a `devex.toml`.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check values serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.tz()?;
+        if self.production_environments.is_empty() {
+            return Err(ConfigError::Invalid(
+                "production_environments must name at least one environment".into(),
+            ));
+        }
+        if self.benchmarks != "dora-2023" {
+            return Err(ConfigError::Invalid(format!(
+                "benchmarks `{}` is unknown (supported: dora-2023)",
+                self.benchmarks
+            )));
+        }
+        for (q, spec) in &self.survey.questions {
+            if spec.scale_max < 2 {
+                return Err(ConfigError::Invalid(format!(
+                    "survey.questions.{q}: scale_max must be at least 2"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured time zone.
+    pub fn tz(&self) -> Result<Tz, ConfigError> {
+        self.timezone.parse::<Tz>().map_err(|_| ConfigError::Timezone(self.timezone.clone()))
+    }
+
+    /// The commented `devex.toml` that `devex init` writes: every setting with its default.
+    pub fn template() -> &'static str {
+        TEMPLATE
+    }
+}
+
+const TEMPLATE: &str = r#"# devex configuration. Every setting is shown with its default.
+# Lookup order: --config FILE, then $DEVEX_CONFIG, then ./devex.toml.
+
+# Where the lake (Delta tables) lives. --data DIR and $DEVEX_DATA win over it.
+# data_dir = "./devex-data"
+
+# IANA time zone: timestamps without an offset are read in it, and days,
+# ISO weeks (Monday) and quarters follow its calendar.
+timezone = "UTC"
+
+# Environments that count as production (case-insensitive).
+production_environments = ["production", "prod"]
+
+# An incident with no explicit link is attributed to the latest production
+# deployment of its service finished at most this many hours before it.
+attribution_window_hours = 24
+
+# Band thresholds for the DORA metrics.
+benchmarks = "dora-2023"
+
+[survey]
+# Survey scores of groups with fewer responses are withheld.
+min_group_size = 5
+
+# Survey question columns mapped to DevEx dimensions (Likert 1..scale_max), e.g.
+# [survey.questions]
+# q_ci_speed = { dimension = "feedback_loops", scale_max = 5 }
+# q_focus_time = { dimension = "flow_state", scale_max = 5 }
+
+[lake]
+# Seconds a writer waits for another devex writer (import, ingest, maintain).
+lock_timeout_secs = 60
+# `devex maintain` vacuums unreferenced files older than this; time travel
+# (--as-of) keeps working within it.
+retention_days = 30
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_round_trips_to_the_defaults() {
+        assert_eq!(Config::from_toml_str(Config::template()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_zones_are_rejected() {
+        assert!(Config::from_toml_str("timezon = \"UTC\"").is_err());
+        let err = Config::from_toml_str("timezone = \"Mars/Olympus\"").unwrap_err();
+        assert!(err.to_string().contains("Mars/Olympus"));
+    }
+
+    #[test]
+    fn questions_parse_with_default_scale() {
+        let cfg = Config::from_toml_str(
+            "[survey.questions]\nq_ci = { dimension = \"feedback_loops\" }\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.survey.questions["q_ci"].scale_max, 5);
+    }
+}
