@@ -63,10 +63,14 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// delta-rs logs routine internals (merge metrics, probing a new table) at
+/// warn and error; only its real failures, which reach us as errors, matter.
+const DEFAULT_LOG_FILTER: &str = "warn,deltalake_core=off,buoyant_kernel=off";
+
 /// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -15,8 +15,6 @@ use crate::cli::GlobalArgs;
 pub struct Settings {
     /// The configuration in force.
     pub config: Config,
-    /// The file it came from, if any.
-    pub config_path: Option<PathBuf>,
     /// The data dir.
     pub data_dir: PathBuf,
     /// How long to wait for the writer lock.
@@ -47,7 +45,7 @@ impl Settings {
             .or_else(|| config.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("devex-data"));
         let lock_timeout = Duration::from_secs(global.lock_timeout.unwrap_or(config.lake.lock_timeout_secs));
-        Ok(Settings { config, config_path, data_dir, lock_timeout })
+        Ok(Settings { config, data_dir, lock_timeout })
     }
 }
 

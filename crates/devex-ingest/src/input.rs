@@ -178,7 +178,7 @@ fn trim_to_null(df: DataFrame) -> PolarsResult<DataFrame> {
         .map(|c| {
             let s = c.as_materialized_series().str()?;
             let v: StringChunked = s
-                .into_iter()
+                .iter()
                 .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
                 .collect();
             Ok(v.with_name(c.name().clone()).into_column())

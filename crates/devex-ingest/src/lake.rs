@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::logical_expr::{Expr, Operator, binary_expr};
 use datafusion::prelude::SessionContext;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::CommitProperties;
@@ -15,6 +16,7 @@ use deltalake::operations::vacuum::VacuumMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::{DeltaTable, DeltaTableError};
+
 use devex_model::Table;
 use futures::StreamExt;
 use serde_json::json;
@@ -123,8 +125,8 @@ impl Lake {
         let schema = table.schema();
         let kernel: deltalake::kernel::StructType =
             schema.as_ref().try_into_kernel().map_err(|e| IngestError::internal("converting a schema", e))?;
-        let t = DeltaTable::try_from_url(url).await.map_err(&err)?;
-        t.create()
+        deltalake::operations::create::CreateBuilder::new()
+            .with_location(url.to_string())
             .with_table_name(table.name())
             .with_comment(format!("devex canonical table `{}`", table.name()))
             .with_columns(kernel.fields().cloned())
@@ -158,33 +160,34 @@ impl Lake {
         let target = self.open_or_create(table, info).await?;
         let ctx = SessionContext::new();
         let source = ctx.read_batch(batch).map_err(|e| err(e.into()))?;
-        let q = |side: &str, c: &str| format!("{side}.\"{c}\"");
+        // Build the expressions as `Expr`s, not SQL text: column names such as
+        // `table` and `column` (quarantine) are SQL keywords.
+        let q = |side: &str, c: &str| Expr::Column(datafusion::common::Column::new(Some(side), c));
         let on = table
             .key()
             .iter()
-            .map(|k| format!("{} = {}", q("lake", k), q("incoming", k)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+            .map(|k| q("lake", k).eq(q("incoming", k)))
+            .reduce(Expr::and)
+            .expect("every table has a key");
         let schema = table.schema();
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let changed = names
             .iter()
             .filter(|n| n.as_str() != devex_model::table::INGESTED_AT && !table.key().contains(&n.as_str()))
-            .map(|n| format!("{} IS DISTINCT FROM {}", q("lake", n), q("incoming", n)))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+            .map(|n| binary_expr(q("lake", n), Operator::IsDistinctFrom, q("incoming", n)))
+            .reduce(Expr::or);
         let mut merge = target
             .merge(source, on)
             .with_source_alias("incoming")
             .with_target_alias("lake")
             .with_writer_properties(Self::writer_properties())
             .with_commit_properties(info.properties());
-        if !changed.is_empty() {
+        if let Some(changed) = changed {
             merge = merge
                 .when_matched_update(|mut u| {
-                    u = u.predicate(changed.as_str());
+                    u = u.predicate(changed);
                     for n in &names {
-                        u = u.update(format!("\"{n}\""), q("incoming", n));
+                        u = u.update(n.as_str(), q("incoming", n));
                     }
                     u
                 })
@@ -193,7 +196,7 @@ impl Lake {
         merge = merge
             .when_not_matched_insert(|mut i| {
                 for n in &names {
-                    i = i.set(format!("\"{n}\""), q("incoming", n));
+                    i = i.set(n.as_str(), q("incoming", n));
                 }
                 i
             })

@@ -21,12 +21,13 @@ pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
     let months = col(MONTH)?;
     let (ids, surveys, sources, months) = (ids.str().map_err(err)?, surveys.str().map_err(err)?, sources.str().map_err(err)?, months.str().map_err(err)?);
     let submitted = submitted.i64().map_err(err)?;
-    let ingested = v.df.column(INGESTED_AT).map_err(err)?.as_materialized_series().i64().map_err(err)?.get(0);
+    let ingested_col = v.df.column(INGESTED_AT).map_err(err)?.as_materialized_series().i64().map_err(err)?.clone();
+    let ingested = if v.df.height() > 0 { ingested_col.get(0) } else { None };
 
     let mut out = AnswerColumns::default();
     for q in v.extras.columns() {
         let answers = q.as_materialized_series().str().map_err(err)?;
-        for (row, answer) in answers.into_iter().enumerate() {
+        for (row, answer) in answers.iter().enumerate() {
             let Some(answer) = answer else { continue };
             let (score, text) = match answer.parse::<i32>() {
                 Ok(n) => (Some(n), None),

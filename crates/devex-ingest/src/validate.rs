@@ -81,7 +81,7 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
             ColumnType::Int32 | ColumnType::Int64 => int_column(table, c, &values, &mut problems)?,
         };
         if c.required {
-            for (i, v) in values.into_iter().enumerate() {
+            for (i, v) in values.iter().enumerate() {
                 if v.is_none() {
                     problems[i].push(Problem { column: c.name, value: None, reason: "missing required value".into() });
                 }
@@ -94,7 +94,7 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
     let source: StringChunked = match present(table::SOURCE) {
         Some(s) => {
             let s = s.map_err(|e| IngestError::internal("reading source", e))?;
-            s.into_iter().map(|v| Some(v.unwrap_or(&ctx.source).to_string())).collect()
+            s.iter().map(|v| Some(v.unwrap_or(&ctx.source).to_string())).collect()
         }
         None => (0..height).map(|_| Some(ctx.source.clone())).collect(),
     };
@@ -113,7 +113,7 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
 
     let mut quarantined = Vec::new();
     let mask: BooleanChunked = problems.iter().map(|p| Some(p.is_empty())).collect();
-    for (i, p) in problems.into_iter().enumerate() {
+    for (i, p) in problems.iter().enumerate() {
         if p.is_empty() {
             continue;
         }
@@ -139,7 +139,7 @@ fn string_column(table: Table, c: &Column, values: &StringChunked, problems: &mu
         return values.clone().with_name(c.name.into()).into_column();
     }
     let out: StringChunked = values
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, v)| match v {
             None if table == Table::Deployments && c.name == "kind" => Some("regular".to_string()),
@@ -164,7 +164,7 @@ fn string_column(table: Table, c: &Column, values: &StringChunked, problems: &mu
 
 fn timestamp_values(c: &Column, values: &StringChunked, tz: Tz, problems: &mut [Vec<Problem>]) -> Vec<Option<i64>> {
     values
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, v)| {
             let v = v?;
@@ -188,7 +188,8 @@ fn int_column(
     let cast = values
         .clone()
         .into_series()
-        .cast_with_options(&DataType::Int64, CastOptions::NonStrict)
+        // `cast` is non-strict: an unparsable value becomes null, caught below.
+        .cast(&DataType::Int64)
         .map_err(|e| IngestError::internal("casting integers", e))?;
     let ints = cast.i64().map_err(|e| IngestError::internal("casting integers", e))?;
     let range = match (table, c.name, c.ty) {
@@ -197,8 +198,8 @@ fn int_column(
         _ => None,
     };
     let checked: Vec<Option<i64>> = values
-        .into_iter()
-        .zip(ints.into_iter())
+        .iter()
+        .zip(ints.iter())
         .enumerate()
         .map(|(i, (raw, int))| match (raw, int) {
             (None, _) => None,
