@@ -50,7 +50,7 @@ pub struct Failure {
 
 impl Failure {
     /// An `anyhow::Error` carrying a message and a hint.
-    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Failure { message: message.into(), hint: hint.into() })
     }
 }

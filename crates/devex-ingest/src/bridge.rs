@@ -19,9 +19,8 @@ pub fn to_record_batch(table: Table, df: &DataFrame) -> Result<RecordBatch, Inge
         .fields()
         .iter()
         .map(|field| {
-            let column = df
-                .column(field.name())
-                .map_err(|e| IngestError::internal("finding a column for the lake", e))?;
+            let column =
+                df.column(field.name()).map_err(|e| IngestError::internal("finding a column for the lake", e))?;
             let array = series_to_arrow(column.as_materialized_series())?;
             cast(&array, field.data_type()).map_err(|e| IngestError::internal("casting a column for the lake", e))
         })
@@ -50,4 +49,3 @@ pub fn series_to_arrow(series: &Series) -> Result<ArrayRef, IngestError> {
         .map_err(|e| IngestError::internal("importing a polars array", e))?;
     Ok(make_array(data))
 }
-

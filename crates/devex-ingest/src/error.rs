@@ -70,9 +70,9 @@ impl IngestError {
     /// A one-line suggestion for the user, when there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            IngestError::UnknownFormat { .. } => Some(
-                "rename the file with its format's extension, or pipe it with `-` and --input-format".into(),
-            ),
+            IngestError::UnknownFormat { .. } => {
+                Some("rename the file with its format's extension, or pipe it with `-` and --input-format".into())
+            }
             IngestError::Unreadable { .. } => Some("nothing was written; fix the file and run the import again".into()),
             IngestError::MissingColumn { table, .. } => Some(format!(
                 "nothing was written; the `{table}` table's columns are listed by `devex import --help` and in the README"

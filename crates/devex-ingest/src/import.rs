@@ -80,7 +80,11 @@ pub async fn import(lake: &Lake, lock: &WriterLock, req: &ImportRequest) -> Resu
             answer_frames.push(answers_from_responses(&v)?);
         } else if v.extras.width() > 0 {
             let names: Vec<String> = v.extras.get_column_names().iter().map(|n| n.to_string()).collect();
-            outcome.warnings.push(format!("{}: ignored columns not in the `{table}` table: {}", raw.file, names.join(", ")));
+            outcome.warnings.push(format!(
+                "{}: ignored columns not in the `{table}` table: {}",
+                raw.file,
+                names.join(", ")
+            ));
         }
         outcome.quarantined.extend(v.quarantined);
         frames.push(v.df);
@@ -125,7 +129,8 @@ async fn upsert_frames(
         all.vstack_mut_owned(f).map_err(polars_err)?;
     }
     let valid = all.height();
-    let mut report = TableReport { table: table.name().into(), read, written: 0, replaced: 0, quarantined, version: None };
+    let mut report =
+        TableReport { table: table.name().into(), read, written: 0, replaced: 0, quarantined, version: None };
     if valid == 0 {
         report.version = lake.version(table).await?;
         return Ok(report);

@@ -73,17 +73,13 @@ pub fn read(input: &InputSource) -> Result<RawFrame, IngestError> {
     let file = input.display_name();
     let (bytes, format) = match input {
         InputSource::Path(p) => {
-            let format = InputFormat::from_path(p).ok_or_else(|| IngestError::UnknownFormat {
-                file: file.clone(),
-            })?;
+            let format = InputFormat::from_path(p).ok_or_else(|| IngestError::UnknownFormat { file: file.clone() })?;
             let bytes = std::fs::read(p).map_err(|e| IngestError::Io { file: file.clone(), source: e })?;
             (bytes, format)
         }
         InputSource::Stdin(format) => {
             let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| IngestError::Io { file: file.clone(), source: e })?;
+            std::io::stdin().read_to_end(&mut bytes).map_err(|e| IngestError::Io { file: file.clone(), source: e })?;
             (bytes, *format)
         }
     };
@@ -116,11 +112,7 @@ fn read_csv(file: String, bytes: Vec<u8>) -> Result<RawFrame, IngestError> {
     if df.height() != lines.len() {
         return Err(IngestError::Unreadable {
             file,
-            reason: format!(
-                "found {} records but {} data lines (unbalanced quotes?)",
-                df.height(),
-                lines.len()
-            ),
+            reason: format!("found {} records but {} data lines (unbalanced quotes?)", df.height(), lines.len()),
         });
     }
     let df = trim_to_null(df).map_err(|e| IngestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
@@ -177,10 +169,7 @@ fn trim_to_null(df: DataFrame) -> PolarsResult<DataFrame> {
         .iter()
         .map(|c| {
             let s = c.as_materialized_series().str()?;
-            let v: StringChunked = s
-                .iter()
-                .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
-                .collect();
+            let v: StringChunked = s.iter().map(|v| v.map(str::trim).filter(|v| !v.is_empty())).collect();
             Ok(v.with_name(c.name().clone()).into_column())
         })
         .collect::<PolarsResult<Vec<_>>>()?;
@@ -211,11 +200,7 @@ fn read_json_array(file: String, bytes: &[u8]) -> Result<RawFrame, IngestError> 
         reason: format!("not a JSON array of objects: {e}"),
     })?;
     let starts = json_array_element_lines(text);
-    let records = values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (starts.get(i).copied().unwrap_or(0), v))
-        .collect();
+    let records = values.into_iter().enumerate().map(|(i, v)| (starts.get(i).copied().unwrap_or(0), v)).collect();
     records_to_frame(file, records)
 }
 

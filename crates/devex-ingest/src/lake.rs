@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-
 use datafusion::arrow::array::RecordBatch;
 use datafusion::logical_expr::{Expr, Operator, binary_expr};
 use datafusion::prelude::SessionContext;
@@ -258,4 +257,3 @@ impl Lake {
         }
     }
 }
-

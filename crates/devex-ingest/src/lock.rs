@@ -29,7 +29,8 @@ impl WriterLock {
         let path = Self::path(data_dir);
         let io = |e| IngestError::Io { file: path.display().to_string(), source: e };
         std::fs::create_dir_all(path.parent().expect("lock has a parent")).map_err(io)?;
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         let start = Instant::now();
         let mut on_wait = Some(on_wait);
         loop {

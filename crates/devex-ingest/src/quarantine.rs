@@ -83,5 +83,6 @@ pub fn to_batch(rows: &[QuarantineRow], run_id: &str, at_micros: i64) -> Result<
         s(&|_| Some(run_id.to_string())),
         Arc::new(TimestampMicrosecondArray::from(vec![at_micros; rows.len()]).with_timezone("UTC")),
     ];
-    RecordBatch::try_new(Table::Quarantine.schema(), columns).map_err(|e| IngestError::internal("building quarantine rows", e))
+    RecordBatch::try_new(Table::Quarantine.schema(), columns)
+        .map_err(|e| IngestError::internal("building quarantine rows", e))
 }

@@ -19,7 +19,8 @@ pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
     let submitted = col("submitted_at")?;
     let sources = col(SOURCE)?;
     let months = col(MONTH)?;
-    let (ids, surveys, sources, months) = (ids.str().map_err(err)?, surveys.str().map_err(err)?, sources.str().map_err(err)?, months.str().map_err(err)?);
+    let (ids, surveys, sources, months) =
+        (ids.str().map_err(err)?, surveys.str().map_err(err)?, sources.str().map_err(err)?, months.str().map_err(err)?);
     let submitted = submitted.i64().map_err(err)?;
     let ingested_col = v.df.column(INGESTED_AT).map_err(err)?.as_materialized_series().i64().map_err(err)?.clone();
     let ingested = if v.df.height() > 0 { ingested_col.get(0) } else { None };

@@ -35,11 +35,7 @@ pub fn parse_micros(value: &str, tz: Tz) -> Result<i64, String> {
     let naive = NAIVE
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
+        .or_else(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)));
     let Some(naive) = naive else {
         return Err("not an RFC 3339 / ISO 8601 timestamp or date".into());
     };

@@ -134,7 +134,12 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
     Ok(Validated { df, extras, read: height, quarantined })
 }
 
-fn string_column(table: Table, c: &Column, values: &StringChunked, problems: &mut [Vec<Problem>]) -> polars::prelude::Column {
+fn string_column(
+    table: Table,
+    c: &Column,
+    values: &StringChunked,
+    problems: &mut [Vec<Problem>],
+) -> polars::prelude::Column {
     if c.allowed.is_empty() {
         return values.clone().with_name(c.name.into()).into_column();
     }

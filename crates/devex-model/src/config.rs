@@ -124,9 +124,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.tz()?;
         if self.production_environments.is_empty() {
-            return Err(ConfigError::Invalid(
-                "production_environments must name at least one environment".into(),
-            ));
+            return Err(ConfigError::Invalid("production_environments must name at least one environment".into()));
         }
         if self.benchmarks != "dora-2023" {
             return Err(ConfigError::Invalid(format!(
@@ -136,9 +134,7 @@ impl Config {
         }
         for (q, spec) in &self.survey.questions {
             if spec.scale_max < 2 {
-                return Err(ConfigError::Invalid(format!(
-                    "survey.questions.{q}: scale_max must be at least 2"
-                )));
+                return Err(ConfigError::Invalid(format!("survey.questions.{q}: scale_max must be at least 2")));
             }
         }
         Ok(())
@@ -210,10 +206,7 @@ mod tests {
 
     #[test]
     fn questions_parse_with_default_scale() {
-        let cfg = Config::from_toml_str(
-            "[survey.questions]\nq_ci = { dimension = \"feedback_loops\" }\n",
-        )
-        .unwrap();
+        let cfg = Config::from_toml_str("[survey.questions]\nq_ci = { dimension = \"feedback_loops\" }\n").unwrap();
         assert_eq!(cfg.survey.questions["q_ci"].scale_max, 5);
     }
 }

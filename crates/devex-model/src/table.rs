@@ -118,12 +118,8 @@ const ADOPTION_EVENTS: &[Column] = &[
     col("at", Ts, true),
 ];
 
-const SERVICES: &[Column] = &[
-    col("service", Str, true),
-    col("team", Str, true),
-    col("onboarded_at", Ts, false),
-    col("tier", Str, false),
-];
+const SERVICES: &[Column] =
+    &[col("service", Str, true), col("team", Str, true), col("onboarded_at", Ts, false), col("tier", Str, false)];
 
 const QUARANTINE: &[Column] = &[
     col("id", Str, true),
@@ -259,11 +255,8 @@ impl Table {
     /// The full Arrow schema stored in the lake: contract columns, then
     /// `source` and `ingested_at`, then `month` for partitioned tables.
     pub fn schema(self) -> SchemaRef {
-        let mut fields: Vec<Field> = self
-            .columns()
-            .iter()
-            .map(|c| Field::new(c.name, c.ty.arrow(), !c.required))
-            .collect();
+        let mut fields: Vec<Field> =
+            self.columns().iter().map(|c| Field::new(c.name, c.ty.arrow(), !c.required)).collect();
         if self.has_provenance() {
             fields.push(Field::new(SOURCE, DataType::Utf8, false));
             fields.push(Field::new(INGESTED_AT, ColumnType::Timestamp.arrow(), false));
@@ -283,16 +276,15 @@ impl fmt::Display for Table {
 
 /// The error of parsing an unknown table name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown table `{0}` (expected one of: deployments, changes, incidents, survey_responses, survey_answers, adoption_events, services, quarantine)")]
+#[error(
+    "unknown table `{0}` (expected one of: deployments, changes, incidents, survey_responses, survey_answers, adoption_events, services, quarantine)"
+)]
 pub struct UnknownTable(pub String);
 
 impl FromStr for Table {
     type Err = UnknownTable;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Table::ALL
-            .into_iter()
-            .find(|t| t.name() == s)
-            .ok_or_else(|| UnknownTable(s.to_string()))
+        Table::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| UnknownTable(s.to_string()))
     }
 }
 

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
                 "--quarters" => opts.quarters = value("--quarters")?.parse().map_err(|e| format!("--quarters: {e}"))?,
                 "--scale" => opts.scale = value("--scale")?.parse().map_err(|e| format!("--scale: {e}"))?,
                 "-h" | "--help" => {
-                    println!("devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N]\n\nWrites a synthetic organisation as devex import files. Defaults reproduce sample-data/.");
+                    println!(
+                        "devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N]\n\nWrites a synthetic organisation as devex import files. Defaults reproduce sample-data/."
+                    );
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown argument `{other}`")),

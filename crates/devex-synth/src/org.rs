@@ -58,14 +58,78 @@ struct TeamSpec {
 }
 
 const TEAMS: &[TeamSpec] = &[
-    TeamSpec { name: "payments", services: &["payments-api", "ledger", "fraud-scoring", "payouts"], onboard_quarter: Some(2), deploys_per_week: 2.0, lead_median_hours: 40.0, failure_rate: 0.14, members: 10 },
-    TeamSpec { name: "checkout", services: &["checkout-web", "cart", "pricing", "promotions"], onboard_quarter: Some(3), deploys_per_week: 1.8, lead_median_hours: 55.0, failure_rate: 0.12, members: 9 },
-    TeamSpec { name: "search", services: &["search-api", "indexer", "ranking", "autocomplete"], onboard_quarter: Some(2), deploys_per_week: 1.5, lead_median_hours: 70.0, failure_rate: 0.13, members: 8 },
-    TeamSpec { name: "identity", services: &["auth", "user-profile", "sessions"], onboard_quarter: Some(4), deploys_per_week: 1.2, lead_median_hours: 90.0, failure_rate: 0.15, members: 7 },
-    TeamSpec { name: "catalog", services: &["catalog-api", "inventory", "media", "reviews"], onboard_quarter: Some(3), deploys_per_week: 1.4, lead_median_hours: 60.0, failure_rate: 0.12, members: 8 },
-    TeamSpec { name: "growth", services: &["growth-web", "notifications", "experiments", "referrals"], onboard_quarter: Some(5), deploys_per_week: 2.0, lead_median_hours: 35.0, failure_rate: 0.11, members: 11 },
-    TeamSpec { name: "mobile", services: &["ios-app", "android-app", "mobile-bff"], onboard_quarter: Some(4), deploys_per_week: 0.9, lead_median_hours: 120.0, failure_rate: 0.16, members: 6 },
-    TeamSpec { name: "data-platform", services: &["etl-runner", "warehouse-sync", "event-bus", "metrics-api"], onboard_quarter: None, deploys_per_week: 1.0, lead_median_hours: 100.0, failure_rate: 0.13, members: 4 },
+    TeamSpec {
+        name: "payments",
+        services: &["payments-api", "ledger", "fraud-scoring", "payouts"],
+        onboard_quarter: Some(2),
+        deploys_per_week: 2.0,
+        lead_median_hours: 40.0,
+        failure_rate: 0.14,
+        members: 10,
+    },
+    TeamSpec {
+        name: "checkout",
+        services: &["checkout-web", "cart", "pricing", "promotions"],
+        onboard_quarter: Some(3),
+        deploys_per_week: 1.8,
+        lead_median_hours: 55.0,
+        failure_rate: 0.12,
+        members: 9,
+    },
+    TeamSpec {
+        name: "search",
+        services: &["search-api", "indexer", "ranking", "autocomplete"],
+        onboard_quarter: Some(2),
+        deploys_per_week: 1.5,
+        lead_median_hours: 70.0,
+        failure_rate: 0.13,
+        members: 8,
+    },
+    TeamSpec {
+        name: "identity",
+        services: &["auth", "user-profile", "sessions"],
+        onboard_quarter: Some(4),
+        deploys_per_week: 1.2,
+        lead_median_hours: 90.0,
+        failure_rate: 0.15,
+        members: 7,
+    },
+    TeamSpec {
+        name: "catalog",
+        services: &["catalog-api", "inventory", "media", "reviews"],
+        onboard_quarter: Some(3),
+        deploys_per_week: 1.4,
+        lead_median_hours: 60.0,
+        failure_rate: 0.12,
+        members: 8,
+    },
+    TeamSpec {
+        name: "growth",
+        services: &["growth-web", "notifications", "experiments", "referrals"],
+        onboard_quarter: Some(5),
+        deploys_per_week: 2.0,
+        lead_median_hours: 35.0,
+        failure_rate: 0.11,
+        members: 11,
+    },
+    TeamSpec {
+        name: "mobile",
+        services: &["ios-app", "android-app", "mobile-bff"],
+        onboard_quarter: Some(4),
+        deploys_per_week: 0.9,
+        lead_median_hours: 120.0,
+        failure_rate: 0.16,
+        members: 6,
+    },
+    TeamSpec {
+        name: "data-platform",
+        services: &["etl-runner", "warehouse-sync", "event-bus", "metrics-api"],
+        onboard_quarter: None,
+        deploys_per_week: 1.0,
+        lead_median_hours: 100.0,
+        failure_rate: 0.13,
+        members: 4,
+    },
 ];
 
 /// Multipliers for (lead time, failure rate, deploy rate, sentiment) by quarter relative to onboarding.
@@ -107,10 +171,13 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
     let start = Utc.with_ymd_and_hms(2024, 10, 1, 0, 0, 0).single().expect("valid start");
     let quarter_start = |q: u32| -> DateTime<Utc> {
         let months = start.month0() + 3 * q;
-        Utc.with_ymd_and_hms(start.year() + (months / 12) as i32, months % 12 + 1, 1, 0, 0, 0).single().expect("valid quarter")
+        Utc.with_ymd_and_hms(start.year() + (months / 12) as i32, months % 12 + 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid quarter")
     };
     let end = quarter_start(opts.quarters);
-    let quarter_of = |t: DateTime<Utc>| -> u32 { (0..opts.quarters).rev().find(|&q| t >= quarter_start(q)).unwrap_or(0) };
+    let quarter_of =
+        |t: DateTime<Utc>| -> u32 { (0..opts.quarters).rev().find(|&q| t >= quarter_start(q)).unwrap_or(0) };
     let wave_name = |q: u32| {
         let s = quarter_start(q);
         format!("{}-Q{}", s.year(), s.month0() / 3 + 1)
@@ -124,8 +191,29 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
     let mut incidents_out = Out::create(&out.join("incidents.ndjson"))?;
     let mut adoption_out = Out::create(&out.join("adoption_events.ndjson"))?;
     services_out.csv(&["service", "team", "onboarded_at", "tier"])?;
-    deploys_out.csv(&["id", "service", "environment", "status", "started_at", "finished_at", "commit_sha", "kind", "url"])?;
-    changes_out.csv(&["repo", "sha", "service", "committed_at", "deployment_id", "pr_number", "pr_opened_at", "first_review_at", "merged_at", "author"])?;
+    deploys_out.csv(&[
+        "id",
+        "service",
+        "environment",
+        "status",
+        "started_at",
+        "finished_at",
+        "commit_sha",
+        "kind",
+        "url",
+    ])?;
+    changes_out.csv(&[
+        "repo",
+        "sha",
+        "service",
+        "committed_at",
+        "deployment_id",
+        "pr_number",
+        "pr_opened_at",
+        "first_review_at",
+        "merged_at",
+        "author",
+    ])?;
     let mut incident_no = 0u64;
     let mut adoption_no = 0u64;
     let hours = |h: f64| Duration::seconds((h * 3600.0) as i64);
@@ -150,13 +238,19 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                 services_out.csv(&[&service, &team_name, &onboarded_s, tier])?;
                 stats.services += 1;
                 if let Some(on) = onboarded {
-                    for (cap, at) in [
-                        ("ci-template", on - Duration::days(srng.range(0, 20) as i64)),
-                        ("golden-path", on),
-                    ] {
+                    for (cap, at) in
+                        [("ci-template", on - Duration::days(srng.range(0, 20) as i64)), ("golden-path", on)]
+                    {
                         adoption_no += 1;
                         let id = format!("adopt-{adoption_no}");
-                        adoption_out.json(&[("id", Some(&id)), ("team", Some(&team_name)), ("service", Some(&service)), ("capability", Some(cap)), ("event", Some("onboarded")), ("at", Some(&ts(at)))])?;
+                        adoption_out.json(&[
+                            ("id", Some(&id)),
+                            ("team", Some(&team_name)),
+                            ("service", Some(&service)),
+                            ("capability", Some(cap)),
+                            ("event", Some("onboarded")),
+                            ("at", Some(&ts(at))),
+                        ])?;
                         stats.adoption_events += 1;
                     }
                     if srng.chance(0.7) {
@@ -164,7 +258,14 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                         if at < end {
                             adoption_no += 1;
                             let id = format!("adopt-{adoption_no}");
-                            adoption_out.json(&[("id", Some(&id)), ("team", Some(&team_name)), ("service", Some(&service)), ("capability", Some("observability")), ("event", Some("onboarded")), ("at", Some(&ts(at)))])?;
+                            adoption_out.json(&[
+                                ("id", Some(&id)),
+                                ("team", Some(&team_name)),
+                                ("service", Some(&service)),
+                                ("capability", Some("observability")),
+                                ("event", Some("onboarded")),
+                                ("at", Some(&ts(at))),
+                            ])?;
                             stats.adoption_events += 1;
                         }
                     }
@@ -176,7 +277,9 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                 while week < end {
                     let (_, _, rate, _) = phase(rel(week));
                     for _ in 0..srng.poisson(team.deploys_per_week * rate) {
-                        let t = week + Duration::days(srng.range(0, 5) as i64) + Duration::minutes(srng.range(8 * 60, 19 * 60) as i64);
+                        let t = week
+                            + Duration::days(srng.range(0, 5) as i64)
+                            + Duration::minutes(srng.range(8 * 60, 19 * 60) as i64);
                         if t < end {
                             slots.push(t);
                         }
@@ -212,13 +315,30 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                         let committed = t - hours(lead);
                         let pr = if srng.chance(0.85) {
                             pr_no += 1;
-                            let review = if srng.chance(0.8) { ts(committed + hours(lead * 0.3)) } else { String::new() };
-                            (pr_no.to_string(), ts(committed + hours(lead * 0.1)), review, ts(committed + hours(lead * 0.7)))
+                            let review =
+                                if srng.chance(0.8) { ts(committed + hours(lead * 0.3)) } else { String::new() };
+                            (
+                                pr_no.to_string(),
+                                ts(committed + hours(lead * 0.1)),
+                                review,
+                                ts(committed + hours(lead * 0.7)),
+                            )
                         } else {
                             Default::default()
                         };
                         let a = author(&mut srng);
-                        changes_out.csv(&[&service, &sha, &service, &ts(committed), &id, &pr.0, &pr.1, &pr.2, &pr.3, &a])?;
+                        changes_out.csv(&[
+                            &service,
+                            &sha,
+                            &service,
+                            &ts(committed),
+                            &id,
+                            &pr.0,
+                            &pr.1,
+                            &pr.2,
+                            &pr.3,
+                            &a,
+                        ])?;
                         stats.changes += 1;
                         shas.push(sha);
                     }
@@ -226,7 +346,17 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                     if srng.chance(0.4) {
                         let sid = format!("{id}-staging");
                         let st = t - hours(srng.f64() * 3.0 + 1.0);
-                        deploys_out.csv(&[&sid, &service, "staging", "success", &ts(st - Duration::minutes(10)), &ts(st), &head, "regular", &url])?;
+                        deploys_out.csv(&[
+                            &sid,
+                            &service,
+                            "staging",
+                            "success",
+                            &ts(st - Duration::minutes(10)),
+                            &ts(st),
+                            &head,
+                            "regular",
+                            &url,
+                        ])?;
                         stats.deployments += 1;
                     }
                     deploys_out.csv(&[&id, &service, env, "success", &ts(started), &ts(t), &head, "regular", &url])?;
@@ -237,7 +367,7 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                         let mode = srng.range(0, 100);
                         let mut remediate = srng.chance(0.5);
                         let incident_at = match mode {
-                            0..25 | 25..45 => Some(t + hours(0.2 + srng.f64() * 3.0)),
+                            0..45 => Some(t + hours(0.2 + srng.f64() * 3.0)),
                             45..80 => Some(t + hours(0.2 + srng.f64() * 20.0)),
                             _ => {
                                 remediate = true;
@@ -276,14 +406,45 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                             let fid = format!("{service}-{deploy_no}");
                             let furl = format!("https://cd.example.com/{service}/deployments/{deploy_no}");
                             if let (true, Some(good)) = (srng.chance(0.5), last_good_sha.clone()) {
-                                deploys_out.csv(&[&fid, &service, "production", "success", &ts(fix_at - Duration::minutes(5)), &ts(fix_at), &good, "rollback", &furl])?;
+                                deploys_out.csv(&[
+                                    &fid,
+                                    &service,
+                                    "production",
+                                    "success",
+                                    &ts(fix_at - Duration::minutes(5)),
+                                    &ts(fix_at),
+                                    &good,
+                                    "rollback",
+                                    &furl,
+                                ])?;
                             } else {
                                 let sha = srng.sha();
                                 let committed = fix_at - hours(0.3 + srng.f64());
                                 let a = author(&mut srng);
-                                changes_out.csv(&[&service, &sha, &service, &ts(committed), &fid, "", "", "", "", &a])?;
+                                changes_out.csv(&[
+                                    &service,
+                                    &sha,
+                                    &service,
+                                    &ts(committed),
+                                    &fid,
+                                    "",
+                                    "",
+                                    "",
+                                    "",
+                                    &a,
+                                ])?;
                                 stats.changes += 1;
-                                deploys_out.csv(&[&fid, &service, "production", "success", &ts(fix_at - Duration::minutes(8)), &ts(fix_at), &sha, "hotfix", &furl])?;
+                                deploys_out.csv(&[
+                                    &fid,
+                                    &service,
+                                    "production",
+                                    "success",
+                                    &ts(fix_at - Duration::minutes(8)),
+                                    &ts(fix_at),
+                                    &sha,
+                                    "hotfix",
+                                    &furl,
+                                ])?;
                                 last_good_sha = Some(sha);
                             }
                             stats.deployments += 1;
@@ -335,18 +496,33 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                         adoption_no += 1;
                         let id = format!("adopt-{adoption_no}");
                         let at = month + Duration::days(trng.range(0, 27) as i64);
-                        adoption_out.json(&[("id", Some(&id)), ("team", Some(&team_name)), ("capability", Some("golden-path")), ("event", Some("used")), ("at", Some(&ts(at)))])?;
+                        adoption_out.json(&[
+                            ("id", Some(&id)),
+                            ("team", Some(&team_name)),
+                            ("capability", Some("golden-path")),
+                            ("event", Some("used")),
+                            ("at", Some(&ts(at))),
+                        ])?;
                         stats.adoption_events += 1;
                     }
                     if !offboarded && team.name == "mobile" && quarter_of(month) == q0 + 2 {
                         offboarded = true;
                         adoption_no += 1;
                         let id = format!("adopt-{adoption_no}");
-                        adoption_out.json(&[("id", Some(&id)), ("team", Some(&team_name)), ("capability", Some("observability")), ("event", Some("offboarded")), ("at", Some(&ts(month + Duration::days(3))))])?;
+                        adoption_out.json(&[
+                            ("id", Some(&id)),
+                            ("team", Some(&team_name)),
+                            ("capability", Some("observability")),
+                            ("event", Some("offboarded")),
+                            ("at", Some(&ts(month + Duration::days(3)))),
+                        ])?;
                         stats.adoption_events += 1;
                     }
                     let m0 = month.month0() + 1;
-                    month = Utc.with_ymd_and_hms(month.year() + (m0 / 12) as i32, m0 % 12 + 1, 1, 0, 0, 0).single().expect("valid month");
+                    month = Utc
+                        .with_ymd_and_hms(month.year() + (m0 / 12) as i32, m0 % 12 + 1, 1, 0, 0, 0)
+                        .single()
+                        .expect("valid month");
                 }
             }
         }
@@ -357,7 +533,17 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
         let wave = wave_name(q);
         let with_docs_question = q >= 4;
         let mut f = Out::create(&out.join("survey_responses").join(format!("{wave}.csv")))?;
-        let mut header = vec!["id", "survey", "submitted_at", "team", "nps", "q_ci_speed", "q_easy_to_understand", "q_focus_time", "q_satisfaction"];
+        let mut header = vec![
+            "id",
+            "survey",
+            "submitted_at",
+            "team",
+            "nps",
+            "q_ci_speed",
+            "q_easy_to_understand",
+            "q_focus_time",
+            "q_satisfaction",
+        ];
         if with_docs_question {
             header.push("q_docs_findable");
         }
@@ -377,9 +563,12 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                     }
                     n += 1;
                     let id = format!("resp-{wave}-{team_name}-{member}");
-                    let submitted = quarter_start(q + 1) - Duration::days(wrng.range(3, 20) as i64) + Duration::minutes(wrng.range(8 * 60, 18 * 60) as i64);
+                    let submitted = quarter_start(q + 1) - Duration::days(wrng.range(3, 20) as i64)
+                        + Duration::minutes(wrng.range(8 * 60, 18 * 60) as i64);
                     let nps = (6.8 + mood * 1.2 + wrng.normal() * 1.6).round().clamp(0.0, 10.0) as i64;
-                    let likert = |r: &mut Rng, bias: f64| (3.0 + mood * 0.6 + bias + r.normal() * 0.8).round().clamp(1.0, 5.0) as i64;
+                    let likert = |r: &mut Rng, bias: f64| {
+                        (3.0 + mood * 0.6 + bias + r.normal() * 0.8).round().clamp(1.0, 5.0) as i64
+                    };
                     let mut row = vec![id, wave.clone(), ts_naive(submitted), team_name.clone(), nps.to_string()];
                     for bias in [0.0, -0.3, -0.2, 0.1] {
                         row.push(likert(&mut wrng, bias).to_string());

@@ -67,7 +67,10 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     print_outcome(&total, ReportFormat::Human, &run_id)?;
     eprintln!();
     eprintln!("the lake is in {}; try:", data.display());
-    eprintln!("  devex --data {} sql \"SELECT service, count(*) AS deploys FROM deployments GROUP BY service ORDER BY deploys DESC LIMIT 5\"", data.display());
+    eprintln!(
+        "  devex --data {} sql \"SELECT service, count(*) AS deploys FROM deployments GROUP BY service ORDER BY deploys DESC LIMIT 5\"",
+        data.display()
+    );
     // The bad rows are in the sample on purpose: quarantining them is the demo
     // working, not failing.
     Ok(Outcome::Success)
@@ -79,17 +82,16 @@ fn sample_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         return Ok(p.to_path_buf());
     }
     let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data");
-    [PathBuf::from("sample-data"), built_in]
-        .into_iter()
-        .find(|p| p.join("services.csv").is_file())
-        .ok_or_else(|| Failure::new("no sample-data directory found", "run from the devex checkout, or pass --sample DIR"))
+    [PathBuf::from("sample-data"), built_in].into_iter().find(|p| p.join("services.csv").is_file()).ok_or_else(|| {
+        Failure::error("no sample-data directory found", "run from the devex checkout, or pass --sample DIR")
+    })
 }
 
 fn prepare_data_dir(data: &Path, force: bool) -> anyhow::Result<()> {
     let non_empty = data.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
     if non_empty {
         if !force && !data.join(DEMO_MARKER).is_file() {
-            return Err(Failure::new(
+            return Err(Failure::error(
                 format!("{} is not empty and is not a previous demo's lake", data.display()),
                 "pass --data DIR for another directory, or --force to replace it",
             ));

@@ -34,7 +34,7 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcom
 fn inputs(args: &ImportArgs) -> anyhow::Result<Vec<InputSource>> {
     let stdin_count = args.files.iter().filter(|f| f.as_os_str() == "-").count();
     if stdin_count > 1 {
-        return Err(Failure::new("`-` (standard input) given more than once", "name `-` once"));
+        return Err(Failure::error("`-` (standard input) given more than once", "name `-` once"));
     }
     args.files
         .iter()
@@ -45,7 +45,7 @@ fn inputs(args: &ImportArgs) -> anyhow::Result<Vec<InputSource>> {
                     Some(InputFormatArg::Ndjson) => InputFormat::Ndjson,
                     Some(InputFormatArg::Json) => InputFormat::Json,
                     None => {
-                        return Err(Failure::new(
+                        return Err(Failure::error(
                             "reading standard input needs its format",
                             "add --input-format csv|ndjson|json",
                         ));
@@ -89,7 +89,9 @@ pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str
                 if outcome.quarantined.len() > SHOWN {
                     eprintln!("  ... and {} more", outcome.quarantined.len() - SHOWN);
                 }
-                eprintln!("all of them: devex sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\"");
+                eprintln!(
+                    "all of them: devex sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\""
+                );
             }
         }
     }

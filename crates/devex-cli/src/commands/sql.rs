@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
     };
     let batches = match batches {
         Ok(b) => b,
-        Err(e) => return Err(Failure::new(format!("{}", e.root_cause()), tables_hint())),
+        Err(e) => return Err(Failure::error(format!("{}", e.root_cause()), tables_hint())),
     };
     write(&batches, args.format)?;
     Ok(Outcome::Success)

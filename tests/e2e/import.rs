@@ -1,0 +1,308 @@
+//! `devex import`: counts, quarantine contents, idempotence, identity across
+//! months, time zones, and failures that must change nothing.
+
+use crate::util::{Workspace, counts, delta_version, rows};
+
+/// One hand-written file per table: two good rows, a duplicate of the first
+/// identity (the later copy wins) and one bad row.
+struct Case {
+    table: &'static str,
+    file: &'static str,
+    content: &'static str,
+    /// (read, written, replaced, quarantined)
+    want: (u64, u64, u64, u64),
+    /// The bad row: (line, column, value).
+    bad: (&'static str, &'static str, &'static str),
+    /// A read-back query and its rows.
+    check: &'static str,
+    check_rows: &'static [&'static [&'static str]],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        table: "deployments",
+        file: "deployments.csv",
+        content: "id,service,environment,status,finished_at,commit_sha,kind\n\
+                  d1,api,production,success,2026-03-02T10:00:00Z,aaa,regular\n\
+                  d2,api,Production,FAILURE,2026-03-03T10:00:00+01:00,,\n\
+                  d1,api,production,success,2026-03-02T11:00:00Z,aaa,rollback\n\
+                  d3,api,production,broken,2026-03-04T10:00:00Z,bbb,regular\n",
+        want: (4, 2, 1, 1),
+        bad: ("5", "status", "broken"),
+        check: "SELECT id, environment, status, finished_at, kind, month FROM deployments ORDER BY id",
+        check_rows: &[
+            &["d1", "production", "success", "2026-03-02T11:00:00Z", "rollback", "2026-03"],
+            &["d2", "Production", "failure", "2026-03-03T09:00:00Z", "regular", "2026-03"],
+        ],
+    },
+    Case {
+        table: "changes",
+        file: "changes.ndjson",
+        content: "{\"repo\":\"r\",\"sha\":\"s1\",\"service\":\"api\",\"committed_at\":\"2026-03-01T09:00:00Z\",\"deployment_id\":\"d1\",\"pr_number\":12}\n\
+                  {\"repo\":\"r\",\"sha\":\"s2\",\"service\":\"api\",\"committed_at\":\"2026-03-01T10:00:00Z\"}\n\
+                  \n\
+                  {\"repo\":\"r\",\"sha\":\"s1\",\"service\":\"api\",\"committed_at\":\"2026-03-01T09:30:00Z\",\"deployment_id\":\"d1\",\"pr_number\":12}\n\
+                  {\"repo\":\"r\",\"sha\":\"s3\",\"service\":\"api\",\"committed_at\":\"2026-03-01T10:00:00Z\",\"pr_number\":\"twelve\"}\n",
+        want: (4, 2, 1, 1),
+        bad: ("5", "pr_number", "twelve"),
+        check: "SELECT sha, committed_at, deployment_id, pr_number FROM changes ORDER BY sha",
+        check_rows: &[&["s1", "2026-03-01T09:30:00Z", "d1", "12"], &["s2", "2026-03-01T10:00:00Z", "", ""]],
+    },
+    Case {
+        table: "incidents",
+        file: "incidents.json",
+        content: "[\n\
+                  {\"id\":\"i1\",\"service\":\"api\",\"created_at\":\"2026-03-02T12:00:00Z\",\"resolved_at\":\"2026-03-02T14:00:00Z\",\"severity\":\"sev2\"},\n\
+                  {\"id\":\"i2\",\"service\":\"api\",\"created_at\":\"2026-03-05T12:00:00Z\"},\n\
+                  {\"id\":\"i1\",\"service\":\"api\",\"created_at\":\"2026-03-02T12:00:00Z\",\"resolved_at\":\"2026-03-02T15:00:00Z\",\"severity\":\"sev1\"},\n\
+                  {\"id\":\"i3\",\"created_at\":\"2026-03-06T12:00:00Z\"}\n\
+                  ]\n",
+        want: (4, 2, 1, 1),
+        bad: ("5", "service", ""),
+        check: "SELECT id, resolved_at, severity FROM incidents ORDER BY id",
+        check_rows: &[&["i1", "2026-03-02T15:00:00Z", "sev1"], &["i2", "", ""]],
+    },
+    Case {
+        table: "survey_answers",
+        file: "answers.csv",
+        content: "response_id,survey,question,score,text,submitted_at\n\
+                  r9,2026-Q1,q_focus,4,,2026-03-20T10:00:00Z\n\
+                  r9,2026-Q1,q_focus,5,,2026-03-20T10:00:00Z\n\
+                  r9,2026-Q1,q_note,,\"hello, world\",2026-03-20T10:00:00Z\n\
+                  r9,2026-Q1,,3,,2026-03-20T10:00:00Z\n",
+        want: (4, 2, 1, 1),
+        bad: ("5", "question", ""),
+        check: "SELECT question, score, text FROM survey_answers ORDER BY question",
+        check_rows: &[&["q_focus", "5", ""], &["q_note", "", "hello, world"]],
+    },
+    Case {
+        table: "adoption_events",
+        file: "adoption.jsonl",
+        content: "{\"id\":\"a1\",\"team\":\"payments\",\"service\":\"api\",\"capability\":\"golden-path\",\"event\":\"onboarded\",\"at\":\"2026-01-10\"}\n\
+                  {\"id\":\"a2\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-10T00:00:00Z\"}\n\
+                  {\"id\":\"a2\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-11T00:00:00Z\"}\n\
+                  {\"id\":\"a3\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"adopted\",\"at\":\"2026-02-12\"}\n",
+        want: (4, 2, 1, 1),
+        bad: ("4", "event", "adopted"),
+        check: "SELECT id, at, month FROM adoption_events ORDER BY id",
+        check_rows: &[&["a1", "2026-01-10T00:00:00Z", "2026-01"], &["a2", "2026-02-11T00:00:00Z", "2026-02"]],
+    },
+    Case {
+        table: "services",
+        file: "services.csv",
+        content: "service,team,onboarded_at,tier\n\
+                  api,payments,2026-01-10,tier-1\n\
+                  web,checkout,,tier-2\n\
+                  api,payments-core,2026-01-10,tier-1\n\
+                  ,checkout,,\n",
+        want: (4, 2, 1, 1),
+        bad: ("5", "service", ""),
+        check: "SELECT service, team, onboarded_at FROM services ORDER BY service",
+        check_rows: &[&["api", "payments-core", "2026-01-10T00:00:00Z"], &["web", "checkout", ""]],
+    },
+];
+
+#[test]
+fn each_table_counts_good_duplicate_and_bad_rows_exactly() {
+    for case in CASES {
+        let ws = Workspace::new();
+        let file = ws.file(case.file, case.content);
+        let (code, reports, stderr) = ws.import(case.table, &[&file], &[]);
+        assert_eq!(code, 3, "{}: some rows quarantined -> exit 3\n{stderr}", case.table);
+        assert_eq!(reports.len(), 1, "{}", case.table);
+        assert_eq!(reports[0]["table"], case.table);
+        assert_eq!(counts(&reports[0]), case.want, "{}: {}", case.table, reports[0]);
+        assert_eq!(reports[0]["version"].as_u64(), delta_version(&ws.data(), case.table), "{}", case.table);
+        assert_eq!(ws.query(case.check), rows(case.check_rows), "{}", case.table);
+        let q = ws.query("SELECT \"table\", file, CAST(line AS VARCHAR), \"column\", value, record FROM quarantine");
+        assert_eq!(q.len(), 1, "{}: {q:?}", case.table);
+        let (line, column, value) = case.bad;
+        assert_eq!(q[0][0], case.table);
+        assert_eq!(q[0][1], file.display().to_string());
+        assert_eq!((q[0][2].as_str(), q[0][3].as_str(), q[0][4].as_str()), (line, column, value), "{}", case.table);
+        let record: serde_json::Value = serde_json::from_str(&q[0][5]).expect("record is JSON");
+        assert!(record.is_object() && !record.as_object().unwrap().is_empty(), "{}", case.table);
+    }
+}
+
+#[test]
+fn survey_export_columns_become_answers() {
+    let ws = Workspace::new();
+    let file = ws.file(
+        "wave.csv",
+        "id,survey,submitted_at,team,nps,q_ci_speed,comment\n\
+         r1,2026-Q1,2026-03-20 10:00:00,payments,9,4,Fast CI\n\
+         r2,2026-Q1,2026-03-21,payments,3,2,\n\
+         r1,2026-Q1,2026-03-20 10:00:00,payments,10,5,Faster CI\n\
+         r3,2026-Q1,2026-03-22,payments,12,3,\n",
+    );
+    let (code, reports, stderr) = ws.import("survey_responses", &[&file], &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(reports.len(), 2);
+    // Responses: r1 twice (the later wins), r2, r3 has nps 12.
+    assert_eq!(reports[0]["table"], "survey_responses");
+    assert_eq!(counts(&reports[0]), (4, 2, 1, 1));
+    // Answers of the three valid rows: r1 x2 (q_ci_speed, comment), r2 (q_ci_speed; empty comment is no answer).
+    assert_eq!(reports[1]["table"], "survey_answers");
+    assert_eq!(counts(&reports[1]), (5, 3, 2, 0));
+    assert_eq!(
+        ws.query("SELECT id, nps, submitted_at FROM survey_responses ORDER BY id"),
+        rows(&[&["r1", "10", "2026-03-20T10:00:00Z"], &["r2", "3", "2026-03-21T00:00:00Z"]])
+    );
+    assert_eq!(
+        ws.query("SELECT response_id, question, score, text FROM survey_answers ORDER BY response_id, question"),
+        rows(&[&["r1", "comment", "", "Faster CI"], &["r1", "q_ci_speed", "5", ""], &["r2", "q_ci_speed", "2", ""]])
+    );
+}
+
+#[test]
+fn reimporting_the_same_files_changes_no_row() {
+    let ws = Workspace::new();
+    let mut dumps = Vec::new();
+    for pass in 0..2 {
+        for case in CASES {
+            let file = ws.file(case.file, case.content);
+            let (code, reports, stderr) = ws.import(case.table, &[&file], &[]);
+            assert_eq!(code, 3, "{stderr}");
+            let (read, written, replaced, quarantined) = counts(&reports[0]);
+            assert_eq!(read, written + replaced + quarantined);
+            if pass == 1 {
+                assert_eq!(written, 0, "{}: second pass writes nothing new", case.table);
+                assert_eq!(replaced, case.want.1 + case.want.2, "{}", case.table);
+            }
+        }
+        let dump: Vec<_> = CASES
+            .iter()
+            .map(|c| ws.query(&format!("SELECT * FROM {} ORDER BY 1, 2, 3", c.table)))
+            .chain([ws.query("SELECT id, \"table\", line, reason FROM quarantine ORDER BY 1")])
+            .collect();
+        dumps.push(dump);
+    }
+    assert_eq!(dumps[0], dumps[1], "every table, ingested_at included, is unchanged");
+    assert_eq!(dumps[1].last().unwrap().len(), CASES.len(), "quarantine rows are replaced, not repeated");
+}
+
+#[test]
+fn a_row_whose_event_time_moved_month_is_not_duplicated() {
+    let ws = Workspace::new();
+    let header = "id,service,environment,status,finished_at\n";
+    let march = ws.file(
+        "a.csv",
+        &format!(
+            "{header}d1,api,production,success,2026-03-31T23:30:00Z\nd2,api,production,success,2026-03-10T10:00:00Z\n"
+        ),
+    );
+    let (code, _, stderr) = ws.import("deployments", &[&march], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let april = ws.file("b.csv", &format!("{header}d1,api,production,success,2026-04-01T00:30:00Z\n"));
+    let (code, reports, stderr) = ws.import("deployments", &[&april], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(counts(&reports[0]), (1, 0, 1, 0));
+    assert_eq!(
+        ws.query("SELECT id, finished_at, month FROM deployments ORDER BY id"),
+        rows(&[&["d1", "2026-04-01T00:30:00Z", "2026-04"], &["d2", "2026-03-10T10:00:00Z", "2026-03"]])
+    );
+}
+
+#[test]
+fn offsets_and_the_configured_zone_land_as_the_same_utc_instant() {
+    let ws = Workspace::new();
+    let config = ws.file("devex.toml", "timezone = \"Europe/Berlin\"\n");
+    let file = ws.file(
+        "d.csv",
+        "id,service,environment,status,finished_at\n\
+         d1,api,production,success,2026-03-04T10:15:00+01:00\n\
+         d2,api,production,success,2026-03-04T09:15:00Z\n\
+         d3,api,production,success,2026-03-04T04:15:00-05:00\n\
+         d4,api,production,success,2026-03-04 10:15:00\n\
+         d5,api,production,success,2026-03-04T10:15:00.000+0100\n",
+    );
+    let (code, reports, stderr) = ws.import("deployments", &[&file], &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(counts(&reports[0]), (5, 5, 0, 0));
+    assert_eq!(ws.query("SELECT DISTINCT finished_at FROM deployments"), rows(&[&["2026-03-04T09:15:00Z"]]));
+}
+
+#[test]
+fn a_missing_required_column_exits_2_and_commits_nothing() {
+    let ws = Workspace::new();
+    let good = ws.file(
+        "good.csv",
+        "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n",
+    );
+    let (code, _, stderr) = ws.import("deployments", &[&good], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = delta_version(&ws.data(), "deployments");
+
+    let more = ws.file(
+        "more.csv",
+        "id,service,environment,status,finished_at\nd2,api,production,success,2026-03-05T10:00:00Z\n",
+    );
+    let no_status =
+        ws.file("no-status.csv", "id,service,environment,finished_at\nd3,api,production,2026-03-05T10:00:00Z\n");
+    let (code, reports, stderr) = ws.import("deployments", &[&more, &no_status], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(reports.is_empty());
+    assert!(stderr.contains("error:") && stderr.contains("no-status.csv") && stderr.contains("`status`"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert_eq!(delta_version(&ws.data(), "deployments"), before);
+    assert_eq!(ws.query("SELECT id FROM deployments"), rows(&[&["d1"]]));
+    assert_eq!(ws.query("SELECT count(*) FROM quarantine"), rows(&[&["0"]]));
+}
+
+#[test]
+fn an_unreadable_file_exits_2_naming_it() {
+    let ws = Workspace::new();
+    let latin1 = ws.dir.path().join("latin1.csv");
+    std::fs::write(
+        &latin1,
+        b"id,service,environment,status,finished_at\nd\xe9,api,production,success,2026-03-04T10:00:00Z\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = ws.import("deployments", &[&latin1], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("latin1.csv") && stderr.contains("UTF-8") && stderr.contains("line 2"), "{stderr}");
+    assert!(!ws.data().join("deployments").exists());
+
+    let (code, _, stderr) = ws.import("deployments", &[std::path::Path::new("nope.csv")], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nope.csv") && stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn stdin_needs_and_uses_input_format() {
+    let ws = Workspace::new();
+    let body = "[{\"id\":\"d1\",\"service\":\"api\",\"environment\":\"prod\",\"status\":\"success\",\"finished_at\":\"2026-03-04T10:00:00Z\"}]";
+    let out = ws.devex().args(["import", "deployments", "-"]).write_stdin(body).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--input-format"));
+    let out = ws
+        .devex()
+        .args(["import", "deployments", "-", "--input-format", "json", "--format", "json", "--source", "spinnaker"])
+        .write_stdin(body)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ws.query("SELECT id, source FROM deployments"), rows(&[&["d1", "spinnaker"]]));
+}
+
+#[test]
+fn commits_name_the_run() {
+    let ws = Workspace::new();
+    let f =
+        ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n");
+    let (code, _, stderr) = ws.import("deployments", &[&f], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let log = ws.data().join("deployments/_delta_log");
+    let last =
+        std::fs::read_to_string(log.join(format!("{:020}.json", delta_version(&ws.data(), "deployments").unwrap())))
+            .unwrap();
+    let info: serde_json::Value = last
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find_map(|v| v.get("commitInfo").cloned())
+        .expect("commitInfo");
+    assert_eq!(info["command"], "import deployments");
+    assert_eq!(info["source"], "file");
+    assert!(info["run_id"].as_str().is_some_and(|r| r.contains('-')), "{info}");
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `devex` binary: each test runs the real binary in
+//! its own temp dir against a real Delta lake on disk, and reads the result
+//! back through DataFusion (`devex-query`), not through the writer's own path.
+
+mod demo;
+mod import;
+mod lake;
+mod util;

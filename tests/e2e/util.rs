@@ -1,0 +1,110 @@
+//! Test harness: a temp workspace, the binary, and SQL read-back.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use datafusion::arrow::util::display::array_value_to_string;
+use tempfile::TempDir;
+
+/// A temp dir with a data dir inside; the binary runs with it as cwd.
+pub struct Workspace {
+    pub dir: TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    /// Write a file under the workspace, returning its path.
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    /// `devex --data <lake> ARGS...`, with no DEVEX_* from the environment.
+    pub fn devex(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devex"));
+        cmd.current_dir(self.path())
+            .env_remove("DEVEX_CONFIG")
+            .env_remove("DEVEX_DATA")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .arg("--data")
+            .arg(self.data());
+        cmd
+    }
+
+    /// Run `devex import TABLE FILES... --format json`; the exit code and per-table reports.
+    pub fn import(&self, table: &str, files: &[&Path], extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+        let out =
+            self.devex().arg("import").arg(table).args(files).args(["--format", "json"]).args(extra).output().unwrap();
+        let reports = reports(&out);
+        (out.status.code().unwrap_or(-1), reports, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// Rows of a query, each value rendered as text (`""` for null).
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        query(&self.data(), sql)
+    }
+}
+
+/// The JSON reports on stdout.
+pub fn reports(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// (read, written, replaced, quarantined) of a report.
+pub fn counts(report: &serde_json::Value) -> (u64, u64, u64, u64) {
+    let n = |k: &str| report[k].as_u64().unwrap_or_else(|| panic!("no {k} in {report}"));
+    (n("read"), n("written"), n("replaced"), n("quarantined"))
+}
+
+/// Read the lake through a fresh DataFusion session.
+pub fn query(data: &Path, sql: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let session = devex_query::LakeSession::open(data).await.expect("open lake");
+        let batches = session.sql(sql).await.expect("plan").collect().await.expect("run");
+        let mut rows = Vec::new();
+        for b in batches {
+            for r in 0..b.num_rows() {
+                rows.push(
+                    b.columns()
+                        .iter()
+                        .map(|c| if c.is_null(r) { String::new() } else { array_value_to_string(c, r).unwrap() })
+                        .collect(),
+                );
+            }
+        }
+        rows
+    })
+}
+
+/// The Delta version of a table, by listing its log.
+pub fn delta_version(data: &Path, table: &str) -> Option<u64> {
+    let log = data.join(table).join("_delta_log");
+    std::fs::read_dir(log)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
+        .max()
+}
+
+pub fn rows(v: &[&[&str]]) -> Vec<Vec<String>> {
+    v.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
+}
