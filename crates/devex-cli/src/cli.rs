@@ -55,9 +55,26 @@ pub enum Command {
     Import(ImportArgs),
     /// Compact small files and vacuum unreferenced files older than the retention.
     Maintain(MaintainArgs),
-    /// Run ad-hoc SQL (DataFusion dialect) over every lake table.
+    /// DORA and DevEx metrics for a window, per organisation, team or service.
     ///
-    /// Example: devex sql "SELECT service, count(*) FROM deployments GROUP BY service"
+    /// Definitions: spec/metrics.md; the SQL behind every number: queries/*.sql.
+    ///
+    /// Examples:
+    ///   devex metrics                          (last 90 days, whole organisation)
+    ///   devex metrics --quarter 2026-Q3 --by team
+    ///   devex metrics --from 2026-01-01 --to 2026-04-01 --format json
+    ///   devex metrics --quarter 2026-Q2 --as-of-version 12   (reproduce a published number)
+    #[command(verbatim_doc_comment)]
+    Metrics(MetricsArgs),
+    /// Run ad-hoc SQL (DataFusion dialect) over every lake table and saved view.
+    ///
+    /// The views of queries/*.sql (lead_time_change, deployment_outcome, incident_link,
+    /// metrics, ...) are queryable by name, for the window and grouping given.
+    ///
+    /// Examples:
+    ///   devex sql "SELECT service, count(*) FROM deployments GROUP BY service"
+    ///   devex sql --quarter 2026-Q3 --by team "SELECT * FROM lead_time_change WHERE grp = 'payments'"
+    #[command(verbatim_doc_comment)]
     Sql(SqlArgs),
     /// Import the bundled sample organisation into a fresh data dir and show what landed.
     Demo(DemoArgs),
@@ -99,8 +116,61 @@ pub struct MaintainArgs {
     pub retention_days: Option<u64>,
 }
 
+/// Which window, and which state of the lake.
+#[derive(Debug, Args, Clone)]
+pub struct WindowArgs {
+    /// Window start (inclusive): a date or timestamp; without offset, in the configured timezone
+    #[arg(long, value_name = "DATE", requires = "to", conflicts_with_all = ["quarter", "last"])]
+    pub from: Option<String>,
+    /// Window end (exclusive)
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+    /// A calendar quarter, e.g. 2026-Q3
+    #[arg(long, value_name = "YYYY-QN", conflicts_with = "last")]
+    pub quarter: Option<String>,
+    /// The last N days or weeks up to now, e.g. 90d, 12w [default: 90d]
+    #[arg(long, value_name = "N{d|w}")]
+    pub last: Option<String>,
+    /// Read the lake as it was at this instant (Delta time travel)
+    #[arg(long, value_name = "TIMESTAMP", conflicts_with = "as_of_version")]
+    pub as_of: Option<String>,
+    /// Read every table at this Delta version (as printed by `import --format json` and the report)
+    #[arg(long, value_name = "N")]
+    pub as_of_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Group by team or service [default: the whole organisation]
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<GroupArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
+    pub format: MetricsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupArg {
+    Team,
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    Table,
+    Json,
+    Csv,
+}
+
 #[derive(Debug, Args)]
 pub struct SqlArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Grouping for the saved views [default: the whole organisation]
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<GroupArg>,
     /// The statement to run.
     #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
     pub query: Option<String>,

@@ -1,14 +1,24 @@
-//! devex's query layer: a DataFusion session over the lake, every canonical
-//! table registered by name. A table that was never written is an empty
-//! table with the contract's schema, so queries never fail for lack of data.
+//! devex's query layer: DataFusion sessions over the lake, every canonical
+//! table registered by name, and the metric views of `queries/`.
+//!
+//! A table that was never written is an empty table with the contract's
+//! schema, so queries never fail for lack of data.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), devex_query::QueryError> {
-//! let session = devex_query::LakeSession::open("devex-data").await?;
-//! let batches = session.sql("SELECT count(*) FROM deployments").await?.collect().await?;
+//! use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+//! let lake = LakeSession::open("devex-data").await?;
+//! let settings = QuerySettings::default();
+//! let window = Window::quarter(2026, 3, settings.timezone).unwrap();
+//! let doc = devex_query::metrics::compute(&lake, &settings, window, GroupBy::Team).await?;
+//! println!("{}", serde_json::to_string_pretty(&doc).unwrap());
 //! # Ok(()) }
 //! ```
 
+pub mod metrics;
+pub mod params;
+pub mod queries;
 pub mod session;
 
-pub use session::{LakeSession, QueryError, TableVersion};
+pub use params::{GroupBy, QuerySettings, Window};
+pub use session::{AsOf, LakeSession, QueryError, TableVersion};

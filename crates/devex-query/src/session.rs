@@ -1,12 +1,19 @@
-//! Opening the lake as a DataFusion `SessionContext`.
+//! Opening the lake as DataFusion sessions: every canonical table registered
+//! by name, read at its latest version or as of a past version or time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionConfig;
 use datafusion::prelude::{DataFrame, SessionContext};
 use deltalake::DeltaTableError;
 use devex_model::Table;
+
+use crate::params::{self, GroupBy, QuerySettings, Window};
+use crate::queries;
 
 /// Errors of the query layer.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +29,35 @@ pub enum QueryError {
     /// DataFusion rejected or failed a query.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Building a parameter table failed.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// A saved query file failed to plan.
+    #[error("queries/{file}: {source}")]
+    SavedQuery {
+        /// The file under `queries/`.
+        file: String,
+        /// DataFusion's error.
+        source: datafusion::error::DataFusionError,
+    },
+    /// A setting cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// A result had an unexpected shape (a bug in a saved query).
+    #[error("unexpected result: {0}")]
+    Shape(String),
+}
+
+/// Which state of the lake a session reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AsOf {
+    /// The latest version of every table.
+    #[default]
+    Latest,
+    /// Every table at this Delta version (or its newest version before it).
+    Version(u64),
+    /// Every table as it was at this instant.
+    Time(DateTime<Utc>),
 }
 
 /// Which version of a table a session reads.
@@ -29,15 +65,16 @@ pub enum QueryError {
 pub struct TableVersion {
     /// The table.
     pub table: Table,
-    /// Its Delta version; `None` when the table has never been written.
+    /// Its Delta version; `None` when the table has never been written (or did not exist yet).
     pub version: Option<u64>,
 }
 
-/// A DataFusion session with every lake table registered.
+/// The lake's tables, opened once; sessions over them are cheap to make.
 #[derive(Clone)]
 pub struct LakeSession {
     ctx: SessionContext,
     root: PathBuf,
+    tables: Vec<(Table, Arc<dyn TableProvider>)>,
     versions: Vec<TableVersion>,
 }
 
@@ -50,41 +87,62 @@ impl std::fmt::Debug for LakeSession {
 impl LakeSession {
     /// Open the lake at `root`, reading each table's latest version.
     pub async fn open(root: impl AsRef<Path>) -> Result<LakeSession, QueryError> {
-        Self::open_at(root, None).await
+        Self::open_as_of(root, AsOf::Latest).await
     }
 
     /// Open the lake at `root`; with `as_of_version`, each table is read at
-    /// that Delta version (or its newest version before it, for a table with
-    /// fewer commits).
+    /// that Delta version (or its newest version before it).
     pub async fn open_at(root: impl AsRef<Path>, as_of_version: Option<u64>) -> Result<LakeSession, QueryError> {
+        Self::open_as_of(root, as_of_version.map(AsOf::Version).unwrap_or_default()).await
+    }
+
+    /// Open the lake at `root` as of a version or an instant.
+    pub async fn open_as_of(root: impl AsRef<Path>, as_of: AsOf) -> Result<LakeSession, QueryError> {
         let root = root.as_ref().to_path_buf();
-        let ctx = SessionContext::new();
+        let ctx = SessionContext::new_with_config(session_config());
+        let mut tables = Vec::new();
         let mut versions = Vec::new();
         for table in Table::ALL {
             let dir = root.join(table.name());
             let err = |source| QueryError::Lake { table: table.name().into(), source };
+            let mut opened = None;
             if dir.join("_delta_log").is_dir() {
                 let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(err)?;
                 let mut t = deltalake::open_table(url).await.map_err(err)?;
-                if let Some(v) = as_of_version
-                    && t.version().is_some_and(|latest| latest > v)
-                {
-                    t.load_version(v).await.map_err(err)?;
+                let exists = match as_of {
+                    AsOf::Latest => true,
+                    AsOf::Version(v) => {
+                        if t.version().is_some_and(|latest| latest > v) {
+                            t.load_version(v).await.map_err(err)?;
+                        }
+                        true
+                    }
+                    // Before a table's first data the latest version at or before the
+                    // instant is its empty creating commit (version 0): devex creates
+                    // every table in a commit of its own.
+                    AsOf::Time(at) => {
+                        t.load_with_datetime(at).await.map_err(err)?;
+                        true
+                    }
+                };
+                if exists {
+                    t.update_datafusion_session(&ctx.state()).map_err(err)?;
+                    let provider = t.table_provider().await?;
+                    opened = Some((provider, t.version()));
                 }
-                t.update_datafusion_session(&ctx.state()).map_err(err)?;
-                let provider = t.table_provider().await?;
-                ctx.register_table(table.name(), provider)?;
-                versions.push(TableVersion { table, version: t.version() });
-            } else {
-                let empty = MemTable::try_new(table.schema(), vec![vec![]])?;
-                ctx.register_table(table.name(), Arc::new(empty))?;
-                versions.push(TableVersion { table, version: None });
             }
+            let (provider, version) = match opened {
+                Some(p) => p,
+                None => (Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?) as Arc<dyn TableProvider>, None),
+            };
+            ctx.register_table(table.name(), Arc::clone(&provider))?;
+            tables.push((table, provider));
+            versions.push(TableVersion { table, version });
         }
-        Ok(LakeSession { ctx, root, versions })
+        Ok(LakeSession { ctx, root, tables, versions })
     }
 
-    /// The DataFusion context, for callers that register more.
+    /// The session with the lake's tables only.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
@@ -94,8 +152,34 @@ impl LakeSession {
         &self.versions
     }
 
-    /// Plan one SQL statement.
+    /// The data dir.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Plan one SQL statement over the lake's tables.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
         Ok(self.ctx.sql(sql).await?)
     }
+
+    /// A new session over the same tables with the metric parameters and
+    /// every saved view of `queries/` registered.
+    pub async fn metrics_context(
+        &self,
+        settings: &QuerySettings,
+        window: Window,
+        group_by: GroupBy,
+    ) -> Result<SessionContext, QueryError> {
+        let ctx = SessionContext::new_with_config_rt(session_config(), self.ctx.runtime_env());
+        for (table, provider) in &self.tables {
+            ctx.register_table(table.name(), Arc::clone(provider))?;
+        }
+        params::register(&ctx, settings, window, group_by)?;
+        queries::register_views(&ctx, settings).await?;
+        Ok(ctx)
+    }
+}
+
+fn session_config() -> SessionConfig {
+    SessionConfig::new().with_information_schema(true)
 }

@@ -4,7 +4,9 @@ mod demo;
 mod import;
 mod init;
 mod maintain;
+mod metrics;
 mod sql;
+mod window;
 
 use std::time::Duration;
 
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Init(_) => unreachable!("handled above"),
             Command::Import(args) => import::run(&settings, args).await,
             Command::Maintain(args) => maintain::run(&settings, args).await,
+            Command::Metrics(args) => metrics::run(&settings, args).await,
             Command::Sql(args) => sql::run(&settings, args).await,
             Command::Demo(args) => demo::run(&settings, args).await,
         }

@@ -5,7 +5,9 @@ use std::io::Write;
 use anyhow::Context;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use devex_query::LakeSession;
+use devex_query::{LakeSession, QuerySettings};
+
+use super::window;
 
 use crate::cli::{SqlArgs, SqlFormat};
 use crate::exit::{Failure, Outcome};
@@ -17,8 +19,11 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
         (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => unreachable!("clap requires one"),
     };
-    let session = LakeSession::open(&settings.data_dir).await?;
-    let batches = match session.sql(&query).await {
+    let qs = QuerySettings::from_config(&settings.config)?;
+    let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
+    let lake = LakeSession::open_as_of(&settings.data_dir, window::as_of(&args.window, qs.timezone)?).await?;
+    let ctx = lake.metrics_context(&qs, window, window::group_by(args.by)).await?;
+    let batches = match ctx.sql(&query).await {
         Ok(df) => df.collect().await.map_err(anyhow::Error::from),
         Err(e) => Err(e.into()),
     };
@@ -38,7 +43,8 @@ fn tables_hint() -> String {
             format!("{}({})", t.name(), cols.join(", "))
         })
         .collect();
-    format!("tables: {}", tables.join("; "))
+    let views: Vec<&str> = devex_query::queries::FILES.iter().map(|(f, _)| *f).collect();
+    format!("tables: {}; saved views: see queries/ ({})", tables.join("; "), views.join(", "))
 }
 
 fn write(batches: &[RecordBatch], format: SqlFormat) -> anyhow::Result<()> {

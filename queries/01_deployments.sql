@@ -1,0 +1,101 @@
+-- Deployments and deployment frequency.
+--
+-- metrics.md, "Window and groups": a window is half-open, [from, to). Groups: none (whole
+-- organisation), team, or service. A deployment's team is its `team` column, else the catalog
+-- owner of its service. A production deployment has status = success and an environment in
+-- production_environments (case-insensitive). D = production deployments with finished_at in
+-- the window.
+--
+-- metrics.md, "DORA metrics":
+--   deployments = |D|.
+--   deployment_frequency.per_day = |D| / days in the window.
+--   deploy_days_per_week_p50: for each ISO week overlapping the window, the number of distinct
+--   calendar days with at least one deployment in D; the median over those weeks.
+-- Bands (dora-2023): elite if deploy_days_per_week_p50 >= 5; high if >= 1; medium if at least
+-- one deploy-day a month (median over months); otherwise low.
+--
+-- Parameters come from the one-row `params` table (window_from, window_to, group_by,
+-- attribution_window_hours, min_group_size); `calendar_week`, `calendar_month` and
+-- `calendar_quarter` list the ISO weeks (by their Monday), months and quarters overlapping the
+-- window (by their first day) in the configured time zone, which all calendars follow.
+
+-- Every production deployment, all time (attribution needs the ones before the window too).
+CREATE VIEW production_deployment AS
+SELECT d.source, d.id, d.service, d.finished_at, d.commit_sha, d.kind,
+       COALESCE(d.team, s.team) AS team,
+       ROW_NUMBER() OVER (PARTITION BY d.service ORDER BY d.finished_at, d.source, d.id) AS seq
+FROM deployments d
+LEFT JOIN services s ON s.service = d.service
+WHERE d.status = 'success'
+  AND lower(d.environment) IN (SELECT environment FROM production_environments);
+
+-- D, with each deployment's group and local calendar day, ISO week (Monday) and month.
+CREATE VIEW window_deployment AS
+SELECT pd.*,
+       CASE p.group_by WHEN 'team' THEN COALESCE(pd.team, '(no team)')
+                       WHEN 'service' THEN pd.service ELSE '' END AS grp,
+       CAST(to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}') AS DATE) AS local_day,
+       CAST(date_trunc('week', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_week,
+       CAST(date_trunc('month', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_month
+FROM production_deployment pd CROSS JOIN params p
+WHERE pd.finished_at >= p.window_from AND pd.finished_at < p.window_to;
+
+-- The window in the local calendar: its first and last day, and its length in days.
+CREATE VIEW window_calendar AS
+SELECT CAST(to_local_time(p.window_from AT TIME ZONE '{{timezone}}') AS DATE) AS first_day,
+       CAST(to_local_time((p.window_to - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
+       (date_part('epoch', to_local_time(p.window_to AT TIME ZONE '{{timezone}}'))
+        - date_part('epoch', to_local_time(p.window_from AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days
+FROM params p;
+
+-- The groups reported: every team or service the catalog, the deployments or the surveys know.
+CREATE VIEW metric_group AS
+SELECT DISTINCT CASE p.group_by WHEN 'team' THEN COALESCE(x.team, '(no team)')
+                                WHEN 'service' THEN x.service ELSE '' END AS grp
+FROM (SELECT service, team FROM services
+      UNION ALL SELECT service, team FROM production_deployment
+      UNION ALL SELECT CAST(NULL AS VARCHAR) AS service, team FROM survey_responses WHERE team IS NOT NULL) x
+CROSS JOIN params p
+WHERE NOT (p.group_by = 'service' AND x.service IS NULL)
+UNION
+SELECT '' AS grp FROM params WHERE group_by = 'org';
+
+-- Distinct deploy days per ISO week and per month; weeks and months without a deployment
+-- count as 0. (Counted first, then padded: aggregating a count(DISTINCT) computed over the
+-- padded join trips a DataFusion 55 optimizer bug that merges the two aggregations.)
+CREATE VIEW deploy_days_per_week AS
+WITH counted AS (
+    SELECT grp, local_week, count(DISTINCT local_day) AS deploy_days
+    FROM window_deployment GROUP BY grp, local_week
+)
+SELECT g.grp, w.week_start, COALESCE(c.deploy_days, 0) AS deploy_days
+FROM metric_group g CROSS JOIN calendar_week w
+LEFT JOIN counted c ON c.grp = g.grp AND c.local_week = w.week_start;
+
+CREATE VIEW deploy_days_per_month AS
+WITH counted AS (
+    SELECT grp, local_month, count(DISTINCT local_day) AS deploy_days
+    FROM window_deployment GROUP BY grp, local_month
+)
+SELECT g.grp, m.month_start, COALESCE(c.deploy_days, 0) AS deploy_days
+FROM metric_group g CROSS JOIN calendar_month m
+LEFT JOIN counted c ON c.grp = g.grp AND c.local_month = m.month_start;
+
+CREATE VIEW deployment_frequency AS
+WITH counts AS (SELECT grp, count(*) AS deployments FROM window_deployment GROUP BY grp),
+     weekly AS (SELECT grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_week GROUP BY grp),
+     monthly AS (SELECT grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_month GROUP BY grp)
+SELECT g.grp,
+       COALESCE(c.deployments, 0) AS deployments,
+       CAST(COALESCE(c.deployments, 0) AS DOUBLE) / cal.days AS per_day,
+       w.p50 AS deploy_days_per_week_p50,
+       m.p50 AS deploy_days_per_month_p50,
+       CASE WHEN w.p50 >= 5 THEN 'elite'
+            WHEN w.p50 >= 1 THEN 'high'
+            WHEN m.p50 >= 1 THEN 'medium'
+            ELSE 'low' END AS band
+FROM metric_group g
+CROSS JOIN window_calendar cal
+LEFT JOIN counts c ON c.grp = g.grp
+LEFT JOIN weekly w ON w.grp = g.grp
+LEFT JOIN monthly m ON m.grp = g.grp;

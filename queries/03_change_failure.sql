@@ -1,0 +1,121 @@
+-- Change failure rate, failed-deployment recovery time and rework rate.
+--
+-- metrics.md, "DORA metrics": a deployment d in D has failed when any of these holds:
+--   1. an incident has caused_by_deployment = d.id;
+--   2. an incident has root_cause_sha equal to d.commit_sha or to the sha of a change with
+--      deployment_id = d.id;
+--   3. an incident with neither link, of the same service, was created at most
+--      attribution_window_hours after d.finished_at, and d is the latest production deployment
+--      of that service finished at or before the incident's created_at;
+--   4. the next production deployment of the same service (by finished_at) has kind rollback
+--      or hotfix.
+-- change_failure_rate = failed / |D| (null when |D| = 0).
+-- recovery_time_hours: for each failed d, recovered at the earlier of (a) the finished_at of the
+-- rollback or hotfix that followed it and (b) the latest resolved_at of the incidents linked to
+-- it, if all are resolved. Hours from d.finished_at; p50 over failed deployments that
+-- recovered, n their count, open those not yet recovered.
+-- rework_rate = deployments in D with kind in (rollback, hotfix) / |D|.
+-- Bands (dora-2023): failure rate <= 5 % elite, <= 10 % high, <= 15 % medium, otherwise low;
+-- recovery p50 < 1 h elite, < 24 h high, < 168 h medium, otherwise low.
+
+-- Rule 3 without a quadratic join: one ordered stream per service of production deployments
+-- and unlinked incidents. A running max of the deployment sequence number gives, at each
+-- incident, the latest deployment finished at or before it (deployments sort first on ties).
+CREATE VIEW incident_window_link AS
+WITH stream AS (
+    SELECT service, finished_at AS t, 0 AS ord, seq,
+           CAST(NULL AS VARCHAR) AS incident_source, CAST(NULL AS VARCHAR) AS incident_id
+    FROM production_deployment
+    UNION ALL
+    SELECT service, created_at AS t, 1 AS ord, CAST(NULL AS BIGINT) AS seq, source, id
+    FROM incidents
+    WHERE caused_by_deployment IS NULL AND root_cause_sha IS NULL
+),
+latest AS (
+    SELECT service, t, ord, incident_source, incident_id,
+           max(seq) OVER (PARTITION BY service ORDER BY t, ord, seq
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest_seq
+    FROM stream
+)
+SELECT l.incident_source, l.incident_id, pd.source AS deployment_source, pd.id AS deployment_id,
+       'window' AS rule
+FROM latest l
+JOIN production_deployment pd ON pd.service = l.service AND pd.seq = l.latest_seq
+CROSS JOIN params p
+WHERE l.ord = 1
+  AND date_part('epoch', l.t) - date_part('epoch', pd.finished_at) <= p.attribution_window_hours * 3600.0;
+
+-- Every (incident, production deployment) link, by rules 1-3.
+CREATE VIEW incident_link AS
+SELECT DISTINCT incident_source, incident_id, deployment_source, deployment_id, rule FROM (
+    SELECT i.source AS incident_source, i.id AS incident_id, pd.source AS deployment_source,
+           pd.id AS deployment_id, 'caused_by_deployment' AS rule
+    FROM incidents i JOIN production_deployment pd ON pd.id = i.caused_by_deployment
+    UNION ALL
+    SELECT i.source, i.id, pd.source, pd.id, 'root_cause_sha'
+    FROM incidents i JOIN production_deployment pd ON pd.commit_sha = i.root_cause_sha
+    UNION ALL
+    SELECT i.source, i.id, pd.source, pd.id, 'root_cause_sha'
+    FROM incidents i
+    JOIN changes c ON c.sha = i.root_cause_sha
+    JOIN production_deployment pd ON pd.id = c.deployment_id
+    UNION ALL
+    SELECT incident_source, incident_id, deployment_source, deployment_id, rule FROM incident_window_link
+) links;
+
+-- Each deployment in D: failed or not, why, and when it recovered.
+CREATE VIEW deployment_outcome AS
+WITH next_deployment AS (
+    SELECT source, id,
+           LEAD(kind) OVER (PARTITION BY service ORDER BY seq) AS next_kind,
+           LEAD(finished_at) OVER (PARTITION BY service ORDER BY seq) AS next_finished_at
+    FROM production_deployment
+),
+linked AS (
+    SELECT l.deployment_source, l.deployment_id,
+           count(*) AS incidents, count(i.resolved_at) AS resolved, max(i.resolved_at) AS last_resolved_at
+    FROM (SELECT DISTINCT deployment_source, deployment_id, incident_source, incident_id FROM incident_link) l
+    JOIN incidents i ON i.source = l.incident_source AND i.id = l.incident_id
+    GROUP BY l.deployment_source, l.deployment_id
+)
+SELECT wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
+       COALESCE(lk.incidents, 0) AS incidents,
+       n.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
+       COALESCE(lk.incidents, 0) > 0 OR COALESCE(n.next_kind IN ('rollback', 'hotfix'), false) AS failed,
+       least(CASE WHEN n.next_kind IN ('rollback', 'hotfix') THEN n.next_finished_at END,
+             CASE WHEN lk.incidents = lk.resolved THEN lk.last_resolved_at END) AS recovered_at
+FROM window_deployment wd
+JOIN next_deployment n ON n.source = wd.source AND n.id = wd.id
+LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
+
+CREATE VIEW change_failure_rate AS
+SELECT grp,
+       count(*) AS deployments,
+       sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,
+       CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value,
+       CASE WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.05 THEN 'elite'
+            WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.10 THEN 'high'
+            WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.15 THEN 'medium'
+            ELSE 'low' END AS band
+FROM deployment_outcome
+GROUP BY grp;
+
+CREATE VIEW recovery_time AS
+SELECT grp,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
+       count(hours) AS n,
+       count(*) - count(hours) AS open,
+       CASE WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 1 THEN 'elite'
+            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 24 THEN 'high'
+            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 168 THEN 'medium'
+            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) IS NOT NULL THEN 'low' END AS band
+FROM (SELECT grp, (date_part('epoch', recovered_at) - date_part('epoch', finished_at)) / 3600.0 AS hours
+      FROM deployment_outcome WHERE failed) f
+GROUP BY grp;
+
+CREATE VIEW rework_rate AS
+SELECT grp,
+       sum(CASE WHEN kind IN ('rollback', 'hotfix') THEN 1 ELSE 0 END) AS n,
+       CAST(sum(CASE WHEN kind IN ('rollback', 'hotfix') THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value
+FROM window_deployment
+GROUP BY grp;

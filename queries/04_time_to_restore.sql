@@ -1,0 +1,49 @@
+-- Time to restore service and data coverage.
+--
+-- metrics.md, "DORA metrics":
+--   time_to_restore_hours: incidents with created_at in the window and a resolved_at:
+--   resolved_at - created_at, p50, n.
+--   coverage: share of changes committed in the window that have a deployment_id, and share of
+--   incidents created in the window that are linked to a deployment (by any of the failure
+--   rules 1-3, see 03_change_failure.sql). Shown beside the metrics, so a number built on thin
+--   data says so.
+-- An incident or change takes its service's team (metrics.md, "Window and groups").
+
+CREATE VIEW window_incident AS
+SELECT CASE p.group_by WHEN 'team' THEN COALESCE(s.team, '(no team)')
+                       WHEN 'service' THEN i.service ELSE '' END AS grp,
+       i.*,
+       l.incident_id IS NOT NULL AS linked
+FROM incidents i
+LEFT JOIN services s ON s.service = i.service
+LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
+       ON l.incident_source = i.source AND l.incident_id = i.id
+CROSS JOIN params p
+WHERE i.created_at >= p.window_from AND i.created_at < p.window_to;
+
+CREATE VIEW time_to_restore AS
+SELECT grp,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY (date_part('epoch', resolved_at) - date_part('epoch', created_at)) / 3600.0) AS p50,
+       count(*) AS n
+FROM window_incident
+WHERE resolved_at IS NOT NULL
+GROUP BY grp;
+
+CREATE VIEW window_change AS
+SELECT CASE p.group_by WHEN 'team' THEN COALESCE(s.team, '(no team)')
+                       WHEN 'service' THEN c.service ELSE '' END AS grp,
+       c.*
+FROM changes c
+LEFT JOIN services s ON s.service = c.service
+CROSS JOIN params p
+WHERE c.committed_at >= p.window_from AND c.committed_at < p.window_to;
+
+CREATE VIEW coverage AS
+SELECT g.grp,
+       ch.changes_deployed,
+       inc.incidents_linked
+FROM metric_group g
+LEFT JOIN (SELECT grp, avg(CASE WHEN deployment_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS changes_deployed
+           FROM window_change GROUP BY grp) ch ON ch.grp = g.grp
+LEFT JOIN (SELECT grp, avg(CASE WHEN linked THEN 1.0 ELSE 0.0 END) AS incidents_linked
+           FROM window_incident GROUP BY grp) inc ON inc.grp = g.grp;
