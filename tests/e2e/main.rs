@@ -5,4 +5,5 @@
 mod demo;
 mod import;
 mod lake;
+mod metrics;
 mod util;

@@ -1,0 +1,306 @@
+//! `devex metrics`: one small organisation where every number is worked out by
+//! hand (in the comments), asserted exactly against the JSON output.
+//!
+//! Window: March 2026, UTC, [2026-03-01, 2026-04-01): 31 days.
+//! Services: api (team payments), web (team checkout).
+
+use serde_json::Value;
+
+use crate::util::{Workspace, rows};
+
+const SERVICES: &str = "service,team,onboarded_at\napi,payments,2026-01-15\nweb,checkout,\n";
+
+// api:  A0 (Feb, outside), A1, A2, A3 = rollback to a1 two hours after A2, A4, A5, A6;
+//       a staging deploy and a failed deploy that must be ignored.
+// web:  W1 (environment "Prod": case-insensitive), W2, W3 = hotfix six hours after W2.
+const DEPLOYMENTS: &str = "id,service,environment,status,finished_at,commit_sha,kind\n\
+A0,api,production,success,2026-02-27T10:00:00Z,a0,regular\n\
+A1,api,production,success,2026-03-02T10:00:00Z,a1,regular\n\
+A2,api,production,success,2026-03-03T10:00:00Z,a2,regular\n\
+A3,api,production,success,2026-03-03T12:00:00Z,a1,rollback\n\
+AS,api,staging,success,2026-03-05T10:00:00Z,a9,regular\n\
+AF,api,production,failure,2026-03-06T10:00:00Z,a8,regular\n\
+A4,api,production,success,2026-03-10T10:00:00Z,a4,regular\n\
+A5,api,production,success,2026-03-11T10:00:00Z,a5,regular\n\
+A6,api,production,success,2026-03-20T10:00:00Z,a6,regular\n\
+W1,web,Prod,success,2026-03-02T09:00:00Z,w1,regular\n\
+W2,web,production,success,2026-03-09T09:00:00Z,w2,regular\n\
+W3,web,production,success,2026-03-09T15:00:00Z,w3,hotfix\n";
+
+// Lead times (deployment.finished_at - committed_at):
+//   c1 -> A1: 24 h      c2 -> A1: 1 h      c3 -> A2: 0 h (left out: <= 0)
+//   c4 -> A4: 24 h      c5 -> A4: -1 h (left out)
+//   c6 -> W1: 24 h      c7 -> W2: 120 h    c8 -> W3: 2 h
+//   c9: not deployed (coverage)           c10 -> A0: outside the window.
+const CHANGES: &str = "repo,sha,service,committed_at,deployment_id\n\
+api,c1,api,2026-03-01T10:00:00Z,A1\n\
+api,c2,api,2026-03-02T09:00:00Z,A1\n\
+api,c3,api,2026-03-03T10:00:00Z,A2\n\
+api,c4,api,2026-03-09T10:00:00Z,A4\n\
+api,c5,api,2026-03-10T11:00:00Z,A4\n\
+web,c6,web,2026-03-01T09:00:00Z,W1\n\
+web,c7,web,2026-03-04T09:00:00Z,W2\n\
+web,c8,web,2026-03-09T13:00:00Z,W3\n\
+api,c9,api,2026-03-25T10:00:00Z,\n\
+api,c10,api,2026-02-26T10:00:00Z,A0\n";
+
+// I1: caused_by_deployment A1 (rule 1), resolved after 3 h.
+// I2: root_cause_sha c4, a change A4 shipped (rule 2), still open.
+// I3: unlinked, created exactly 24 h after A5, the latest api deployment (rule 3, at the edge).
+// I4: unlinked, created 24 h and 1 s after A6 (just past the window: not attributed).
+// I5: root_cause_sha w1 = W1's commit_sha (rule 2).
+const INCIDENTS: &str = "id,service,created_at,resolved_at,caused_by_deployment,root_cause_sha\n\
+I1,api,2026-03-02T12:00:00Z,2026-03-02T15:00:00Z,A1,\n\
+I2,api,2026-03-10T20:00:00Z,,,c4\n\
+I3,api,2026-03-12T10:00:00Z,2026-03-12T11:00:00Z,,\n\
+I4,api,2026-03-21T10:00:01Z,2026-03-21T12:00:01Z,,\n\
+I5,web,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,,w1\n";
+
+// payments: 5 responses, nps 10 9 8 6 3 -> 2 promoters, 2 detractors, NPS 0 (n = 5, shown).
+// checkout: 4 responses, nps 10 x4 -> withheld (n = 4 < 5).
+const SURVEY: &str = "id,survey,submitted_at,team,nps,q_ci\n\
+p1,2026-Q1,2026-03-20,payments,10,5\n\
+p2,2026-Q1,2026-03-20,payments,9,4\n\
+p3,2026-Q1,2026-03-20,payments,8,3\n\
+p4,2026-Q1,2026-03-20,payments,6,2\n\
+p5,2026-Q1,2026-03-20,payments,3,1\n\
+k1,2026-Q1,2026-03-21,checkout,10,5\n\
+k2,2026-Q1,2026-03-21,checkout,10,5\n\
+k3,2026-Q1,2026-03-21,checkout,10,5\n\
+k4,2026-Q1,2026-03-21,checkout,10,5\n";
+
+fn organisation() -> Workspace {
+    let ws = Workspace::new();
+    for (table, name, body) in [
+        ("services", "services.csv", SERVICES),
+        ("deployments", "deployments.csv", DEPLOYMENTS),
+        ("changes", "changes.csv", CHANGES),
+        ("incidents", "incidents.csv", INCIDENTS),
+        ("survey_responses", "survey.csv", SURVEY),
+    ] {
+        let f = ws.file(name, body);
+        let (code, _, stderr) = ws.import(table, &[&f], &[]);
+        assert_eq!(code, 0, "{table}: {stderr}");
+    }
+    ws
+}
+
+fn metrics(ws: &Workspace, args: &[&str]) -> Value {
+    let out = ws.devex().arg("metrics").args(args).args(["--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
+}
+
+macro_rules! assert_num {
+    ($v:expr, $want:expr) => {
+        assert!(close(&$v, $want), "{} = {}, want {}", stringify!($v), $v, $want)
+    };
+}
+
+#[test]
+fn organisation_metrics_match_the_hand_worked_numbers() {
+    let ws = organisation();
+    let doc = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01"]);
+    assert_eq!(doc["definitions_version"], "1");
+    assert_eq!(doc["benchmarks"], "dora-2023");
+    assert_eq!(
+        doc["window"],
+        serde_json::json!({"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z", "timezone": "UTC"})
+    );
+    let groups = doc["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(g["group"], serde_json::json!({}));
+
+    // D = A1..A6, W1..W3 (A0 is February, AS is staging, AF failed): 9.
+    assert_eq!(g["deployments"], 9);
+    // 9 / 31 days.
+    assert_num!(g["deployment_frequency"]["per_day"], 9.0 / 31.0);
+    // ISO weeks overlapping March 2026 (Mondays): Feb 23, Mar 2, 9, 16, 23, 30.
+    // Deploy days: 0, {2, 3}, {9, 10, 11}, {20}, 0, 0 -> sorted 0 0 0 1 2 3 -> median 0.5.
+    assert_num!(g["deployment_frequency"]["deploy_days_per_week_p50"], 0.5);
+    // Below one day a week, but 6 deploy days in March (median over the one month) -> medium.
+    assert_eq!(g["deployment_frequency"]["band"], "medium");
+
+    // Lead times in D, > 0: 24, 1, 24, 24, 120, 2 -> sorted 1 2 24 24 24 120.
+    // p50 = (24 + 24) / 2 = 24 (not < 24: high); p90 at 0.9 * 5 = 4.5 -> 24 + 0.5 * 96 = 72.
+    assert_num!(g["lead_time_hours"]["p50"], 24.0);
+    assert_num!(g["lead_time_hours"]["p90"], 72.0);
+    assert_eq!(g["lead_time_hours"]["n"], 6);
+    assert_eq!(g["lead_time_hours"]["band"], "high");
+
+    // Failed: A1 (rule 1), A2 (rule 4: next is the rollback A3), A4 (rule 2 via change c4),
+    // A5 (rule 3, I3 exactly 24 h later), W1 (rule 2 via commit_sha), W2 (rule 4: hotfix W3).
+    // Not failed: A3, A6 (I4 is 1 s past the window), W3. 6 / 9.
+    assert_eq!(g["change_failure_rate"]["failed"], 6);
+    assert_num!(g["change_failure_rate"]["value"], 6.0 / 9.0);
+    assert_eq!(g["change_failure_rate"]["band"], "low");
+
+    // Recovery: A1 5 h (I1 resolved 15:00), A2 2 h (rollback A3), A4 open (I2 unresolved, no
+    // remediation), A5 25 h (I3 resolved 03-12 11:00), W1 2 h (I5 resolved 11:00), W2 6 h (W3).
+    // Recovered: 2 2 5 6 25 -> p50 5, n 5, open 1.
+    assert_num!(g["recovery_time_hours"]["p50"], 5.0);
+    assert_eq!(g["recovery_time_hours"]["n"], 5);
+    assert_eq!(g["recovery_time_hours"]["open"], 1);
+    assert_eq!(g["recovery_time_hours"]["band"], "high");
+
+    // Rework: A3 (rollback), W3 (hotfix) -> 2 / 9.
+    assert_num!(g["rework_rate"]["value"], 2.0 / 9.0);
+    assert_eq!(g["rework_rate"]["n"], 2);
+
+    // Restore: I1 3 h, I3 1 h, I4 2 h, I5 1 h (I2 open) -> 1 1 2 3 -> p50 1.5, n 4.
+    assert_num!(g["time_to_restore_hours"]["p50"], 1.5);
+    assert_eq!(g["time_to_restore_hours"]["n"], 4);
+
+    // NPS over all 9: promoters 2 + 4 = 6, detractors 2 -> 100 * 4 / 9.
+    assert_num!(g["nps"]["value"], 400.0 / 9.0);
+    assert_eq!(g["nps"]["n"], 9);
+    assert_eq!(g["nps"]["promoters"], 6);
+    assert_eq!(g["nps"]["detractors"], 2);
+    assert_eq!(g["nps"]["suppressed"], false);
+
+    // Coverage: changes committed in March c1..c9, deployed c1..c8 -> 8 / 9.
+    // Incidents created in March I1..I5, linked I1, I2, I3, I5 -> 4 / 5.
+    assert_num!(g["coverage"]["changes_deployed"], 8.0 / 9.0);
+    assert_num!(g["coverage"]["incidents_linked"], 0.8);
+}
+
+#[test]
+fn team_metrics_and_nps_suppression_at_four_and_five() {
+    let ws = organisation();
+    let doc = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01", "--by", "team"]);
+    let groups = doc["groups"].as_array().unwrap();
+    let team = |name: &str| groups.iter().find(|g| g["group"]["team"] == name).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(groups.len(), 2);
+
+    let checkout = team("checkout");
+    // W1, W2, W3; failed W1, W2.
+    assert_eq!(checkout["deployments"], 3);
+    assert_num!(checkout["change_failure_rate"]["value"], 2.0 / 3.0);
+    // Lead times 24, 120, 2 -> sorted 2 24 120: p50 24, p90 at 0.9 * 2 = 1.8 -> 24 + 0.8 * 96 = 100.8.
+    assert_num!(checkout["lead_time_hours"]["p50"], 24.0);
+    assert_num!(checkout["lead_time_hours"]["p90"], 100.8);
+    // Weeks: 0, {2}, {9}, 0, 0, 0 -> sorted 0 0 0 0 1 1 -> 0.
+    assert_num!(checkout["deployment_frequency"]["deploy_days_per_week_p50"], 0.0);
+    // n = 4 < 5: withheld, counts too.
+    assert_eq!(
+        checkout["nps"],
+        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true})
+    );
+
+    let payments = team("payments");
+    // A1..A6; failed A1, A2, A4, A5.
+    assert_eq!(payments["deployments"], 6);
+    assert_num!(payments["change_failure_rate"]["value"], 4.0 / 6.0);
+    // Lead times 24, 1, 24 -> p50 24, p90 24.
+    assert_num!(payments["lead_time_hours"]["p90"], 24.0);
+    // n = 5: shown. 2 promoters, 2 detractors -> 0.
+    assert_eq!(
+        payments["nps"],
+        serde_json::json!({"value": 0.0, "n": 5, "promoters": 2, "detractors": 2, "suppressed": false})
+    );
+
+    // By service there is no survey number.
+    let by_service = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01", "--by", "service"]);
+    for g in by_service["groups"].as_array().unwrap() {
+        assert!(g["nps"].is_null(), "{g}");
+    }
+}
+
+#[test]
+fn an_empty_window_gives_nulls_not_zeros() {
+    let ws = organisation();
+    let doc = metrics(&ws, &["--quarter", "2025-Q1"]);
+    let g = &doc["groups"][0];
+    assert_eq!(g["deployments"], 0);
+    assert!(g["lead_time_hours"]["p50"].is_null() && g["lead_time_hours"]["p90"].is_null());
+    assert_eq!(g["lead_time_hours"]["n"], 0);
+    assert!(g["lead_time_hours"]["band"].is_null());
+    assert!(g["change_failure_rate"]["value"].is_null() && g["change_failure_rate"]["band"].is_null());
+    assert!(g["recovery_time_hours"]["p50"].is_null());
+    assert!(g["rework_rate"]["value"].is_null());
+    assert!(g["time_to_restore_hours"]["p50"].is_null());
+    assert!(g["nps"]["value"].is_null());
+    assert!(g["coverage"]["changes_deployed"].is_null() && g["coverage"]["incidents_linked"].is_null());
+}
+
+#[test]
+fn calendars_follow_the_configured_zone_across_day_week_and_quarter_boundaries() {
+    let ws = Workspace::new();
+    // New York is UTC-4 from 2026-03-08.
+    //   N1 2026-03-23T15:00Z = Mon 23 Mar 11:00 local
+    //   N2 2026-03-30T03:00Z = Sun 29 Mar 23:00 local: still the week of 23 Mar
+    //   N3 2026-04-01T02:00Z = Tue 31 Mar 22:00 local: still 2026-Q1
+    let f = ws.file(
+        "d.csv",
+        "id,service,environment,status,finished_at\n\
+         N1,api,production,success,2026-03-23T15:00:00Z\n\
+         N2,api,production,success,2026-03-30T03:00:00Z\n\
+         N3,api,production,success,2026-04-01T02:00:00Z\n",
+    );
+    let (code, _, stderr) = ws.import("deployments", &[&f], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let ny = ws.file("ny.toml", "timezone = \"America/New_York\"\n");
+    let ny = ny.to_str().unwrap();
+
+    let q1 = metrics(&ws, &["--config", ny, "--quarter", "2026-Q1"]);
+    assert_eq!(q1["window"]["from"], "2026-01-01T05:00:00Z");
+    assert_eq!(q1["window"]["to"], "2026-04-01T04:00:00Z");
+    assert_eq!(q1["groups"][0]["deployments"], 3);
+    let utc_q1 = metrics(&ws, &["--quarter", "2026-Q1"]);
+    assert_eq!(utc_q1["groups"][0]["deployments"], 2);
+
+    let weeks = |config: &[&str]| {
+        let out = ws
+            .devex()
+            .args(config)
+            .args(["sql", "--from", "2026-03-23", "--to", "2026-04-06", "--format", "csv"])
+            .arg("SELECT CAST(week_start AS VARCHAR) AS w, deploy_days FROM deploy_days_per_week ORDER BY w")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Local days: Mon 23, Sun 29 (week of 23 Mar), Tue 31 (week of 30 Mar).
+    assert_eq!(weeks(&["--config", ny]), "w,deploy_days\n2026-03-23,2\n2026-03-30,1\n");
+    // In UTC: Mon 23 (week of 23 Mar), Mon 30 and Wed 1 Apr (week of 30 Mar).
+    assert_eq!(weeks(&[]), "w,deploy_days\n2026-03-23,1\n2026-03-30,2\n");
+}
+
+#[test]
+fn as_of_version_reproduces_an_earlier_number() {
+    let ws = organisation();
+    let before = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01"]);
+    let version = crate::util::delta_version(&ws.data(), "deployments").unwrap();
+    let more = ws.file(
+        "more.csv",
+        "id,service,environment,status,finished_at\nA7,api,production,success,2026-03-25T10:00:00Z\n",
+    );
+    let (code, _, _) = ws.import("deployments", &[&more], &[]);
+    assert_eq!(code, 0);
+    let now = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01"]);
+    assert_eq!(now["groups"][0]["deployments"], 10);
+    let then = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01", "--as-of-version", &version.to_string()]);
+    assert_eq!(then, before);
+}
+
+#[test]
+fn saved_views_list_the_rows_behind_a_number() {
+    let ws = organisation();
+    let out = ws
+        .devex()
+        .args(["sql", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "csv"])
+        .arg("SELECT id, failed FROM deployment_outcome ORDER BY id")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "id,failed\nA1,true\nA2,true\nA3,false\nA4,true\nA5,true\nA6,false\nW1,true\nW2,true\nW3,false\n"
+    );
+    assert_eq!(ws.query("SELECT count(*) FROM deployments WHERE kind = 'rollback'"), rows(&[&["1"]]));
+}
