@@ -3,16 +3,21 @@
 
 use std::path::{Path, PathBuf};
 
+use std::io::Write;
+
 use anyhow::Context;
 use devex_ingest::import::{ImportOutcome, ImportRequest, import};
 use devex_ingest::input::{InputFormat, InputSource};
 use devex_ingest::lake::Lake;
 use devex_ingest::validate::RunContext;
 use devex_model::Table;
+use devex_query::metrics::compute;
+use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
 
 use super::{new_run_id, writer_lock};
 use crate::cli::{DemoArgs, ReportFormat};
 use crate::commands::import::print_outcome;
+use crate::commands::metrics::render_table;
 use crate::exit::{Failure, Outcome};
 use crate::settings::Settings;
 
@@ -65,6 +70,8 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
         total.quarantined.extend(outcome.quarantined);
     }
     print_outcome(&total, ReportFormat::Human, &run_id)?;
+    drop(lock);
+    print_recent_quarters(settings).await?;
     eprintln!();
     eprintln!("the lake is in {}; try:", data.display());
     eprintln!(
@@ -74,6 +81,38 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     // The bad rows are in the sample on purpose: quarantining them is the demo
     // working, not failing.
     Ok(Outcome::Success)
+}
+
+/// The org-wide and per-team metrics of the last two quarters with data.
+async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
+    let qs = QuerySettings::from_config(&settings.config)?;
+    let lake = LakeSession::open(&settings.data_dir).await?;
+    let Some(latest) = latest_deployment(&lake).await? else { return Ok(()) };
+    let (mut year, mut quarter) = Window::quarter_of(latest, qs.timezone);
+    let mut quarters = Vec::new();
+    for _ in 0..2 {
+        quarters.push((year, quarter));
+        (year, quarter) = if quarter == 1 { (year - 1, 4) } else { (year, quarter - 1) };
+    }
+    for (year, quarter) in quarters.into_iter().rev() {
+        let window = Window::quarter(year, quarter, qs.timezone).expect("valid quarter");
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "\n== {year}-Q{quarter} ==")?;
+        for group_by in [GroupBy::Org, GroupBy::Team] {
+            let doc = compute(&lake, &qs, window, group_by).await?;
+            write!(out, "{}", render_table(&doc))?;
+        }
+    }
+    Ok(())
+}
+
+async fn latest_deployment(lake: &LakeSession) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::TimestampMicrosecondType;
+    let batches = lake.sql("SELECT max(finished_at) FROM deployments").await?.collect().await?;
+    let Some(b) = batches.first() else { return Ok(None) };
+    let col = b.column(0).as_primitive::<TimestampMicrosecondType>();
+    Ok(col.is_valid(0).then(|| chrono::DateTime::from_timestamp_micros(col.value(0))).flatten())
 }
 
 /// `--sample`, else ./sample-data, else the sample in the source tree this binary was built from.
