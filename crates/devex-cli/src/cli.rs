@@ -66,6 +66,17 @@ pub enum Command {
     ///   devex metrics --quarter 2026-Q2 --as-of-version 12   (reproduce a published number)
     #[command(verbatim_doc_comment)]
     Metrics(MetricsArgs),
+    /// Every metric per quarter; with --relative-to-onboarding, the J-curve.
+    ///
+    /// Quarters end with the quarter of the latest deployment. Relative to onboarding, each
+    /// team's (or service's) quarters are indexed from its onboarding quarter q0, with the
+    /// baseline (mean of q-2 and q-1), the first dip after q0 and the first recovery after it.
+    ///
+    /// Examples:
+    ///   devex trends --by team --quarters 4
+    ///   devex trends --by team --relative-to-onboarding
+    #[command(verbatim_doc_comment)]
+    Trends(TrendsArgs),
     /// Run ad-hoc SQL (DataFusion dialect) over every lake table and saved view.
     ///
     /// The views of queries/*.sql (lead_time_change, deployment_outcome, incident_link,
@@ -149,6 +160,25 @@ pub struct MetricsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
     pub format: MetricsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendsArgs {
+    /// How many quarters, ending with the quarter of the latest deployment.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub quarters: usize,
+    /// Group by team or service [default: the whole organisation]
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<GroupArg>,
+    /// Index quarters from each group's onboarding quarter (needs --by).
+    #[arg(long, requires = "by")]
+    pub relative_to_onboarding: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
+    pub format: MetricsFormat,
+    /// Read every table at this Delta version.
+    #[arg(long, value_name = "N")]
+    pub as_of_version: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

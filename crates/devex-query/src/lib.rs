@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod params;
 pub mod queries;
 pub mod session;
+pub mod trends;
 
 pub use params::{GroupBy, QuerySettings, Window};
 pub use session::{AsOf, LakeSession, QueryError, TableVersion};

@@ -18,6 +18,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("09_metrics.sql", include_str!("../../../queries/09_metrics.sql")),
 ];
 
+/// The J-curve views: they read `quarterly_metrics`, which only `devex trends` registers.
+pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
+
 /// Run every statement of every file (`CREATE VIEW ...`) in `ctx`.
 pub async fn register_views(ctx: &SessionContext, settings: &QuerySettings) -> Result<(), QueryError> {
     let tz = settings.timezone_literal()?;

@@ -157,6 +157,18 @@ impl LakeSession {
         &self.root
     }
 
+    /// The latest event time of a table (e.g. the last deployment), `None` if it is empty.
+    pub async fn latest_event(&self, table: Table) -> Result<Option<DateTime<Utc>>, QueryError> {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::TimestampMicrosecondType;
+        let Some(column) = table.event_time() else { return Ok(None) };
+        let sql = format!("SELECT max(\"{column}\") FROM {}", table.name());
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let Some(b) = batches.first() else { return Ok(None) };
+        let col = b.column(0).as_primitive::<TimestampMicrosecondType>();
+        Ok(col.is_valid(0).then(|| DateTime::from_timestamp_micros(col.value(0))).flatten())
+    }
+
     /// Plan one SQL statement over the lake's tables.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
         Ok(self.ctx.sql(sql).await?)

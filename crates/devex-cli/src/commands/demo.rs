@@ -87,7 +87,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
 async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
     let qs = QuerySettings::from_config(&settings.config)?;
     let lake = LakeSession::open(&settings.data_dir).await?;
-    let Some(latest) = latest_deployment(&lake).await? else { return Ok(()) };
+    let Some(latest) = lake.latest_event(Table::Deployments).await? else { return Ok(()) };
     let (mut year, mut quarter) = Window::quarter_of(latest, qs.timezone);
     let mut quarters = Vec::new();
     for _ in 0..2 {
@@ -104,15 +104,6 @@ async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn latest_deployment(lake: &LakeSession) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::TimestampMicrosecondType;
-    let batches = lake.sql("SELECT max(finished_at) FROM deployments").await?.collect().await?;
-    let Some(b) = batches.first() else { return Ok(None) };
-    let col = b.column(0).as_primitive::<TimestampMicrosecondType>();
-    Ok(col.is_valid(0).then(|| chrono::DateTime::from_timestamp_micros(col.value(0))).flatten())
 }
 
 /// `--sample`, else ./sample-data, else the sample in the source tree this binary was built from.

@@ -6,6 +6,7 @@ mod init;
 mod maintain;
 mod metrics;
 mod sql;
+mod trends;
 mod window;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Maintain(args) => maintain::run(&settings, args).await,
             Command::Metrics(args) => metrics::run(&settings, args).await,
             Command::Sql(args) => sql::run(&settings, args).await,
+            Command::Trends(args) => trends::run(&settings, args).await,
             Command::Demo(args) => demo::run(&settings, args).await,
         }
     })
