@@ -304,3 +304,57 @@ fn saved_views_list_the_rows_behind_a_number() {
     );
     assert_eq!(ws.query("SELECT count(*) FROM deployments WHERE kind = 'rollback'"), rows(&[&["1"]]));
 }
+
+#[test]
+fn the_j_curve_finds_baseline_dip_and_recovery() {
+    let ws = Workspace::new();
+    // One service, onboarded in 2026-Q1 (q0). One deployment per quarter shipping one change,
+    // whose lead time is the quarter's lead time p50:
+    //   2025-Q3 (q-2) 10 h, 2025-Q4 (q-1) 20 h -> baseline 15
+    //   2026-Q1 (q0) 30 h, 2026-Q2 (q+1) 40 h -> dip at q+1 (worse than 15)
+    //   2026-Q3 (q+2) 12 h -> recovery at q+2 (better than 15)
+    let services = ws.file("s.csv", "service,team,onboarded_at\napi,payments,2026-02-10\n");
+    let deploys = ws.file(
+        "d.csv",
+        "id,service,environment,status,finished_at\n\
+         D1,api,production,success,2025-08-01T12:00:00Z\n\
+         D2,api,production,success,2025-11-01T12:00:00Z\n\
+         D3,api,production,success,2026-02-01T12:00:00Z\n\
+         D4,api,production,success,2026-05-01T12:00:00Z\n\
+         D5,api,production,success,2026-08-01T12:00:00Z\n",
+    );
+    let changes = ws.file(
+        "c.csv",
+        "repo,sha,service,committed_at,deployment_id\n\
+         api,s1,api,2025-08-01T02:00:00Z,D1\n\
+         api,s2,api,2025-10-31T16:00:00Z,D2\n\
+         api,s3,api,2026-01-31T06:00:00Z,D3\n\
+         api,s4,api,2026-04-29T20:00:00Z,D4\n\
+         api,s5,api,2026-08-01T00:00:00Z,D5\n",
+    );
+    for (table, f) in [("services", &services), ("deployments", &deploys), ("changes", &changes)] {
+        let (code, _, stderr) = ws.import(table, &[f], &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let out = ws
+        .devex()
+        .args(["trends", "--by", "service", "--relative-to-onboarding", "--quarters", "5", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lead: Vec<&Value> =
+        doc["series"].as_array().unwrap().iter().filter(|r| r["metric"] == "lead_time_p50").collect();
+    let by_rel: Vec<(i64, f64)> = lead.iter().map(|r| (r["rel"].as_i64().unwrap(), r["value"].as_f64().unwrap())).collect();
+    assert_eq!(by_rel, vec![(-2, 10.0), (-1, 20.0), (0, 30.0), (1, 40.0), (2, 12.0)]);
+    let summary = doc["summary"].as_array().unwrap().iter().find(|r| r["metric"] == "lead_time_p50").unwrap();
+    assert_num!(summary["baseline"], 15.0);
+    assert_eq!(summary["dip_rel"], 1);
+    assert_eq!(summary["recovery_rel"], 2);
+
+    // Without --relative-to-onboarding: one row per quarter.
+    let out = ws.devex().args(["trends", "--quarters", "5", "--format", "csv"]).output().unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let quarters: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(quarters, ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]);
+}
