@@ -345,7 +345,8 @@ fn the_j_curve_finds_baseline_dip_and_recovery() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let lead: Vec<&Value> =
         doc["series"].as_array().unwrap().iter().filter(|r| r["metric"] == "lead_time_p50").collect();
-    let by_rel: Vec<(i64, f64)> = lead.iter().map(|r| (r["rel"].as_i64().unwrap(), r["value"].as_f64().unwrap())).collect();
+    let by_rel: Vec<(i64, f64)> =
+        lead.iter().map(|r| (r["rel"].as_i64().unwrap(), r["value"].as_f64().unwrap())).collect();
     assert_eq!(by_rel, vec![(-2, 10.0), (-1, 20.0), (0, 30.0), (1, 40.0), (2, 12.0)]);
     let summary = doc["summary"].as_array().unwrap().iter().find(|r| r["metric"] == "lead_time_p50").unwrap();
     assert_num!(summary["baseline"], 15.0);

@@ -1,6 +1,6 @@
 //! `devex-synth`: write a synthetic organisation as import files.
 //!
-//! Usage: devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N]
+//! Usage: devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N] [--commits-mean X]
 //! Defaults reproduce `sample-data/`.
 
 use std::path::PathBuf;
@@ -18,9 +18,12 @@ fn main() -> ExitCode {
                 "--seed" => opts.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
                 "--quarters" => opts.quarters = value("--quarters")?.parse().map_err(|e| format!("--quarters: {e}"))?,
                 "--scale" => opts.scale = value("--scale")?.parse().map_err(|e| format!("--scale: {e}"))?,
+                "--commits-mean" => {
+                    opts.commits_mean = value("--commits-mean")?.parse().map_err(|e| format!("--commits-mean: {e}"))?
+                }
                 "-h" | "--help" => {
                     println!(
-                        "devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N]\n\nWrites a synthetic organisation as devex import files. Defaults reproduce sample-data/."
+                        "devex-synth [--out DIR] [--seed N] [--quarters N] [--scale N] [--commits-mean X]\n\nWrites a synthetic organisation as devex import files. Defaults reproduce sample-data/."
                     );
                     std::process::exit(0);
                 }

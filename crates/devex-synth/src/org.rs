@@ -17,11 +17,13 @@ pub struct Options {
     pub quarters: u32,
     /// Copies of the 8-team organisation (for benchmarks); 1 for the sample.
     pub scale: u32,
+    /// Mean number of commits a deployment ships, beyond the first.
+    pub commits_mean: f64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 42, quarters: 8, scale: 1 }
+        Options { seed: 42, quarters: 8, scale: 1, commits_mean: 1.5 }
     }
 }
 
@@ -307,7 +309,7 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
                         continue;
                     }
                     // Staging first, sometimes.
-                    let commit_count = 1 + srng.poisson(1.5);
+                    let commit_count = 1 + srng.poisson(opts.commits_mean);
                     let mut shas = Vec::new();
                     for _ in 0..commit_count {
                         let sha = srng.sha();
