@@ -33,7 +33,7 @@ pub async fn register_views(ctx: &SessionContext, settings: &QuerySettings) -> R
 /// Plan and run each statement of a script of several.
 pub async fn run_script(ctx: &SessionContext, file: &str, sql: &str) -> Result<(), QueryError> {
     let err = |source| QueryError::SavedQuery { file: file.to_string(), source };
-    let statements = DFParser::parse_sql(sql).map_err(|e| err(e.into()))?;
+    let statements = DFParser::parse_sql(sql).map_err(err)?;
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await.map_err(err)?;
         ctx.execute_logical_plan(plan).await.map_err(err)?;
