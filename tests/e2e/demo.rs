@@ -75,3 +75,35 @@ fn sql_errors_list_the_tables() {
     let out = ws.devex().args(["sql", "SELECT count(*) AS n FROM incidents", "--format", "csv"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n0\n");
 }
+
+#[test]
+fn sql_writes_parquet_to_a_file() {
+    let ws = Workspace::new();
+    let f = ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\nd2,web,production,success,2026-03-05T10:00:00Z\n");
+    assert_eq!(ws.import("deployments", &[&f], &[]).0, 0);
+    let out_file = ws.path().join("out.parquet");
+    let out = ws
+        .devex()
+        .args([
+            "sql",
+            "SELECT service, count(*) AS n FROM deployments GROUP BY service",
+            "--format",
+            "parquet",
+            "--output",
+        ])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let n = rt.block_on(async {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let df = ctx.read_parquet(out_file.to_str().unwrap(), Default::default()).await.unwrap();
+        df.count().await.unwrap()
+    });
+    assert_eq!(n, 2);
+    // Parquet to a terminal makes no sense: it needs --output.
+    let out = ws.devex().args(["sql", "SELECT 1", "--format", "parquet"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
+}

@@ -207,9 +207,12 @@ pub struct SqlArgs {
     /// Read the statement from a file.
     #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
     pub file: Option<PathBuf>,
-    /// Output format.
+    /// Output format (parquet needs --output).
     #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
     pub format: SqlFormat,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +243,7 @@ pub enum SqlFormat {
     Table,
     Csv,
     Json,
+    Parquet,
 }
 
 fn parse_importable(s: &str) -> Result<Table, String> {

@@ -31,7 +31,18 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
         Ok(b) => b,
         Err(e) => return Err(Failure::error(format!("{}", e.root_cause()), tables_hint())),
     };
-    write(&batches, args.format)?;
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            write(&batches, args.format, std::io::BufWriter::new(file))
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} rows to {}", batches.iter().map(RecordBatch::num_rows).sum::<usize>(), path.display());
+        }
+        None if args.format == SqlFormat::Parquet => {
+            return Err(Failure::error("parquet output needs a file", "add --output FILE.parquet"));
+        }
+        None => write(&batches, args.format, std::io::stdout())?,
+    }
     Ok(Outcome::Success)
 }
 
@@ -47,8 +58,7 @@ fn tables_hint() -> String {
     format!("tables: {}; saved views: see queries/ ({})", tables.join("; "), views.join(", "))
 }
 
-fn write(batches: &[RecordBatch], format: SqlFormat) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn write(batches: &[RecordBatch], format: SqlFormat, mut out: impl Write + Send) -> anyhow::Result<()> {
     match format {
         SqlFormat::Table => writeln!(out, "{}", pretty_format_batches(batches)?)?,
         SqlFormat::Csv => {
@@ -64,6 +74,18 @@ fn write(batches: &[RecordBatch], format: SqlFormat) -> anyhow::Result<()> {
             }
             w.finish()?;
         }
+        SqlFormat::Parquet => {
+            let Some(schema) = batches.first().map(RecordBatch::schema) else {
+                return Err(Failure::error("the query returned no batches to write", "check the query"));
+            };
+            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(out, schema, None)?;
+            for b in batches {
+                w.write(b)?;
+            }
+            w.close()?;
+            return Ok(());
+        }
     }
+    out.flush()?;
     Ok(())
 }
