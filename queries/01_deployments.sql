@@ -14,8 +14,10 @@
 -- Bands (dora-2023): elite if deploy_days_per_week_p50 >= 5; high if >= 1; medium if at least
 -- one deploy-day a month (median over months); otherwise low.
 --
--- Parameters come from the one-row `params` table (window_from, window_to, group_by,
--- attribution_window_hours, min_group_size); `calendar_week`, `calendar_month` and
+-- Parameters (window_from, window_to, group_by, attribution_window_hours, min_group_size,
+-- timezone) appear as double-brace placeholders: typed values that devex-query renders as SQL
+-- literals (never text a user typed); the one-row `params` table shows the same values.
+-- `calendar_week`, `calendar_month` and
 -- `calendar_quarter` list the ISO weeks (by their Monday), months and quarters overlapping the
 -- window (by their first day) in the configured time zone, which all calendars follow.
 
@@ -32,33 +34,31 @@ WHERE d.status = 'success'
 -- D, with each deployment's group and local calendar day, ISO week (Monday) and month.
 CREATE VIEW window_deployment AS
 SELECT pd.*,
-       CASE p.group_by WHEN 'team' THEN COALESCE(pd.team, '(no team)')
+       CASE {{group_by}} WHEN 'team' THEN COALESCE(pd.team, '(no team)')
                        WHEN 'service' THEN pd.service ELSE '' END AS grp,
        CAST(to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}') AS DATE) AS local_day,
        CAST(date_trunc('week', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_week,
        CAST(date_trunc('month', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_month
-FROM production_deployment pd CROSS JOIN params p
-WHERE pd.finished_at >= p.window_from AND pd.finished_at < p.window_to;
+FROM production_deployment pd
+WHERE pd.finished_at >= {{window_from}} AND pd.finished_at < {{window_to}};
 
 -- The window in the local calendar: its first and last day, and its length in days.
 CREATE VIEW window_calendar AS
-SELECT CAST(to_local_time(p.window_from AT TIME ZONE '{{timezone}}') AS DATE) AS first_day,
-       CAST(to_local_time((p.window_to - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
-       (date_part('epoch', to_local_time(p.window_to AT TIME ZONE '{{timezone}}'))
-        - date_part('epoch', to_local_time(p.window_from AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days
-FROM params p;
+SELECT CAST(to_local_time({{window_from}} AT TIME ZONE '{{timezone}}') AS DATE) AS first_day,
+       CAST(to_local_time(({{window_to}} - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
+       (date_part('epoch', to_local_time({{window_to}} AT TIME ZONE '{{timezone}}'))
+        - date_part('epoch', to_local_time({{window_from}} AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days;
 
 -- The groups reported: every team or service the catalog, the deployments or the surveys know.
 CREATE VIEW metric_group AS
-SELECT DISTINCT CASE p.group_by WHEN 'team' THEN COALESCE(x.team, '(no team)')
+SELECT DISTINCT CASE {{group_by}} WHEN 'team' THEN COALESCE(x.team, '(no team)')
                                 WHEN 'service' THEN x.service ELSE '' END AS grp
 FROM (SELECT service, team FROM services
       UNION ALL SELECT service, team FROM production_deployment
       UNION ALL SELECT CAST(NULL AS VARCHAR) AS service, team FROM survey_responses WHERE team IS NOT NULL) x
-CROSS JOIN params p
-WHERE NOT (p.group_by = 'service' AND x.service IS NULL)
+WHERE NOT ({{group_by}} = 'service' AND x.service IS NULL)
 UNION
-SELECT '' AS grp FROM params WHERE group_by = 'org';
+SELECT '' AS grp WHERE {{group_by}} = 'org';
 
 -- Distinct deploy days per ISO week and per month; weeks and months without a deployment
 -- count as 0. (Counted first, then padded: aggregating a count(DISTINCT) computed over the

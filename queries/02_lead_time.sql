@@ -9,15 +9,14 @@
 
 -- Every change behind the number, for auditing a disputed lead time.
 CREATE VIEW lead_time_change AS
-SELECT CASE p.group_by WHEN 'team' THEN COALESCE(s.team, '(no team)')
+SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
                        WHEN 'service' THEN c.service ELSE '' END AS grp,
        c.repo, c.sha, c.service, c.committed_at,
        wd.id AS deployment_id, wd.finished_at AS deployed_at,
        (date_part('epoch', wd.finished_at) - date_part('epoch', c.committed_at)) / 3600.0 AS hours
 FROM changes c
 JOIN window_deployment wd ON wd.id = c.deployment_id
-LEFT JOIN services s ON s.service = c.service
-CROSS JOIN params p;
+LEFT JOIN services s ON s.service = c.service;
 
 CREATE VIEW lead_time AS
 SELECT grp,

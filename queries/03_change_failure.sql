@@ -41,9 +41,8 @@ SELECT l.incident_source, l.incident_id, pd.source AS deployment_source, pd.id A
        'window' AS rule
 FROM latest l
 JOIN production_deployment pd ON pd.service = l.service AND pd.seq = l.latest_seq
-CROSS JOIN params p
 WHERE l.ord = 1
-  AND date_part('epoch', l.t) - date_part('epoch', pd.finished_at) <= p.attribution_window_hours * 3600.0;
+  AND date_part('epoch', l.t) - date_part('epoch', pd.finished_at) <= {{attribution_window_hours}} * 3600.0;
 
 -- Every (incident, production deployment) link, by rules 1-3.
 CREATE VIEW incident_link AS

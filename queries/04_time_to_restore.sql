@@ -10,7 +10,7 @@
 -- An incident or change takes its service's team (metrics.md, "Window and groups").
 
 CREATE VIEW window_incident AS
-SELECT CASE p.group_by WHEN 'team' THEN COALESCE(s.team, '(no team)')
+SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
                        WHEN 'service' THEN i.service ELSE '' END AS grp,
        i.*,
        l.incident_id IS NOT NULL AS linked
@@ -18,8 +18,7 @@ FROM incidents i
 LEFT JOIN services s ON s.service = i.service
 LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
        ON l.incident_source = i.source AND l.incident_id = i.id
-CROSS JOIN params p
-WHERE i.created_at >= p.window_from AND i.created_at < p.window_to;
+WHERE i.created_at >= {{window_from}} AND i.created_at < {{window_to}};
 
 CREATE VIEW time_to_restore AS
 SELECT grp,
@@ -30,13 +29,12 @@ WHERE resolved_at IS NOT NULL
 GROUP BY grp;
 
 CREATE VIEW window_change AS
-SELECT CASE p.group_by WHEN 'team' THEN COALESCE(s.team, '(no team)')
+SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
                        WHEN 'service' THEN c.service ELSE '' END AS grp,
        c.*
 FROM changes c
 LEFT JOIN services s ON s.service = c.service
-CROSS JOIN params p
-WHERE c.committed_at >= p.window_from AND c.committed_at < p.window_to;
+WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 
 CREATE VIEW coverage AS
 SELECT g.grp,

@@ -11,36 +11,35 @@
 -- give the value away.
 
 CREATE VIEW window_response AS
-SELECT CASE p.group_by WHEN 'team' THEN COALESCE(r.team, '(no team)')
+SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
                        WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
        r.*
-FROM survey_responses r CROSS JOIN params p
-WHERE r.submitted_at >= p.window_from AND r.submitted_at < p.window_to;
+FROM survey_responses r
+WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};
 
 CREATE VIEW nps AS
 SELECT r.grp,
        count(*) AS n,
-       CASE WHEN count(*) >= p.min_group_size THEN sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) END AS promoters,
-       CASE WHEN count(*) >= p.min_group_size THEN sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END) END AS detractors,
-       CASE WHEN count(*) >= p.min_group_size
+       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) END AS promoters,
+       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END) END AS detractors,
+       CASE WHEN count(*) >= {{min_group_size}}
             THEN 100.0 * (sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) - sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END)) / count(*)
        END AS value,
-       count(*) < p.min_group_size AS suppressed
-FROM window_response r CROSS JOIN params p
+       count(*) < {{min_group_size}} AS suppressed
+FROM window_response r
 WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, p.min_group_size;
+GROUP BY r.grp;
 
 -- Each answer rescaled to 0-100 on its question's scale, then averaged per dimension (the same
 -- as rescaling the mean when a dimension's items share a scale).
 CREATE VIEW devex_scores AS
 SELECT r.grp, q.dimension,
        count(DISTINCT r.id) AS n,
-       CASE WHEN count(DISTINCT r.id) >= p.min_group_size
+       CASE WHEN count(DISTINCT r.id) >= {{min_group_size}}
             THEN avg(100.0 * (a.score - 1) / (q.scale_max - 1)) END AS value,
-       count(DISTINCT r.id) < p.min_group_size AS suppressed
+       count(DISTINCT r.id) < {{min_group_size}} AS suppressed
 FROM window_response r
 JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
 JOIN survey_questions q ON q.question = a.question
-CROSS JOIN params p
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, q.dimension, p.min_group_size;
+GROUP BY r.grp, q.dimension;

@@ -23,14 +23,13 @@ net_events AS (
     GROUP BY sq.service, sq.quarter_start
 ),
 status AS (
-    SELECT CASE p.group_by WHEN 'team' THEN sq.team WHEN 'service' THEN sq.service ELSE '' END AS grp,
+    SELECT CASE {{group_by}} WHEN 'team' THEN sq.team WHEN 'service' THEN sq.service ELSE '' END AS grp,
            sq.quarter_start,
            (sq.onboarded_at IS NOT NULL
              AND CAST(to_local_time(sq.onboarded_at AT TIME ZONE '{{timezone}}') AS DATE) < sq.quarter_end)
            OR COALESCE(ne.net, 0) > 0 AS onboarded
     FROM service_quarter sq
     LEFT JOIN net_events ne ON ne.service = sq.service AND ne.quarter_start = sq.quarter_start
-    CROSS JOIN params p
 )
 SELECT grp, quarter_start,
        count(*) AS services,
@@ -44,7 +43,7 @@ WITH used AS (
     SELECT DISTINCT team, CAST(date_trunc('quarter', to_local_time(at AT TIME ZONE '{{timezone}}')) AS DATE) AS quarter_start
     FROM adoption_events WHERE event = 'used'
 )
-SELECT CASE p.group_by WHEN 'team' THEN u.team WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
+SELECT CASE {{group_by}} WHEN 'team' THEN u.team WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
        u.quarter_start,
        count(*) AS teams,
        sum(CASE WHEN nxt.team IS NOT NULL THEN 1 ELSE 0 END) AS retained,
@@ -52,8 +51,7 @@ SELECT CASE p.group_by WHEN 'team' THEN u.team WHEN 'service' THEN CAST(NULL AS 
 FROM used u
 JOIN calendar_quarter q ON q.quarter_start = u.quarter_start
 CROSS JOIN window_calendar cal
-CROSS JOIN params p
 LEFT JOIN used nxt ON nxt.team = u.team AND nxt.quarter_start = CAST(u.quarter_start + INTERVAL '3 months' AS DATE)
 WHERE CAST(u.quarter_start + INTERVAL '3 months' AS DATE) <= cal.last_day
-  AND p.group_by <> 'service'
+  AND {{group_by}} <> 'service'
 GROUP BY 1, u.quarter_start;

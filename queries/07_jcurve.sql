@@ -13,11 +13,11 @@
 -- better; more deployments per day and a higher NPS are better).
 
 CREATE VIEW group_onboarding AS
-SELECT CASE p.group_by WHEN 'team' THEN s.team ELSE s.service END AS grp,
+SELECT CASE {{group_by}} WHEN 'team' THEN s.team ELSE s.service END AS grp,
        min(s.onboarded_at) AS onboarded_at,
        CAST(date_trunc('quarter', to_local_time(min(s.onboarded_at) AT TIME ZONE '{{timezone}}')) AS DATE) AS q0
-FROM services s CROSS JOIN params p
-WHERE s.onboarded_at IS NOT NULL AND p.group_by <> 'org'
+FROM services s
+WHERE s.onboarded_at IS NOT NULL AND {{group_by}} <> 'org'
 GROUP BY 1;
 
 CREATE VIEW jcurve_series AS

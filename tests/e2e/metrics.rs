@@ -448,3 +448,23 @@ fn devex_scores_adoption_and_retention_by_hand() {
         "q,teams,retained,share\n2026-01-01,2,1,0.5\n"
     );
 }
+
+#[test]
+fn materialised_and_inline_views_agree() {
+    let ws = organisation();
+    let window = ["--from", "2026-03-01", "--to", "2026-04-01", "--by", "team"];
+    let run = |args: &[&str]| {
+        let out = ws.devex().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut metrics = vec!["metrics"];
+    metrics.extend(window);
+    metrics.extend(["--format", "csv"]);
+    let mut sql = vec!["sql"];
+    sql.extend(window);
+    sql.extend(["--format", "csv", "SELECT * FROM metrics ORDER BY grp"]);
+    let a = run(&metrics);
+    assert!(a.lines().count() == 3, "{a}");
+    assert_eq!(a, run(&sql));
+}

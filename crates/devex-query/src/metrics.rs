@@ -163,7 +163,7 @@ pub async fn metric_rows(
     window: Window,
     group_by: GroupBy,
 ) -> Result<Vec<RecordBatch>, QueryError> {
-    let ctx = lake.metrics_context(settings, window, group_by).await?;
+    let ctx = lake.metrics_run_context(settings, window, group_by).await?;
     Ok(ctx.sql("SELECT * FROM metrics ORDER BY grp").await?.collect().await?)
 }
 

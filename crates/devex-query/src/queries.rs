@@ -1,10 +1,15 @@
 //! The SQL files of `queries/`, compiled into the binary so it is
 //! self-contained, and registered as views: the single source of metric truth.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 
-use crate::params::QuerySettings;
+use crate::params::{GroupBy, QuerySettings, Window};
 use crate::session::QueryError;
 
 /// Every saved query file, in the order they build on each other.
@@ -21,13 +26,60 @@ pub const FILES: &[(&str, &str)] = &[
 /// The J-curve views: they read `quarterly_metrics`, which only `devex trends` registers.
 pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
 
-/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`.
-pub async fn register_views(ctx: &SessionContext, settings: &QuerySettings) -> Result<(), QueryError> {
-    let tz = settings.timezone_literal()?;
+/// Views that several metrics read. When a whole metrics run is planned, each
+/// is computed once and kept in memory instead of being re-planned inline by
+/// every view that reads it (DataFusion does not share common subplans).
+pub const SHARED_VIEWS: &[&str] = &["production_deployment", "incident_link", "deployment_outcome"];
+
+/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`; with
+/// `materialize`, the [`SHARED_VIEWS`] are computed once as they are created.
+pub async fn register_views(
+    ctx: &SessionContext,
+    settings: &QuerySettings,
+    window: Window,
+    group_by: GroupBy,
+    materialize: bool,
+) -> Result<(), QueryError> {
     for (file, text) in FILES {
-        run_script(ctx, file, &text.replace("{{timezone}}", tz)).await?;
+        let err = |source| QueryError::SavedQuery { file: file.to_string(), source };
+        let sql = render(text, settings, window, group_by)?;
+        for statement in DFParser::parse_sql(&sql).map_err(err)? {
+            let plan = ctx.state().statement_to_plan(statement).await.map_err(err)?;
+            let created = match &plan {
+                LogicalPlan::Ddl(DdlStatement::CreateView(v)) => Some(v.name.table().to_string()),
+                _ => None,
+            };
+            ctx.execute_logical_plan(plan).await.map_err(err)?;
+            if let Some(name) = created.filter(|n| materialize && SHARED_VIEWS.contains(&n.as_str())) {
+                let df = ctx.table(name.as_str()).await.map_err(err)?;
+                let logical = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await.map_err(err)?;
+                // The batches' schema can differ from the logical one in nullability.
+                let schema = batches.first().map(|b| b.schema()).unwrap_or(logical);
+                ctx.deregister_table(name.as_str()).map_err(err)?;
+                ctx.register_table(name.as_str(), Arc::new(MemTable::try_new(schema, vec![batches]).map_err(err)?))
+                    .map_err(err)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Fill a query's `{{name}}` placeholders with SQL literals rendered from
+/// typed values (never from text a user typed). Literals rather than a join
+/// with the `params` table let DataFusion fold the grouping and prune files
+/// by time, and avoid a cross join per row.
+pub fn render(text: &str, settings: &QuerySettings, window: Window, group_by: GroupBy) -> Result<String, QueryError> {
+    let ts = |t: DateTime<Utc>| {
+        format!("arrow_cast('{}', 'Timestamp(Microsecond, Some(\"UTC\"))')", t.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    };
+    Ok(text
+        .replace("{{timezone}}", settings.timezone_literal()?)
+        .replace("{{window_from}}", &ts(window.from))
+        .replace("{{window_to}}", &ts(window.to))
+        .replace("{{group_by}}", &format!("'{}'", group_by.as_str()))
+        .replace("{{attribution_window_hours}}", &format!("{:?}", settings.attribution_window_hours))
+        .replace("{{min_group_size}}", &settings.min_group_size.to_string()))
 }
 
 /// Plan and run each statement of a script of several.

@@ -175,19 +175,40 @@ impl LakeSession {
     }
 
     /// A new session over the same tables with the metric parameters and
-    /// every saved view of `queries/` registered.
+    /// every saved view of `queries/` registered, for ad-hoc queries.
     pub async fn metrics_context(
         &self,
         settings: &QuerySettings,
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
+        self.context_with_views(settings, window, group_by, false).await
+    }
+
+    /// Like [`Self::metrics_context`], with the views several metrics share
+    /// computed once up front: for computing every metric of a window.
+    pub async fn metrics_run_context(
+        &self,
+        settings: &QuerySettings,
+        window: Window,
+        group_by: GroupBy,
+    ) -> Result<SessionContext, QueryError> {
+        self.context_with_views(settings, window, group_by, true).await
+    }
+
+    async fn context_with_views(
+        &self,
+        settings: &QuerySettings,
+        window: Window,
+        group_by: GroupBy,
+        materialize: bool,
+    ) -> Result<SessionContext, QueryError> {
         let ctx = SessionContext::new_with_config_rt(session_config(), self.ctx.runtime_env());
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
         params::register(&ctx, settings, window, group_by)?;
-        queries::register_views(&ctx, settings).await?;
+        queries::register_views(&ctx, settings, window, group_by, materialize).await?;
         Ok(ctx)
     }
 }

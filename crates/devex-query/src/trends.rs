@@ -95,8 +95,7 @@ pub async fn jcurve(
         return Ok((Vec::new(), Vec::new()));
     };
     ctx.register_table("quarterly_metrics", Arc::new(MemTable::try_new(schema, vec![quarterly])?))?;
-    let tz = settings.timezone_literal()?;
-    queries::run_script(&ctx, "07_jcurve.sql", &queries::JCURVE.replace("{{timezone}}", tz)).await?;
+    queries::run_script(&ctx, "07_jcurve.sql", &queries::render(queries::JCURVE, settings, window, group_by)?).await?;
     let series = ctx.sql("SELECT * FROM jcurve_series ORDER BY grp, metric, rel").await?.collect().await?;
     let summary = ctx.sql("SELECT * FROM jcurve ORDER BY grp, metric").await?.collect().await?;
     Ok((series, summary))
