@@ -1,6 +1,6 @@
 # devex tasks. `just --list` shows them.
 
-# Import the bundled sample organisation into ./devex-data and show what landed.
+# Import the bundled sample organisation into ./devex-data, show its metrics, write its scorecard.
 demo:
     cargo run --release -p devex-cli -- demo
 
@@ -15,8 +15,14 @@ lint:
 
 # The large-organisation benchmark: >= 2M changes, 700k deployments, 40k incidents;
 # times `devex metrics --by team` over two years (wall and peak RSS).
+# Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms.
 bench:
     cargo bench -p devex-cli --bench metrics_large
+    cargo bench -p devex-ingest --bench github_sync
+
+# Write the sample organisation's scorecard to reports/demo/ (after `just demo`).
+report:
+    cargo run --release -p devex-cli -- --config sample-data/devex.toml report --out reports/demo
 
 # Regenerate sample-data/ from the seeded generator (a test checks it is up to date).
 sample:

@@ -2,8 +2,11 @@
 //! its own temp dir against a real Delta lake on disk, and reads the result
 //! back through DataFusion (`devex-query`), not through the writer's own path.
 
+mod browser;
 mod demo;
 mod import;
+mod ingest;
 mod lake;
 mod metrics;
+mod report;
 mod util;

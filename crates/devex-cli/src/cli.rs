@@ -87,7 +87,40 @@ pub enum Command {
     ///   devex sql --quarter 2026-Q3 --by team "SELECT * FROM lead_time_change WHERE grp = 'payments'"
     #[command(verbatim_doc_comment)]
     Sql(SqlArgs),
-    /// Import the bundled sample organisation into a fresh data dir and show what landed.
+    /// Run every configured source (GitHub, file inboxes) and land what is new: the nightly job.
+    ///
+    /// Sources are the [sources.<name>] tables of devex.toml. Each GitHub repository syncs
+    /// from its watermark minus the overlap (default 3 days); a repository that fails keeps
+    /// its watermark and lands nothing, the others still land, and the run exits 3 naming
+    /// it. Files dropped into a files source's inbox are imported and moved to done/ or
+    /// failed/. Every run appends a record to <data>/_state/runs.ndjson (see devex status).
+    /// The token comes from $GITHUB_TOKEN (or the source's token_env) and is never printed.
+    ///
+    /// Examples:
+    ///   devex ingest                            (every source, incrementally)
+    ///   devex ingest --source github --since 2026-01-01
+    ///   devex ingest --full                     (ignore watermarks, re-read everything)
+    #[command(verbatim_doc_comment)]
+    Ingest(IngestArgs),
+    /// Show the last ingest runs, each source's watermarks and the lake's freshness per table.
+    Status(StatusArgs),
+    /// Write the public platform scorecard: a self-contained HTML site.
+    ///
+    /// DIR/index.html is the organisation's page (headline DORA tiles with bands, quarterly
+    /// trends, the J-curve around onboarding, adoption, NPS and DevEx scores, data coverage);
+    /// DIR/teams/<team>.html is each team's; DIR/scorecard.json holds the same numbers. The
+    /// pages load nothing from the network and run no scripts: open them from disk, mail them,
+    /// or copy the folder to any static host. No names or free-text answers are published, and
+    /// survey groups under survey.min_group_size are withheld.
+    ///
+    /// Examples:
+    ///   devex report                                  (the latest deployment's quarter, 8 quarters of trends)
+    ///   devex report --quarter 2026-Q3 --out site/2026-Q3 --title "Acme platform scorecard"
+    ///   devex report --quarter 2026-Q3 --as-of 2026-10-02T08:00:00Z   (regenerate a published page)
+    #[command(verbatim_doc_comment)]
+    Report(ReportArgs),
+    /// Import the bundled sample organisation into a fresh data dir, show what landed and its
+    /// metrics, and write its scorecard.
     Demo(DemoArgs),
 }
 
@@ -216,6 +249,51 @@ pub struct SqlArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Run only this source (repeatable) [default: every source in the config]
+    #[arg(long, value_name = "NAME")]
+    pub source: Vec<String>,
+    /// Read from this date or timestamp on, whatever the watermarks say
+    #[arg(long, value_name = "DATE", conflicts_with = "full")]
+    pub since: Option<String>,
+    /// Ignore the watermarks and re-read everything (rows already in the lake are replaced, not duplicated)
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// How many of the last runs to show.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub runs: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory to write the site into (created if missing).
+    #[arg(long, default_value = "reports/site", value_name = "DIR")]
+    pub out: PathBuf,
+    /// The scorecard's quarter, e.g. 2026-Q3 [default: the quarter of the latest deployment]
+    #[arg(long, value_name = "YYYY-QN")]
+    pub quarter: Option<String>,
+    /// Quarters of history in the trend and J-curve charts, ending with the scorecard's quarter.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=40))]
+    pub quarters: u32,
+    /// The page title.
+    #[arg(long, default_value = "Platform scorecard")]
+    pub title: String,
+    /// Read the lake as it was at this instant (Delta time travel); the page prints the instant to use.
+    #[arg(long, value_name = "TIMESTAMP", conflicts_with = "as_of_version")]
+    pub as_of: Option<String>,
+    /// Read every table at this Delta version.
+    #[arg(long, value_name = "N")]
+    pub as_of_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The sample organisation to import [default: ./sample-data, else the one in the devex source tree]
     #[arg(long, value_name = "DIR")]
@@ -223,6 +301,9 @@ pub struct DemoArgs {
     /// Replace a non-empty data dir that is not a previous demo's.
     #[arg(long)]
     pub force: bool,
+    /// Where to write the sample's scorecard.
+    #[arg(long, default_value = "reports/demo", value_name = "DIR")]
+    pub report_out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

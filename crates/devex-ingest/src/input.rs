@@ -45,6 +45,16 @@ pub enum InputSource {
     Path(PathBuf),
     /// Standard input, in the given format.
     Stdin(InputFormat),
+    /// Records a source produced in memory (e.g. from an API), named for messages
+    /// and the quarantine (`github:acme/api`).
+    Memory {
+        /// The name quarantine rows and messages use.
+        name: String,
+        /// The bytes' format.
+        format: InputFormat,
+        /// The records.
+        bytes: Vec<u8>,
+    },
 }
 
 impl InputSource {
@@ -53,6 +63,7 @@ impl InputSource {
         match self {
             InputSource::Path(p) => p.display().to_string(),
             InputSource::Stdin(_) => "<stdin>".into(),
+            InputSource::Memory { name, .. } => name.clone(),
         }
     }
 }
@@ -82,6 +93,7 @@ pub fn read(input: &InputSource) -> Result<RawFrame, IngestError> {
             std::io::stdin().read_to_end(&mut bytes).map_err(|e| IngestError::Io { file: file.clone(), source: e })?;
             (bytes, *format)
         }
+        InputSource::Memory { format, bytes, .. } => (bytes.clone(), *format),
     };
     // Strip a UTF-8 byte-order mark (spreadsheet exports write one).
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(bytes);

@@ -24,7 +24,9 @@
 
 pub mod bridge;
 pub mod error;
+pub mod github;
 pub mod import;
+pub mod inbox;
 pub mod input;
 pub mod lake;
 pub mod lock;

@@ -48,6 +48,111 @@ pub struct Config {
     pub survey: SurveyConfig,
     /// Lake maintenance and locking.
     pub lake: LakeConfig,
+    /// Named sources `devex ingest` runs: `[sources.<name>]` with a `type`.
+    pub sources: BTreeMap<String, SourceConfig>,
+}
+
+/// One `[sources.<name>]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// GitHub (or GitHub Enterprise) repositories.
+    Github(GithubSource),
+    /// Export files dropped into an inbox directory.
+    Files(FilesSource),
+}
+
+/// Where a GitHub source finds deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployFrom {
+    /// GitHub Deployments and their statuses.
+    #[default]
+    Deployments,
+    /// Successful runs of the named GitHub Actions workflows on the default branch.
+    Workflows,
+    /// Published releases (libraries, mobile apps).
+    Releases,
+}
+
+/// `[sources.<name>]` with `type = "github"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubSource {
+    /// Repositories as `owner/name`.
+    pub repos: Vec<String>,
+    /// Every non-archived repository of this organisation (besides `repos`).
+    pub org: Option<String>,
+    /// With `org`: only repositories with at least one of these topics.
+    pub topics: Vec<String>,
+    /// API root; for GitHub Enterprise Server `https://HOST/api/v3`.
+    pub base_url: String,
+    /// Environment variable holding the token.
+    pub token_env: String,
+    /// `owner/name` -> service, for repositories whose service is not the repository name.
+    pub services: BTreeMap<String, String>,
+    /// Where deployments come from.
+    pub deploy_from: DeployFrom,
+    /// With `deploy_from = "workflows"`: the workflows whose successful runs are deployments (exact names).
+    pub workflows: Vec<String>,
+    /// With workflows or releases: the environment their deployments get.
+    pub environment: String,
+    /// The first deployment of a repository ships the commits of this many days before it.
+    pub first_deploy_lookback_days: u32,
+    /// A deployment shipping a pull request with one of these labels is a hotfix.
+    pub hotfix_labels: Vec<String>,
+    /// Issues with one of these labels are incidents.
+    pub incident_labels: Vec<String>,
+    /// Each run re-reads this many days before the last run, to catch late status changes.
+    pub overlap_days: u32,
+    /// Repositories synced at once.
+    pub concurrency: usize,
+    /// Retries of a request after a 5xx or a timeout.
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubling, with jitter).
+    pub retry_base_ms: u64,
+    /// Seconds before a request times out.
+    pub timeout_secs: u64,
+}
+
+impl Default for GithubSource {
+    fn default() -> Self {
+        GithubSource {
+            repos: Vec::new(),
+            org: None,
+            topics: Vec::new(),
+            base_url: "https://api.github.com".into(),
+            token_env: "GITHUB_TOKEN".into(),
+            services: BTreeMap::new(),
+            deploy_from: DeployFrom::Deployments,
+            workflows: Vec::new(),
+            environment: "production".into(),
+            first_deploy_lookback_days: 30,
+            hotfix_labels: vec!["hotfix".into()],
+            incident_labels: vec!["incident".into()],
+            overlap_days: 3,
+            concurrency: 4,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// `[sources.<name>]` with `type = "files"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSource {
+    /// The inbox: files named for their table (`deployments-2026-03.csv`, or under
+    /// `deployments/`) are imported, then moved to `done/` or `failed/` beside them.
+    pub inbox: PathBuf,
+    /// The value of the `source` column for rows whose file has none.
+    #[serde(default = "default_files_source")]
+    pub source: String,
+}
+
+fn default_files_source() -> String {
+    "file".into()
 }
 
 /// `[survey]`.
@@ -96,6 +201,7 @@ impl Default for Config {
             benchmarks: "dora-2023".into(),
             survey: SurveyConfig::default(),
             lake: LakeConfig::default(),
+            sources: BTreeMap::new(),
         }
     }
 }
@@ -131,6 +237,26 @@ impl Config {
                 "benchmarks `{}` is unknown (supported: dora-2023)",
                 self.benchmarks
             )));
+        }
+        for (name, source) in &self.sources {
+            if let SourceConfig::Github(g) = source {
+                let bad = |m: String| Err(ConfigError::Invalid(format!("sources.{name}: {m}")));
+                if g.repos.is_empty() && g.org.is_none() {
+                    return bad("name `repos = [\"owner/name\", ...]` or `org = \"...\"`".into());
+                }
+                if let Some(r) = g.repos.iter().find(|r| r.split('/').filter(|p| !p.is_empty()).count() != 2) {
+                    return bad(format!("repos: `{r}` is not `owner/name`"));
+                }
+                if g.deploy_from == DeployFrom::Workflows && g.workflows.is_empty() {
+                    return bad("deploy_from = \"workflows\" needs `workflows = [\"Deploy\", ...]`".into());
+                }
+                if g.concurrency == 0 {
+                    return bad("concurrency must be at least 1".into());
+                }
+                if !(g.base_url.starts_with("https://") || g.base_url.starts_with("http://")) {
+                    return bad(format!("base_url `{}` is not an http(s) URL", g.base_url));
+                }
+            }
         }
         for (q, spec) in &self.survey.questions {
             if spec.scale_max < 2 {
@@ -179,6 +305,30 @@ min_group_size = 5
 # [survey.questions]
 # q_ci_speed = { dimension = "feedback_loops", scale_max = 5 }
 # q_focus_time = { dimension = "flow_state", scale_max = 5 }
+
+# Sources `devex ingest` runs, each a named table with a `type`. For example:
+#
+# [sources.github]
+# type = "github"
+# repos = ["acme/payments-api", "acme/web"]   # and/or: org = "acme", topics = ["service"]
+# base_url = "https://api.github.com"         # GitHub Enterprise: "https://HOST/api/v3"
+# token_env = "GITHUB_TOKEN"                  # the variable holding the token
+# deploy_from = "deployments"                 # or "workflows" (with workflows = ["Deploy"]), or "releases"
+# environment = "production"                  # the environment of workflow or release deployments
+# services = { "acme/web" = "storefront" }    # repo -> service; default: the repo name
+# first_deploy_lookback_days = 30             # the first deployment ships this many days of commits
+# hotfix_labels = ["hotfix"]                  # a PR with one of these makes its deployment a hotfix
+# incident_labels = ["incident"]              # issues with one of these are incidents
+# overlap_days = 3                            # each run re-reads this much before the last one
+# concurrency = 4                             # repositories synced at once
+# max_retries = 5                             # retries after a 5xx or a timeout
+# retry_base_ms = 500                         # first retry delay (doubling, with jitter)
+# timeout_secs = 30
+#
+# [sources.exports]
+# type = "files"
+# inbox = "/var/lib/devex/inbox"              # imported files move to inbox/done/ or inbox/failed/
+# source = "file"                             # the `source` column for rows without one
 
 [lake]
 # Seconds a writer waits for another devex writer (import, ingest, maintain).

@@ -12,9 +12,10 @@ use devex_ingest::lake::Lake;
 use devex_ingest::validate::RunContext;
 use devex_model::Table;
 use devex_query::metrics::compute;
-use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+use devex_query::{AsOf, GroupBy, LakeSession, QuerySettings, Window};
+use devex_report::ReportOptions;
 
-use super::{new_run_id, writer_lock};
+use super::{new_run_id, report, writer_lock};
 use crate::cli::{DemoArgs, ReportFormat};
 use crate::commands::import::print_outcome;
 use crate::commands::metrics::render_table;
@@ -72,12 +73,34 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     print_outcome(&total, ReportFormat::Human, &run_id)?;
     drop(lock);
     print_recent_quarters(settings).await?;
+
+    // The sample's survey questions map to DevEx dimensions through the sample's own
+    // devex.toml, unless the user's configuration maps questions itself.
+    let mut config = settings.config.clone();
+    let sample_config = sample.join("devex.toml");
+    if config.survey.questions.is_empty() && sample_config.is_file() {
+        let text = std::fs::read_to_string(&sample_config)
+            .with_context(|| format!("reading {}", sample_config.display()))?;
+        let parsed = devex_model::Config::from_toml_str(&text)
+            .with_context(|| format!("reading {}", sample_config.display()))?;
+        config.survey.questions = parsed.survey.questions;
+    }
+    let qs = QuerySettings::from_config(&config)?;
+    let site = report::write(settings, &qs, AsOf::Latest, &ReportOptions::default(), &args.report_out).await?;
     eprintln!();
     eprintln!("the lake is in {}; try:", data.display());
     eprintln!(
         "  devex --data {} sql \"SELECT service, count(*) AS deploys FROM deployments GROUP BY service ORDER BY deploys DESC LIMIT 5\"",
         data.display()
     );
+    eprintln!(
+        "  devex --data {} --config {} report --out reports/site --title \"Our platform scorecard\"",
+        data.display(),
+        sample_config.display()
+    );
+    // Last, on stdout: where the scorecard is, to open in a browser.
+    let index = std::fs::canonicalize(&site.index).unwrap_or(site.index);
+    println!("\nThe sample organisation's scorecard: {}", index.display());
     // The bad rows are in the sample on purpose: quarantining them is the demo
     // working, not failing.
     Ok(Outcome::Success)

@@ -2,10 +2,13 @@
 
 mod demo;
 mod import;
+mod ingest;
 mod init;
 mod maintain;
 mod metrics;
+mod report;
 mod sql;
+mod status;
 mod trends;
 mod window;
 
@@ -32,6 +35,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Metrics(args) => metrics::run(&settings, args).await,
             Command::Sql(args) => sql::run(&settings, args).await,
             Command::Trends(args) => trends::run(&settings, args).await,
+            Command::Ingest(args) => ingest::run(&settings, args).await,
+            Command::Status(args) => status::run(&settings, args).await,
+            Command::Report(args) => report::run(&settings, args).await,
             Command::Demo(args) => demo::run(&settings, args).await,
         }
     })

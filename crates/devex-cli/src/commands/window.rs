@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use devex_ingest::timestamp::parse_micros;
+use devex_query::trends::Quarter;
 use devex_query::{AsOf, GroupBy, Window};
 
 use crate::cli::{GroupArg, WindowArgs};
@@ -46,7 +47,7 @@ pub fn group_by(arg: Option<GroupArg>) -> GroupBy {
     }
 }
 
-fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
+pub fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
     let micros = parse_micros(value, tz).map_err(|e| {
         Failure::error(format!("{flag} `{value}`: {e}"), "use a date (2026-01-01) or an RFC 3339 timestamp")
     })?;
@@ -55,11 +56,24 @@ fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
 }
 
 fn parse_quarter(q: &str, tz: Tz) -> anyhow::Result<Window> {
-    let bad = || Failure::error(format!("--quarter `{q}` is not a quarter"), "write it as YYYY-QN, e.g. 2026-Q3");
+    let parsed = quarter(q)?;
+    Window::quarter(parsed.year, parsed.quarter, tz).ok_or_else(|| bad_quarter(q))
+}
+
+/// `--quarter YYYY-QN`.
+pub fn quarter(q: &str) -> anyhow::Result<Quarter> {
+    let bad = || bad_quarter(q);
     let (year, quarter) = q.split_once(['-', ' ']).ok_or_else(bad)?;
     let year: i32 = year.parse().map_err(|_| bad())?;
     let quarter: u32 = quarter.trim_start_matches(['Q', 'q']).parse().map_err(|_| bad())?;
-    Window::quarter(year, quarter, tz).ok_or_else(bad)
+    if !(1..=4).contains(&quarter) || !(1970..=9999).contains(&year) {
+        return Err(bad());
+    }
+    Ok(Quarter { year, quarter })
+}
+
+fn bad_quarter(q: &str) -> anyhow::Error {
+    Failure::error(format!("--quarter `{q}` is not a quarter"), "write it as YYYY-QN, e.g. 2026-Q3")
 }
 
 fn parse_span(s: &str) -> anyhow::Result<Duration> {

@@ -1,0 +1,61 @@
+//! `devex report`: the public platform scorecard as a static site.
+
+use std::path::Path;
+use std::time::Instant;
+
+use devex_query::{AsOf, LakeSession, QuerySettings};
+use devex_report::{ReportOptions, Site, build, write_site};
+
+use super::window;
+use crate::cli::ReportArgs;
+use crate::exit::{Failure, Outcome};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<Outcome> {
+    let qs = QuerySettings::from_config(&settings.config)?;
+    let as_of = match (&args.as_of, args.as_of_version) {
+        (Some(t), _) => AsOf::Time(window::instant("--as-of", t, qs.timezone)?),
+        (None, Some(v)) => AsOf::Version(v),
+        (None, None) => AsOf::Latest,
+    };
+    let opts = ReportOptions {
+        title: args.title,
+        quarters: args.quarters as usize,
+        quarter: args.quarter.as_deref().map(window::quarter).transpose()?,
+    };
+    let site = write(settings, &qs, as_of, &opts, &args.out).await?;
+    println!("{}", site.index.display());
+    Ok(Outcome::Success)
+}
+
+/// Build the scorecard and write it under `out`, saying on stderr what was written.
+pub async fn write(
+    settings: &Settings,
+    qs: &QuerySettings,
+    as_of: AsOf,
+    opts: &ReportOptions,
+    out: &Path,
+) -> anyhow::Result<Site> {
+    if !settings.data_dir.is_dir() {
+        return Err(Failure::error(
+            format!("no lake at {}", settings.data_dir.display()),
+            "import data first (devex import, or devex demo for the sample), or pass --data DIR",
+        ));
+    }
+    let started = Instant::now();
+    let lake = LakeSession::open_as_of(&settings.data_dir, as_of).await?;
+    let card = build(&lake, qs, opts).await?;
+    let queried = started.elapsed();
+    let site = write_site(&card, out)?;
+    eprintln!(
+        "scorecard for {} ({} quarters, {} teams): queries {:.2} s, pages {:.0} ms; wrote {} and {} team pages",
+        card.quarter,
+        card.org_trend.len(),
+        card.teams.len(),
+        queried.as_secs_f64(),
+        (started.elapsed() - queried).as_secs_f64() * 1000.0,
+        site.index.display(),
+        site.teams.len(),
+    );
+    Ok(site)
+}

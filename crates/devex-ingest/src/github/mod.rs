@@ -1,0 +1,283 @@
+//! The GitHub source: `[sources.<name>]` with `type = "github"`.
+//!
+//! [`sync_source`] reads every repository of the source (several at once) into
+//! memory as canonical rows; the caller lands them with one MERGE per table
+//! (through [`crate::import`], so they are validated like any file) and only
+//! then calls [`save_state`], which advances the watermark of each repository
+//! that synced. A repository that failed keeps its old watermark and
+//! contributed no row; the next run retries it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), devex_ingest::github::client::ApiError> {
+//! use devex_ingest::github::{SyncOptions, sync_source};
+//! let cfg = devex_model::config::GithubSource { repos: vec!["acme/api".into()], ..Default::default() };
+//! let production = vec!["production".to_string()];
+//! let opts = SyncOptions { full: false, since: None, now: chrono::Utc::now() };
+//! let sync = sync_source("github", &cfg, &production, "devex-data".as_ref(), &opts,
+//!     std::sync::Arc::new(|msg: &str| eprintln!("{msg}"))).await?;
+//! println!("{} deployments from {} repos", sync.deployments.len(), sync.repos.len());
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod parse;
+pub mod sync;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use devex_model::config::GithubSource;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use client::{ApiError, CachedPage, Client, RetryPolicy};
+use sync::{RepoPlan, RepoState, SyncWindow, sync_repo};
+
+/// How a run reads.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Ignore watermarks: read everything.
+    pub full: bool,
+    /// Read from this instant, whatever the watermarks say.
+    pub since: Option<DateTime<Utc>>,
+    /// The run's start (the new watermark).
+    pub now: DateTime<Utc>,
+}
+
+/// One repository's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoOutcome {
+    /// `owner/name`.
+    pub repo: String,
+    /// Rows read: deployments, changes, incidents.
+    pub deployments: usize,
+    /// Changes.
+    pub changes: usize,
+    /// Incidents.
+    pub incidents: usize,
+    /// Why it failed (nothing of it lands).
+    pub error: Option<String>,
+    /// What to do about the failure.
+    pub hint: Option<String>,
+}
+
+/// What a source's sync read.
+#[derive(Debug, Default)]
+pub struct SourceSync {
+    /// `deployments` rows of every repository that synced.
+    pub deployments: Vec<Value>,
+    /// `changes` rows.
+    pub changes: Vec<Value>,
+    /// `incidents` rows.
+    pub incidents: Vec<Value>,
+    /// Per repository, in the order listed.
+    pub repos: Vec<RepoOutcome>,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    /// Of which answered 304 from the conditional-request cache.
+    pub not_modified: u64,
+    new_state: BTreeMap<String, RepoState>,
+    cache: HashMap<String, CachedPage>,
+}
+
+/// What devex keeps of a source between runs: `_state/github/<source>.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SourceState {
+    /// Per repository.
+    pub repos: BTreeMap<String, RepoState>,
+}
+
+/// `<data>/_state/github/<source>.json`.
+pub fn state_path(data_dir: &Path, source: &str) -> PathBuf {
+    data_dir.join("_state").join("github").join(format!("{source}.json"))
+}
+
+fn cache_path(data_dir: &Path, source: &str) -> PathBuf {
+    data_dir.join("_state").join("github").join(format!("{source}.etags.json"))
+}
+
+/// The saved state of a source (empty if it never ran).
+pub fn load_state(data_dir: &Path, source: &str) -> Result<SourceState, ApiError> {
+    let path = state_path(data_dir, source);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| ApiError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SourceState::default()),
+        Err(e) => Err(ApiError::Setup(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Sync every repository of a source into memory.
+pub async fn sync_source(
+    name: &str,
+    cfg: &GithubSource,
+    production: &[String],
+    data_dir: &Path,
+    opts: &SyncOptions,
+    notify: Arc<dyn Fn(&str) + Send + Sync>,
+) -> Result<SourceSync, ApiError> {
+    let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty());
+    if token.is_none() {
+        notify(&format!(
+            "{name}: ${} is not set: unauthenticated requests (GitHub allows 60 an hour, public repositories only)",
+            cfg.token_env
+        ));
+    }
+    let cache: HashMap<String, CachedPage> = std::fs::read_to_string(cache_path(data_dir, name))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let secret = token.clone();
+    let client = Client::new(
+        &cfg.base_url,
+        token,
+        Duration::from_secs(cfg.timeout_secs.max(1)),
+        RetryPolicy { max_retries: cfg.max_retries, base: Duration::from_millis(cfg.retry_base_ms) },
+        cache,
+        Arc::clone(&notify),
+    )?;
+    let state = load_state(data_dir, name)?;
+    let plans = repositories(&client, cfg).await.map_err(|e| redact(e, secret.as_deref()))?;
+    let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
+    let total = plans.len();
+
+    let results: Vec<(RepoPlan, Result<sync::RepoRows, ApiError>)> = futures::stream::iter(plans.into_iter().map(|plan| {
+        let previous = state.repos.get(&plan.repo).cloned().unwrap_or_default();
+        let since = match (opts.since, opts.full) {
+            (Some(s), _) => Some(s),
+            (None, true) => None,
+            (None, false) => previous.watermark.map(|w| w - overlap),
+        };
+        let previous = if opts.full { RepoState::default() } else { previous };
+        let window = SyncWindow { since, now: opts.now };
+        let client = &client;
+        async move {
+            let r = sync_repo(client, cfg, production, &plan, previous, &window).await;
+            (plan, r)
+        }
+    }))
+    .buffer_unordered(cfg.concurrency.max(1))
+    .enumerate()
+    .map(|(i, (plan, r))| {
+        match &r {
+            Ok(rows) => notify(&format!(
+                "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
+                i + 1,
+                plan.repo,
+                rows.deployments.len(),
+                rows.changes.len(),
+                rows.incidents.len()
+            )),
+            Err(e) => notify(&format!("[{}/{total}] {}: failed: {}", i + 1, plan.repo, redact_text(&e.to_string(), secret.as_deref()))),
+        }
+        (plan, r)
+    })
+    .collect()
+    .await;
+
+    let mut out = SourceSync::default();
+    let mut results = results;
+    results.sort_by(|a, b| a.0.repo.cmp(&b.0.repo));
+    for (plan, r) in results {
+        match r {
+            Ok(rows) => {
+                out.repos.push(RepoOutcome {
+                    repo: plan.repo.clone(),
+                    deployments: rows.deployments.len(),
+                    changes: rows.changes.len(),
+                    incidents: rows.incidents.len(),
+                    error: None,
+                    hint: None,
+                });
+                out.deployments.extend(rows.deployments);
+                out.changes.extend(rows.changes);
+                out.incidents.extend(rows.incidents);
+                out.new_state.insert(plan.repo, rows.state);
+            }
+            Err(e) => out.repos.push(RepoOutcome {
+                repo: plan.repo,
+                deployments: 0,
+                changes: 0,
+                incidents: 0,
+                hint: e.hint().map(str::to_string),
+                error: Some(redact_text(&e.to_string(), secret.as_deref())),
+            }),
+        }
+    }
+    out.requests = client.requests();
+    out.not_modified = client.not_modified();
+    out.cache = client.cache();
+    Ok(out)
+}
+
+/// After the rows landed: advance the watermark of every repository that synced
+/// (failed ones keep theirs) and keep the conditional-request cache.
+pub fn save_state(data_dir: &Path, source: &str, sync: &SourceSync) -> Result<(), ApiError> {
+    let mut state = load_state(data_dir, source)?;
+    for (repo, s) in &sync.new_state {
+        state.repos.insert(repo.clone(), s.clone());
+    }
+    let io = |p: &Path, e: std::io::Error| ApiError::Setup(format!("{}: {e}", p.display()));
+    let path = state_path(data_dir, source);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| io(&path, e))?;
+    write_atomic(&path, &serde_json::to_vec_pretty(&state).expect("serialisable")).map_err(|e| io(&path, e))?;
+    let cache = cache_path(data_dir, source);
+    write_atomic(&cache, &serde_json::to_vec(&sync.cache).expect("serialisable")).map_err(|e| io(&cache, e))?;
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The repositories of a source: `repos`, plus the non-archived repositories of
+/// `org` (with one of `topics`, if given).
+async fn repositories(client: &Client, cfg: &GithubSource) -> Result<Vec<RepoPlan>, ApiError> {
+    let mut names: Vec<String> = cfg.repos.clone();
+    if let Some(org) = &cfg.org {
+        let path = format!("/orgs/{org}/repos?type=all&per_page=100");
+        let url = client.url(&path);
+        for r in client.list(&path, None, |_| true).await? {
+            if r.get("archived").and_then(Value::as_bool).unwrap_or(false) {
+                continue;
+            }
+            let topics: Vec<&str> =
+                r.get("topics").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            if !cfg.topics.is_empty() && !cfg.topics.iter().any(|t| topics.contains(&t.as_str())) {
+                continue;
+            }
+            names.push(parse::string(&r, "full_name", &url)?);
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names
+        .into_iter()
+        .map(|repo| {
+            let service = cfg.services.get(&repo).cloned().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(&repo).to_string());
+            RepoPlan { repo, service }
+        })
+        .collect())
+}
+
+fn redact(e: ApiError, secret: Option<&str>) -> ApiError {
+    match e {
+        ApiError::Setup(m) => ApiError::Setup(redact_text(&m, secret)),
+        other => other,
+    }
+}
+
+/// Belt and braces: the token is never put in a message, but if some layer
+/// echoed it, it is cut out here.
+pub fn redact_text(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if s.len() >= 4 => text.replace(s, "[redacted]"),
+        _ => text.to_string(),
+    }
+}

@@ -1,0 +1,118 @@
+//! The `files` source: export files dropped into an inbox directory.
+//!
+//! A file's table is named by its file name (`deployments.csv`,
+//! `incidents-2026-03.ndjson`, `survey_responses_q3.csv`) or by the directory
+//! it is in (`inbox/changes/export.csv`). After its import a file moves to
+//! `inbox/done/` (it landed, possibly with quarantined rows) or
+//! `inbox/failed/` (it could not be read, nothing of it landed). Hidden files
+//! and `*.tmp` / `*.part` are left alone: write a file under such a name and
+//! rename it when complete.
+
+use std::path::{Path, PathBuf};
+
+use devex_model::Table;
+
+use crate::input::InputFormat;
+
+/// A file waiting in the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The file.
+    pub path: PathBuf,
+    /// Its table.
+    pub table: Table,
+}
+
+/// Files in the inbox, oldest name first; and the files whose table or format
+/// could not be told (left in place).
+pub fn pending(inbox: &Path) -> std::io::Result<(Vec<Pending>, Vec<PathBuf>)> {
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    let mut dirs = vec![(inbox.to_path_buf(), None)];
+    while let Some((dir, dir_table)) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if name.starts_with('.') || name.ends_with(".tmp") || name.ends_with(".part") {
+                continue;
+            }
+            if path.is_dir() {
+                // One level of table directories; done/ and failed/ are ours.
+                if dir == inbox && name != "done" && name != "failed" {
+                    match name.parse::<Table>() {
+                        Ok(t) if t != Table::Quarantine => dirs.push((path, Some(t))),
+                        _ => unknown.push(path),
+                    }
+                }
+                continue;
+            }
+            match (InputFormat::from_path(&path), dir_table.or_else(|| table_of(&name))) {
+                (Some(_), Some(table)) => found.push(Pending { path, table }),
+                _ => unknown.push(path),
+            }
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    unknown.sort();
+    Ok((found, unknown))
+}
+
+/// The table a file name starts with (the longest match: `survey_answers` before `survey`).
+fn table_of(name: &str) -> Option<Table> {
+    let stem = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    Table::ALL
+        .iter()
+        .filter(|t| **t != Table::Quarantine)
+        .filter(|t| {
+            stem.strip_prefix(t.name()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.', ' ']))
+        })
+        .max_by_key(|t| t.name().len())
+        .copied()
+}
+
+/// Move a processed file to `inbox/done/` or `inbox/failed/`, never overwriting.
+pub fn settle(inbox: &Path, file: &Path, landed: bool) -> std::io::Result<PathBuf> {
+    let dir = inbox.join(if landed { "done" } else { "failed" });
+    std::fs::create_dir_all(&dir)?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+    let mut target = dir.join(&name);
+    let mut i = 1;
+    while target.exists() {
+        target = dir.join(format!("{i}-{name}"));
+        i += 1;
+    }
+    std::fs::rename(file, &target)?;
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_from_names_and_directories() {
+        assert_eq!(table_of("deployments.csv"), Some(Table::Deployments));
+        assert_eq!(table_of("incidents-2026-03.ndjson"), Some(Table::Incidents));
+        assert_eq!(table_of("survey_answers_q3.csv"), Some(Table::SurveyAnswers));
+        assert_eq!(table_of("deploymentsx.csv"), None);
+        assert_eq!(table_of("quarantine.csv"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("deployments-1.csv"), "x").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        std::fs::write(dir.path().join("changes.csv.part"), "x").unwrap();
+        std::fs::create_dir_all(dir.path().join("changes")).unwrap();
+        std::fs::write(dir.path().join("changes/export.json"), "[]").unwrap();
+        std::fs::create_dir_all(dir.path().join("done")).unwrap();
+        std::fs::write(dir.path().join("done/deployments.csv"), "x").unwrap();
+        let (found, unknown) = pending(dir.path()).unwrap();
+        let tables: Vec<Table> = found.iter().map(|p| p.table).collect();
+        assert_eq!(tables, vec![Table::Changes, Table::Deployments]);
+        assert_eq!(unknown, vec![dir.path().join("notes.txt")]);
+        let moved = settle(dir.path(), &found[1].path, true).unwrap();
+        assert_eq!(moved, dir.path().join("done/deployments-1.csv"));
+        std::fs::write(dir.path().join("deployments.csv"), "y").unwrap();
+        let again = settle(dir.path(), &dir.path().join("deployments.csv"), true).unwrap();
+        assert_eq!(again, dir.path().join("done/1-deployments.csv"));
+    }
+}

@@ -1,0 +1,303 @@
+//! `devex report` and the scorecard written by `devex demo`: the numbers are
+//! `devex metrics`' numbers, the pages are self-contained, private and escaped,
+//! and a real headless Chromium loads them from `file://` without errors.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::browser::{self, Browser};
+use crate::util::Workspace;
+
+fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
+}
+
+fn metrics(ws: &Workspace, args: &[&str]) -> Value {
+    let out = ws.devex().arg("metrics").args(args).args(["--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every page of the site: index.html and teams/*.html.
+fn pages(site: &Path) -> Vec<PathBuf> {
+    let mut out = vec![site.join("index.html")];
+    let mut teams: Vec<PathBuf> =
+        std::fs::read_dir(site.join("teams")).unwrap().map(|e| e.unwrap().path()).collect();
+    teams.sort();
+    out.extend(teams);
+    out
+}
+
+/// The value of every `attr="..."` in `html`.
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!(" {attr}=\"");
+    html.match_indices(&needle).map(|(i, _)| {
+        let rest = &html[i + needle.len()..];
+        &rest[..rest.find('"').unwrap()]
+    })
+    .collect()
+}
+
+/// Self-contained: no script, no stylesheet or font from elsewhere, every
+/// link relative and resolving to a file of the site (or an anchor).
+fn assert_self_contained(page: &Path) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let lower = html.to_lowercase();
+    for forbidden in ["<script", "<link", "<iframe", "<img", "@import", "url(", "@font-face"] {
+        assert!(!lower.contains(forbidden), "{} contains {forbidden}", page.display());
+    }
+    assert!(attribute_values(&html, "src").is_empty(), "{}", page.display());
+    for href in attribute_values(&html, "href") {
+        assert!(!href.contains("://") && !href.starts_with("//"), "{}: external link {href}", page.display());
+        let file = href.split('#').next().unwrap();
+        if !file.is_empty() {
+            let target = page.parent().unwrap().join(file);
+            assert!(target.is_file(), "{}: link {href} does not resolve", page.display());
+        }
+    }
+    // The only URLs are SVG's namespace declarations.
+    for (i, _) in lower.match_indices("http") {
+        let around = &lower[i.saturating_sub(8)..(i + 40).min(lower.len())];
+        assert!(around.contains("xmlns"), "{}: URL in {around}", page.display());
+    }
+}
+
+fn load_in_chromium(pages: &[PathBuf], shots: &str) -> Option<Vec<(PathBuf, u32, Value)>> {
+    let Some(exe) = browser::chromium() else {
+        assert!(!browser::required(), "DEVEX_BROWSER_TESTS=required but no chromium: apt-get install chromium");
+        eprintln!("skipping the browser part: no chromium (apt-get install chromium; .ci/run installs it)");
+        return None;
+    };
+    let shot_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shot_dir).unwrap();
+    let mut b = Browser::launch(&exe);
+    let mut out = Vec::new();
+    for page in pages {
+        for (width, height) in [(1280, 900), (390, 844)] {
+            let load = b.load(page, width, height);
+            assert!(load.errors.is_empty(), "{} at {width} px: {:#?}", page.display(), load.errors);
+            assert!(
+                load.requests.iter().all(|u| u.starts_with("file://")),
+                "{} requested {:?}",
+                page.display(),
+                load.requests
+            );
+            let facts = b.eval(
+                "({scripts: document.scripts.length, svgs: document.querySelectorAll('svg').length, \
+                  h1: document.querySelectorAll('h1').length, h2: [...document.querySelectorAll('h2')].map(h => h.textContent), \
+                  overflow: document.documentElement.scrollWidth - window.innerWidth, \
+                  tables: document.querySelectorAll('details table').length, title: document.title})",
+            );
+            let name = page.file_stem().unwrap().to_string_lossy().to_string();
+            let shot = shot_dir.join(format!("{shots}-{name}-{width}.png"));
+            b.screenshot(&shot);
+            eprintln!("screenshot: {}", shot.display());
+            out.push((page.clone(), width, facts));
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
+    let ws = Workspace::new();
+    let site = ws.path().join("site");
+    let out = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).arg("--report-out").arg(&site).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The demo ends by printing where the scorecard is.
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert!(last.ends_with("index.html") && Path::new(last.rsplit(": ").next().unwrap()).is_file(), "{last}");
+
+    let card = read_json(&site.join("scorecard.json"));
+    let quarter = card["quarter"].as_str().unwrap().to_string();
+    let previous = card["previous_quarter"].as_str().unwrap().to_string();
+    // The scorecard's quarter is the latest deployment's.
+    let latest = ws.query("SELECT CAST(max(finished_at) AS VARCHAR) FROM deployments")[0][0].clone();
+    let (year, month) = (&latest[..4], latest[5..7].parse::<u32>().unwrap());
+    assert_eq!(quarter, format!("{year}-Q{}", (month - 1) / 3 + 1));
+
+    // The model's numbers are `devex metrics`' numbers, org and per team, this quarter and the one before.
+    let org = metrics(&ws, &["--quarter", &quarter]);
+    assert_eq!(card["window"], org["window"]);
+    assert_eq!(card["org"], org["groups"][0]);
+    assert_eq!(card["org_previous"], metrics(&ws, &["--quarter", &previous])["groups"][0]);
+    let teams = metrics(&ws, &["--quarter", &quarter, "--by", "team"]);
+    let by_team = teams["groups"].as_array().unwrap();
+    assert_eq!(card["teams"].as_array().unwrap().len(), by_team.len());
+    assert!(by_team.len() >= 8);
+    for g in by_team {
+        let team = g["group"]["team"].as_str().unwrap();
+        let t = card["teams"].as_array().unwrap().iter().find(|t| t["team"] == team).unwrap();
+        assert_eq!(&t["current"], g, "{team}");
+        assert!(site.join("teams").join(t["page"].as_str().unwrap()).is_file(), "{team}");
+    }
+    // Eight quarters of trend, the last being the scorecard's quarter.
+    let trend = card["org_trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 8);
+    assert_eq!(trend[7]["quarter"], quarter.as_str());
+    assert_eq!(trend[7]["metrics"], org["groups"][0]);
+
+    // The sample shows a J-curve: some team's lead time dips after onboarding and recovers.
+    let summary = card["jcurve_summary"].as_array().unwrap();
+    assert!(
+        summary.iter().any(|s| s["metric"] == "lead_time_p50" && s["dip_rel"].as_i64().is_some() && s["recovery_rel"].as_i64().is_some()),
+        "{summary:#?}"
+    );
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains("The J-curve: teams before and after onboarding"));
+    // The headline tiles: four DORA keys and rework, each with its band as text.
+    for title in ["Deployment frequency", "Change lead time (median)", "Change failure rate", "Failed deployment recovery time (median)", "Rework rate"] {
+        assert!(index.contains(&format!("<h3>{title}</h3>")), "{title}");
+    }
+    if let Some(band) = org["groups"][0]["lead_time_hours"]["band"].as_str() {
+        assert!(index.contains(&format!("Band: <strong>{band}</strong>")));
+    }
+    // Freshness: each table's Delta version as the lake has it.
+    let versions: Vec<(String, Option<u64>)> = card["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap().to_string(), t["version"].as_u64()))
+        .collect();
+    for (table, version) in &versions {
+        assert_eq!(*version, crate::util::delta_version(&ws.data(), table), "{table}");
+    }
+    // DevEx dimension scores come from the sample's question mapping.
+    assert!(!card["wave_dimensions"].as_array().unwrap().is_empty());
+
+    // Privacy: no author and no free-text answer on any page or in the JSON.
+    let authors = ws.query("SELECT DISTINCT author FROM changes WHERE author IS NOT NULL");
+    let texts = ws.query("SELECT DISTINCT text FROM survey_answers WHERE text IS NOT NULL AND length(text) > 12");
+    assert!(!authors.is_empty() && !texts.is_empty(), "the sample has authors and free text");
+    let mut published = vec![std::fs::read_to_string(site.join("scorecard.json")).unwrap()];
+    for page in pages(&site) {
+        assert_self_contained(&page);
+        published.push(std::fs::read_to_string(&page).unwrap());
+    }
+    for text in &published {
+        for secret in authors.iter().chain(&texts) {
+            let escaped = devex_report::html::escape(&secret[0]);
+            assert!(!text.contains(&secret[0]) && !text.contains(&escaped), "published: {}", secret[0]);
+        }
+    }
+
+    // A real browser: no console errors, no requests but the file itself, readable on a phone.
+    let all = pages(&site);
+    let shown = [all[0].clone(), all[1].clone()];
+    if let Some(loads) = load_in_chromium(&shown, "sample") {
+        for (page, width, facts) in loads {
+            assert_eq!(facts["scripts"], 0);
+            assert_eq!(facts["h1"], 1);
+            assert!(facts["svgs"].as_u64().unwrap() >= 5, "{facts}");
+            assert!(facts["tables"].as_u64().unwrap() >= 5, "{facts}");
+            // No sideways scrolling of the page at phone width (wide tables scroll in their own box).
+            assert!(facts["overflow"].as_i64().unwrap() <= 0, "{} at {width}: {facts}", page.display());
+        }
+    }
+}
+
+// A tiny organisation with hostile names and a survey group at the suppression edge.
+const SERVICES: &str = "service,team,onboarded_at\napi,<script>alert(1)</script>,\nweb,\"ops & \"\"co\"\"\",\n";
+const DEPLOYMENTS: &str = "id,service,environment,status,finished_at,commit_sha,kind\n\
+A1,api,production,success,2026-04-02T10:00:00Z,a1,regular\n\
+A2,api,production,success,2026-05-02T10:00:00Z,a2,regular\n\
+W1,web,production,success,2026-04-03T10:00:00Z,w1,regular\n\
+W0,web,production,success,2026-02-03T10:00:00Z,w0,regular\n";
+// <script> team: 4 answers (withheld); ops: 5 answers, 3 promoters, 1 detractor -> NPS 40.
+const SURVEY: &str = "id,survey,submitted_at,team,nps,comment\n\
+s1,2026-Q2,2026-05-20,<script>alert(1)</script>,10,secret remark one\n\
+s2,2026-Q2,2026-05-20,<script>alert(1)</script>,10,\n\
+s3,2026-Q2,2026-05-20,<script>alert(1)</script>,0,\n\
+s4,2026-Q2,2026-05-20,<script>alert(1)</script>,9,\n\
+o1,2026-Q2,2026-05-21,\"ops & \"\"co\"\"\",10,\n\
+o2,2026-Q2,2026-05-21,\"ops & \"\"co\"\"\",9,\n\
+o3,2026-Q2,2026-05-21,\"ops & \"\"co\"\"\",9,\n\
+o4,2026-Q2,2026-05-21,\"ops & \"\"co\"\"\",8,\n\
+o5,2026-Q2,2026-05-21,\"ops & \"\"co\"\"\",3,\n";
+
+#[test]
+fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
+    let ws = Workspace::new();
+    for (table, name, body) in
+        [("services", "s.csv", SERVICES), ("deployments", "d.csv", DEPLOYMENTS), ("survey_responses", "r.csv", SURVEY)]
+    {
+        let f = ws.file(name, body);
+        let (code, _, stderr) = ws.import(table, &[&f], &[]);
+        assert_eq!(code, 0, "{table}: {stderr}");
+    }
+    let out = ws.devex().args(["report", "--out", "site", "--quarters", "2", "--title", "Acme <b>scorecard</b>"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let site = ws.path().join("site");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "site/index.html");
+
+    let card = read_json(&site.join("scorecard.json"));
+    assert_eq!(card["quarter"], "2026-Q2");
+    let team = |name: &str| card["teams"].as_array().unwrap().iter().find(|t| t["team"] == name).unwrap().clone();
+    let hostile = team("<script>alert(1)</script>");
+    assert_eq!(
+        hostile["current"]["nps"],
+        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true})
+    );
+    let ops = team("ops & \"co\"");
+    // 3 promoters, 1 detractor of 5: 100 * (3 - 1) / 5 = 40.
+    assert_eq!(ops["current"]["nps"]["value"], 40.0);
+    // Same numbers as `devex metrics`.
+    let by_team = metrics(&ws, &["--quarter", "2026-Q2", "--by", "team"]);
+    for g in by_team["groups"].as_array().unwrap() {
+        assert_eq!(&team(g["group"]["team"].as_str().unwrap())["current"], g);
+    }
+
+    let hostile_page = site.join("teams").join(hostile["page"].as_str().unwrap());
+    for page in pages(&site) {
+        assert_self_contained(&page);
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(!html.contains("<script") && !html.contains("<b>scorecard"), "{}", page.display());
+        assert!(!html.contains("secret remark"), "{}", page.display());
+    }
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(index.contains("ops &amp; &quot;co&quot;"));
+    assert!(index.contains("<title>Acme &lt;b&gt;scorecard&lt;/b&gt;</title>"));
+    // The hostile team's NPS is withheld in its tile and in its wave table; ops' is shown.
+    let page = std::fs::read_to_string(&hostile_page).unwrap();
+    assert!(page.contains("withheld (n &lt; 5)"), "{}", hostile_page.display());
+    let ops_page = std::fs::read_to_string(site.join("teams").join(ops["page"].as_str().unwrap())).unwrap();
+    assert!(ops_page.contains("<p class=\"value\">40</p>"));
+
+    // A second run for another quarter replaces the pages, keeping nothing stale.
+    std::fs::write(site.join("teams").join("gone.html"), "old").unwrap();
+    let again = ws.devex().args(["report", "--out", "site", "--quarter", "2026-Q1", "--quarters", "2"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(!site.join("teams").join("gone.html").exists());
+    assert_eq!(read_json(&site.join("scorecard.json"))["quarter"], "2026-Q1");
+
+    // In a browser the name is text: no script runs, nothing is logged.
+    if let Some(loads) = load_in_chromium(&[site.join("index.html"), hostile_page], "hostile") {
+        for (_, _, facts) in loads {
+            assert_eq!(facts["scripts"], 0);
+        }
+    }
+}
+
+#[test]
+fn report_errors_are_clear() {
+    let ws = Workspace::new();
+    let out = ws.devex().args(["report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: no lake at") && stderr.contains("hint:"), "{stderr}");
+    let f = ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n");
+    assert_eq!(ws.import("deployments", &[&f], &[]).0, 0);
+    let out = ws.devex().args(["report", "--quarter", "2026-Q5"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--quarter `2026-Q5` is not a quarter"));
+    let out = ws.devex().args(["report", "--quarters", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
