@@ -185,11 +185,27 @@ fn page_target(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         write!(s, "GET /json/list HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("[]");
-        let targets: Vec<Value> = serde_json::from_str(body).unwrap_or_default();
+        // Read the head, then exactly Content-Length bytes (the server may keep the connection open).
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 8192];
+        let body = loop {
+            let n = s.read(&mut buf).unwrap_or(0);
+            bytes.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)));
+                if n == 0 || len.is_some_and(|len| body.len() >= len) {
+                    break body.to_string();
+                }
+            } else if n == 0 {
+                break "[]".to_string();
+            }
+        };
+        let targets: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
         if let Some(url) = targets.iter().find(|t| t["type"] == "page").and_then(|t| t["webSocketDebuggerUrl"].as_str()) {
             return url.to_string();
         }

@@ -11,11 +11,19 @@ use crate::util::{Workspace, rows};
 
 const TOKEN: &str = "ghp_e2eSecretToken0123456789abcdef";
 
-/// Run the binary off the async runtime (the mock server lives on it).
-async fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
-    let mut cmd = ws.devex();
-    cmd.env("GITHUB_TOKEN", TOKEN).args(["--config", "devex.toml"]).args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+/// The mock GitHub runs on its own runtime's threads while the test drives the binary.
+fn github(repos: Vec<devex_ghmock::Repo>, page_size: usize) -> (tokio::runtime::Runtime, MockServer) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        mount(&server, repos, page_size).await;
+        server
+    });
+    (rt, server)
+}
+
+fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
+    ws.devex().env("GITHUB_TOKEN", TOKEN).args(["--config", "devex.toml"]).args(args).output().unwrap()
 }
 
 fn metrics(ws: &Workspace) -> Value {
@@ -41,17 +49,16 @@ fn all_text(dir: &Path) -> String {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicates() {
-    let server = MockServer::start().await;
-    mount(&server, vec![fixtures::acme_api()], 2).await;
+#[test]
+fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicates() {
+    let (rt, server) = github(vec![fixtures::acme_api()], 2);
     let ws = Workspace::new();
     ws.file(
         "devex.toml",
         &format!("[sources.github]\ntype = \"github\"\nrepos = [\"acme/api\"]\nbase_url = \"{}\"\n", server.uri()),
     );
 
-    let first = devex(&ws, &["ingest"]).await;
+    let first = devex(&ws, &["ingest"]);
     let stderr = String::from_utf8_lossy(&first.stderr).to_string();
     assert_eq!(first.status.code(), Some(0), "{stderr}");
 
@@ -74,17 +81,17 @@ async fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicat
     assert_eq!(m["time_to_restore_hours"]["p50"], 2.0);
     assert_eq!(m["coverage"]["incidents_linked"], 1.0);
 
-    let counts = "SELECT (SELECT count(*) FROM deployments), (SELECT count(*) FROM changes), (SELECT count(*) FROM incidents)";
+    let counts = "SELECT (SELECT count(*) FROM deployments) AS d, (SELECT count(*) FROM changes) AS c, (SELECT count(*) FROM incidents) AS i";
     assert_eq!(ws.query(counts), rows(&[&["6", "6", "2"]]));
     assert_eq!(ws.query("SELECT DISTINCT source FROM deployments"), rows(&[&["github"]]));
 
     // The second run (incremental) changes nothing.
-    let second = devex(&ws, &["ingest"]).await;
+    let second = devex(&ws, &["ingest"]);
     assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
     assert_eq!(ws.query(counts), rows(&[&["6", "6", "2"]]));
     assert_eq!(metrics(&ws), m);
     // A full re-read replaces rows, never duplicates them.
-    let full = devex(&ws, &["ingest", "--full"]).await;
+    let full = devex(&ws, &["ingest", "--full"]);
     assert_eq!(full.status.code(), Some(0), "{}", String::from_utf8_lossy(&full.stderr));
     assert_eq!(ws.query(counts), rows(&[&["6", "6", "2"]]));
     assert_eq!(metrics(&ws), m);
@@ -95,12 +102,12 @@ async fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicat
     let record: Value = serde_json::from_str(runs.lines().next().unwrap()).unwrap();
     assert_eq!(record["exit"], 0);
     assert_eq!(record["sources"][0]["source"], "github");
-    let status = devex(&ws, &["status"]).await;
+    let status = devex(&ws, &["status"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("acme/api") && text.contains("deployments"), "{text}");
 
     // The token was sent (the mock saw it) but is in no output and no state file.
-    let sent = server.received_requests().await.unwrap();
+    let sent = rt.block_on(server.received_requests()).unwrap();
     assert!(sent.iter().all(|r| r.headers.get("authorization").is_some_and(|v| v == &format!("Bearer {TOKEN}"))));
     for out in [&first, &second, &full, &status] {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN));
@@ -108,10 +115,9 @@ async fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicat
     assert!(!all_text(&ws.data().join("_state")).contains(TOKEN));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
-    let server = MockServer::start().await;
-    mount(&server, vec![fixtures::acme_api()], 100).await;
+#[test]
+fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
+    let (_rt, server) = github(vec![fixtures::acme_api()], 100);
     let ws = Workspace::new();
     let inbox = ws.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
@@ -126,7 +132,7 @@ async fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
             inbox.display()
         ),
     );
-    let out = devex(&ws, &["ingest"]).await;
+    let out = devex(&ws, &["ingest"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("acme/gone") && stderr.contains("HTTP 404") && stderr.contains("hint:"), "{stderr}");
@@ -144,7 +150,7 @@ async fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
 
     // Nothing configured: a clear error.
     ws.file("devex.toml", "timezone = \"UTC\"\n");
-    let none = devex(&ws, &["ingest"]).await;
+    let none = devex(&ws, &["ingest"]);
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no sources configured"));
 }

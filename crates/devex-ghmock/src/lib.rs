@@ -228,7 +228,14 @@ struct Api {
 
 impl Respond for Api {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let base = format!("{}://{}", req.url.scheme(), req.url.authority());
+        // The URL wiremock reconstructs may say `localhost`; the Host header names the real address.
+        let host = req.headers.get("host").and_then(|h| h.to_str().ok()).map(str::to_string);
+        let mut url = req.url.clone();
+        if let Some((h, port)) = host.as_deref().and_then(|h| h.rsplit_once(':')) {
+            let _ = url.set_host(Some(h));
+            let _ = url.set_port(port.parse().ok());
+        }
+        let base = format!("{}://{}", url.scheme(), url.authority());
         let query: HashMap<String, String> = req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let path = req.url.path().to_string();
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -264,9 +271,9 @@ impl Respond for Api {
                 let pages = items.len().div_ceil(per_page).max(1);
                 let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
                 let link = (page < pages).then(|| {
-                    let mut u = req.url.clone();
+                    let mut u = url.clone();
                     let pairs: Vec<(String, String)> = query.iter().filter(|(k, _)| *k != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
-                    let make = |p: usize| {
+                    let mut make = |p: usize| {
                         u.query_pairs_mut().clear().extend_pairs(pairs.iter()).append_pair("page", &p.to_string());
                         u.to_string()
                     };

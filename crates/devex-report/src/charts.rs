@@ -17,8 +17,38 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(120, 120, 120),
 ];
 
-const W: u32 = 640;
+const W: u32 = 760;
 const H: u32 = 300;
+/// Width of the legend panel right of the plot (a legend inside the plot hides lines).
+const LEGEND_W: u32 = 170;
+
+/// A legend entry: name, style, and whether it is drawn as a filled box.
+type Entry = (String, ShapeStyle, bool);
+
+/// The legend in its own panel: a swatch and the name (shortened) per entry.
+fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, entries: &[Entry]) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let rows = ((H - 24) / 18) as usize;
+    let shown = if entries.len() > rows { rows - 1 } else { entries.len() };
+    for (i, (name, style, filled)) in entries.iter().take(shown).enumerate() {
+        let y = 18 + 18 * i as i32;
+        if *filled {
+            area.draw(&Rectangle::new([(6, y - 5), (22, y + 5)], *style)).map_err(err)?;
+        } else {
+            area.draw(&PathElement::new(vec![(4, y), (24, y)], *style)).map_err(err)?;
+        }
+        let label: String = if name.chars().count() > 20 { format!("{}…", name.chars().take(19).collect::<String>()) } else { name.clone() };
+        area.draw(&Text::new(label, (30, y - 7), ("sans-serif", 13).into_font().color(&BLACK))).map_err(err)?;
+    }
+    if shown < entries.len() {
+        let y = 18 + 18 * shown as i32;
+        let more = format!("+{} more (data table)", entries.len() - shown);
+        area.draw(&Text::new(more, (6, y - 7), ("sans-serif", 12).into_font().color(&RGBColor(80, 80, 80)))).map_err(err)?;
+    }
+    Ok(())
+}
 
 fn err(e: impl std::fmt::Display) -> ReportError {
     ReportError::Chart(e.to_string())
@@ -32,15 +62,23 @@ pub fn lines(
     y_desc: &str,
     reference: Option<(f64, &str)>,
 ) -> Result<String, ReportError> {
+    if series.iter().all(|(_, v)| v.iter().all(Option::is_none)) {
+        return Ok(no_data());
+    }
     let values = series.iter().flat_map(|(_, v)| v.iter().flatten().copied()).chain(reference.map(|r| r.0));
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if lo.is_finite() { (lo.min(0.0), if hi > lo { hi * 1.1 } else { lo + 1.0 }) } else { (0.0, 1.0) };
+    let (lo, hi) = if lo.is_finite() { (lo.min(0.0), if hi > lo { hi } else { lo + 1.0 }) } else { (0.0, 1.0) };
+    // Headroom above, and below when values go negative, so no point sits on the frame.
+    let pad = 0.08 * (hi - lo);
+    let (lo, hi) = (if lo < 0.0 { lo - pad } else { lo }, hi + pad);
     let n = x_labels.len().max(1);
+    let mut entries: Vec<Entry> = Vec::new();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, side) = root.split_horizontally(W - LEGEND_W);
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(56)
@@ -55,17 +93,15 @@ pub fn lines(
                 if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
             })
             .y_desc(y_desc)
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(err)?;
         if let Some((y, label)) = reference {
             let style = ShapeStyle { color: RGBColor(60, 60, 60).to_rgba(), filled: false, stroke_width: 2 };
-            chart
-                .draw_series(DashedLineSeries::new([(-0.3, y), (n as f64 - 0.7, y)], 6, 4, style))
-                .map_err(err)?
-                .label(label.to_string())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            chart.draw_series(DashedLineSeries::new([(-0.3, y), (n as f64 - 0.7, y)], 6, 4, style)).map_err(err)?;
+            entries.push((format!("{label} (dashed)"), style, false));
         }
         for (i, (name, values)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
@@ -78,27 +114,25 @@ pub fn lines(
                     None => runs.push(Vec::new()),
                 }
             }
-            for (k, run) in runs.into_iter().filter(|r| !r.is_empty()).enumerate() {
-                let drawn = chart.draw_series(LineSeries::new(run.clone(), style)).map_err(err)?;
-                if k == 0 {
-                    drawn.label(name.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-                }
+            for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                chart.draw_series(LineSeries::new(run.clone(), style)).map_err(err)?;
                 chart.draw_series(run.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?;
             }
+            if values.iter().any(Option::is_some) {
+                entries.push((name.clone(), style, false));
+            }
         }
-        if !series.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(err)?;
-        }
+        legend(&side, &entries)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// A chart's place when there is nothing to draw: says so instead of empty axes.
+fn no_data() -> String {
+    "<svg width=\"640\" height=\"48\" viewBox=\"0 0 640 48\" xmlns=\"http://www.w3.org/2000/svg\">\
+     <text x=\"8\" y=\"28\" font-family=\"sans-serif\" font-size=\"15\" fill=\"#444\">No data in these quarters</text></svg>"
+        .to_string()
 }
 
 /// Stacked 100 % bars: promoters, passives, detractors per wave. Withheld
@@ -109,7 +143,8 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, side) = root.split_horizontally(W - LEGEND_W);
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(56)
@@ -129,7 +164,7 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
             .draw()
             .map_err(err)?;
         let parts = [("promoters", PALETTE[2]), ("passives", PALETTE[7]), ("detractors", PALETTE[1])];
-        for (k, (name, color)) in parts.iter().enumerate() {
+        for (k, (_, color)) in parts.iter().enumerate() {
             let bars: Vec<Rectangle<(f64, f64)>> = waves
                 .iter()
                 .enumerate()
@@ -142,12 +177,7 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
                     Some(Rectangle::new([(x - 0.32, y0), (x + 0.32, y0 + vals[k])], color.filled()))
                 })
                 .collect();
-            let color = *color;
-            chart
-                .draw_series(bars)
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+            chart.draw_series(bars).map_err(err)?;
         }
         let withheld: Vec<Rectangle<(f64, f64)>> = waves
             .iter()
@@ -155,15 +185,13 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
             .filter(|(_, w)| w.1.is_none())
             .map(|(i, _)| Rectangle::new([(i as f64 - 0.32, 0.0), (i as f64 + 0.32, 100.0)], RGBColor(150, 150, 150).stroke_width(1)))
             .collect();
+        let any_withheld = !withheld.is_empty();
         chart.draw_series(withheld).map_err(err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
+        let mut entries: Vec<Entry> = parts.iter().map(|(name, color)| (name.to_string(), color.filled(), true)).collect();
+        if any_withheld {
+            entries.push(("withheld (n too small)".into(), RGBColor(150, 150, 150).stroke_width(1), true));
+        }
+        legend(&side, &entries)?;
         root.present().map_err(err)?;
     }
     Ok(svg)

@@ -27,8 +27,6 @@ pub struct Site {
 struct Metric {
     /// Heading.
     title: &'static str,
-    /// Name in the J-curve views (`jcurve_series.metric`), if it has one there.
-    jcurve: Option<&'static str>,
     /// Lower values are better.
     lower_is_better: bool,
     /// A share (0..1): changes are shown in percentage points.
@@ -52,7 +50,6 @@ struct Metric {
 const METRICS: [Metric; 5] = [
     Metric {
         title: "Deployment frequency",
-        jcurve: Some("deployments_per_day"),
         lower_is_better: false,
         share: false,
         value: |g| g.deployment_frequency.per_day,
@@ -66,7 +63,6 @@ const METRICS: [Metric; 5] = [
     },
     Metric {
         title: "Change lead time (median)",
-        jcurve: Some("lead_time_p50"),
         lower_is_better: true,
         share: false,
         value: |g| g.lead_time_hours.p50,
@@ -80,7 +76,6 @@ const METRICS: [Metric; 5] = [
     },
     Metric {
         title: "Change failure rate",
-        jcurve: Some("change_failure_rate"),
         lower_is_better: true,
         share: true,
         value: |g| g.change_failure_rate.value,
@@ -95,7 +90,6 @@ const METRICS: [Metric; 5] = [
     },
     Metric {
         title: "Failed deployment recovery time (median)",
-        jcurve: Some("recovery_p50"),
         lower_is_better: true,
         share: false,
         value: |g| g.recovery_time_hours.p50,
@@ -109,7 +103,6 @@ const METRICS: [Metric; 5] = [
     },
     Metric {
         title: "Rework rate",
-        jcurve: None,
         lower_is_better: true,
         share: true,
         value: |g| g.rework_rate.value,
@@ -323,6 +316,7 @@ fn tiles(out: &mut String, id: &str, heading: &str, card: &Scorecard, now: &Grou
     }
     // Developer sentiment beside the DORA keys.
     let nps = match &now.nps {
+        Some(n) if n.n == 0 => ("–".into(), "no responses".into()),
         Some(n) if n.suppressed => (format!("withheld (n &lt; {})", card.min_group_size), format!("{} responses", n.n)),
         Some(n) => (number(n.value, 0), format!("n = {} responses", n.n)),
         None => ("–".into(), "no responses".into()),
@@ -371,6 +365,7 @@ fn teams_table(out: &mut String, card: &Scorecard) {
                 row.push(format!("{}{}", (m.show)((m.value)(&t.current)), band.unwrap_or_default()));
             }
             row.push(match &t.current.nps {
+                Some(n) if n.n == 0 => "–".into(),
                 Some(n) if n.suppressed => format!("withheld (n &lt; {})", card.min_group_size),
                 Some(n) => number(n.value, 0),
                 None => "–".into(),
@@ -638,7 +633,7 @@ fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Res
         })
         .collect();
     let withheld = waves.iter().filter(|w| w.suppressed).count();
-    let note = if withheld > 0 { format!("; outlined bars: withheld (n &lt; {min})") } else { String::new() };
+    let note = if withheld > 0 { format!("; outlined bars: withheld (n < {min})") } else { String::new() };
     figure(
         out,
         &format!(
@@ -738,8 +733,10 @@ fn about(out: &mut String, card: &Scorecard, root: &str) {
     );
 }
 
+/// A chart with its caption (plain text) and its data table (HTML).
 fn figure(out: &mut String, caption: &str, svg: &str, data_table: &str) {
-    let svg = svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(caption)), 1);
+    let caption = escape(caption);
+    let svg = svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{caption}\" "), 1);
     let _ = write!(
         out,
         "<figure><div class=\"chart\">{svg}</div><figcaption>{caption}</figcaption>\
@@ -792,7 +789,7 @@ a{color:var(--accent)}nav ul{list-style:none;padding:0;margin:16px 0 0;display:f
 .band-low{background:#fbe3e1;color:#8a1c12;border-color:#8a1c12}\
 .band-none{background:#f1f1f1;color:#333;border-color:#999}\
 .better{color:#0a5132;font-weight:600}.worse{color:#8a1c12;font-weight:600}.same{color:var(--muted)}\
-figure{margin:16px 0 28px}.chart svg{width:100%;max-width:720px;height:auto;display:block}\
+figure{margin:16px 0 28px}.chart svg{width:100%;max-width:760px;height:auto;display:block}\
 figcaption{color:var(--muted);font-size:.95rem;margin:6px 0}\
 details{margin:6px 0}summary{cursor:pointer;color:var(--accent)}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;margin:8px 0;font-size:.9rem}\

@@ -589,10 +589,28 @@ pub fn generate(opts: &Options, out: &Path) -> std::io::Result<Stats> {
     }
 
     write_bad_rows(out)?;
+    write_config(out)?;
     for f in [services_out, deploys_out, changes_out, incidents_out, adoption_out] {
         f.finish()?;
     }
     Ok(stats)
+}
+
+/// The sample's `devex.toml`: its survey questions mapped to DevEx dimensions.
+fn write_config(out: &Path) -> std::io::Result<()> {
+    let mut c = Out::create(&out.join("devex.toml"))?;
+    c.raw(
+        "# The sample organisation's survey questions, mapped to DevEx dimensions (Likert 1..5).\n\
+         # `devex demo` uses this mapping when your own configuration maps no questions; to use it\n\
+         # with other commands: devex --config sample-data/devex.toml metrics ...\n\
+         [survey.questions]\n\
+         q_ci_speed = { dimension = \"feedback_loops\", scale_max = 5 }\n\
+         q_easy_to_understand = { dimension = \"cognitive_load\", scale_max = 5 }\n\
+         q_docs_findable = { dimension = \"cognitive_load\", scale_max = 5 }\n\
+         q_focus_time = { dimension = \"flow_state\", scale_max = 5 }\n\
+         q_satisfaction = { dimension = \"satisfaction\", scale_max = 5 }\n",
+    )?;
+    c.finish()
 }
 
 /// Deliberately broken rows, one problem each, for the demo's quarantine.

@@ -68,7 +68,8 @@ pub fn severity(labels: &[String]) -> Option<String> {
     labels.iter().find_map(|l| {
         let lower = l.to_ascii_lowercase();
         let rest = lower.strip_prefix("sev")?.trim_start_matches(['-', '_', ' ', ':']);
-        (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())).then(|| format!("sev{rest}"))
+        (rest.starts_with(|c: char| c.is_ascii_digit()) && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then(|| format!("sev{rest}"))
     })
 }
 

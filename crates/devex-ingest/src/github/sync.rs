@@ -365,7 +365,7 @@ async fn releases(
             let tag = string(&r, "tag_name", &url)?;
             let commit_path = format!("/repos/{repo}/commits/{}", tag.replace(' ', "%20"));
             let commit = client.get(&commit_path).await?;
-            Ok(Deploy {
+            Ok::<_, ApiError>(Deploy {
                 id: format!("{repo}/releases/{}", string(&r, "id", &url)?),
                 environment: cfg.environment.clone(),
                 sha: string(&commit.body, "sha", &client.url(&commit_path))?,
@@ -546,7 +546,7 @@ async fn incidents(
                     Err(e) => return Err(e),
                 }
             }
-            let caused_by = parse::deployment_link(&body).map(|(r, id)| format!("{}/deployments/{id}", r.unwrap_or(repo.clone())));
+            let caused_by = parse::deployment_link(&body).map(|(r, id)| format!("{}/deployments/{id}", r.unwrap_or_else(|| repo.clone())));
             out.push(json!({
                 "id": id,
                 "service": parse::service_label(&labels).unwrap_or_else(|| plan.service.clone()),
