@@ -15,7 +15,8 @@ use tungstenite::{Message, WebSocket};
 
 /// Debian's Chromium, or `$CHROMIUM`.
 pub fn chromium() -> Option<PathBuf> {
-    let candidates = [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".into()), Some("/usr/bin/chromium-browser".into())];
+    let candidates =
+        [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".into()), Some("/usr/bin/chromium-browser".into())];
     candidates.into_iter().flatten().map(PathBuf::from).find(|p| p.is_file())
 }
 
@@ -132,19 +133,26 @@ impl Browser {
             self.events.push(v);
         }
         // Drain what the page logged right after load.
-        self.call("Runtime.evaluate", json!({"expression": "new Promise(r => setTimeout(r, 200))", "awaitPromise": true}));
+        self.call(
+            "Runtime.evaluate",
+            json!({"expression": "new Promise(r => setTimeout(r, 200))", "awaitPromise": true}),
+        );
         let mut load = PageLoad::default();
         for e in &self.events {
             let p = &e["params"];
             match e["method"].as_str().unwrap_or("") {
-                "Runtime.consoleAPICalled" if ["error", "warning", "assert"].contains(&p["type"].as_str().unwrap_or("")) => {
+                "Runtime.consoleAPICalled"
+                    if ["error", "warning", "assert"].contains(&p["type"].as_str().unwrap_or("")) =>
+                {
                     load.errors.push(format!("console.{}: {}", p["type"], p["args"]))
                 }
                 "Runtime.exceptionThrown" => load.errors.push(format!("exception: {}", p["exceptionDetails"])),
                 "Log.entryAdded" if matches!(p["entry"]["level"].as_str(), Some("error" | "warning")) => {
                     load.errors.push(format!("log: {}", p["entry"]))
                 }
-                "Network.requestWillBeSent" => load.requests.push(p["request"]["url"].as_str().unwrap_or("").to_string()),
+                "Network.requestWillBeSent" => {
+                    load.requests.push(p["request"]["url"].as_str().unwrap_or("").to_string())
+                }
                 "Network.loadingFailed" => load.errors.push(format!("failed to load: {}", p)),
                 _ => {}
             }
@@ -195,9 +203,11 @@ fn page_target(port: u16) -> String {
             bytes.extend_from_slice(&buf[..n]);
             let text = String::from_utf8_lossy(&bytes).to_string();
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let len = head
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)));
+                let len = head.lines().find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                });
                 if n == 0 || len.is_some_and(|len| body.len() >= len) {
                     break body.to_string();
                 }
@@ -206,7 +216,8 @@ fn page_target(port: u16) -> String {
             }
         };
         let targets: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
-        if let Some(url) = targets.iter().find(|t| t["type"] == "page").and_then(|t| t["webSocketDebuggerUrl"].as_str()) {
+        if let Some(url) = targets.iter().find(|t| t["type"] == "page").and_then(|t| t["webSocketDebuggerUrl"].as_str())
+        {
             return url.to_string();
         }
         assert!(Instant::now() < deadline, "chromium has no page target");

@@ -27,7 +27,11 @@ fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
 }
 
 fn metrics(ws: &Workspace) -> Value {
-    let out = ws.devex().args(["metrics", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "json"]).output().unwrap();
+    let out = ws
+        .devex()
+        .args(["metrics", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice::<Value>(&out.stdout).unwrap()["groups"][0].clone()
 }
@@ -110,7 +114,10 @@ fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicates() {
     let sent = rt.block_on(server.received_requests()).unwrap();
     assert!(sent.iter().all(|r| r.headers.get("authorization").is_some_and(|v| v == &format!("Bearer {TOKEN}"))));
     for out in [&first, &second, &full, &status] {
-        assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN));
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(TOKEN)
+                && !String::from_utf8_lossy(&out.stderr).contains(TOKEN)
+        );
     }
     assert!(!all_text(&ws.data().join("_state")).contains(TOKEN));
 }
@@ -121,7 +128,10 @@ fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
     let ws = Workspace::new();
     let inbox = ws.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    ws.file("inbox/deployments-cd.csv", "id,service,environment,status,finished_at\nx1,web,production,success,2026-03-10T10:00:00Z\n");
+    ws.file(
+        "inbox/deployments-cd.csv",
+        "id,service,environment,status,finished_at\nx1,web,production,success,2026-03-10T10:00:00Z\n",
+    );
     ws.file("inbox/incidents.csv", "id,service\nbroken,web\n");
     ws.file(
         "devex.toml",
@@ -138,14 +148,20 @@ fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
     assert!(stderr.contains("acme/gone") && stderr.contains("HTTP 404") && stderr.contains("hint:"), "{stderr}");
     assert!(stderr.contains("missing required column `created_at`"), "{stderr}");
     // acme/api and the good file landed; the files moved.
-    assert_eq!(ws.query("SELECT source, count(*) FROM deployments GROUP BY source ORDER BY source"), rows(&[&["file", "1"], &["github", "6"]]));
+    assert_eq!(
+        ws.query("SELECT source, count(*) FROM deployments GROUP BY source ORDER BY source"),
+        rows(&[&["file", "1"], &["github", "6"]])
+    );
     assert!(inbox.join("done/deployments-cd.csv").is_file());
     assert!(inbox.join("failed/incidents.csv").is_file());
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(ws.data().join("_state/github/github.json")).unwrap()).unwrap();
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.data().join("_state/github/github.json")).unwrap()).unwrap();
     assert!(state["repos"]["acme/api"]["watermark"].is_string());
     assert!(state["repos"].get("acme/gone").is_none());
-    let record: Value =
-        serde_json::from_str(std::fs::read_to_string(ws.data().join("_state/runs.ndjson")).unwrap().lines().last().unwrap()).unwrap();
+    let record: Value = serde_json::from_str(
+        std::fs::read_to_string(ws.data().join("_state/runs.ndjson")).unwrap().lines().last().unwrap(),
+    )
+    .unwrap();
     assert_eq!(record["exit"], 3);
 
     // Nothing configured: a clear error.

@@ -26,8 +26,7 @@ fn read_json(path: &Path) -> Value {
 /// Every page of the site: index.html and teams/*.html.
 fn pages(site: &Path) -> Vec<PathBuf> {
     let mut out = vec![site.join("index.html")];
-    let mut teams: Vec<PathBuf> =
-        std::fs::read_dir(site.join("teams")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut teams: Vec<PathBuf> = std::fs::read_dir(site.join("teams")).unwrap().map(|e| e.unwrap().path()).collect();
     teams.sort();
     out.extend(teams);
     out
@@ -36,11 +35,12 @@ fn pages(site: &Path) -> Vec<PathBuf> {
 /// The value of every `attr="..."` in `html`.
 fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
     let needle = format!(" {attr}=\"");
-    html.match_indices(&needle).map(|(i, _)| {
-        let rest = &html[i + needle.len()..];
-        &rest[..rest.find('"').unwrap()]
-    })
-    .collect()
+    html.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect()
 }
 
 /// Self-contained: no script, no stylesheet or font from elsewhere, every
@@ -146,13 +146,21 @@ fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
     // The sample shows a J-curve: some team's lead time dips after onboarding and recovers.
     let summary = card["jcurve_summary"].as_array().unwrap();
     assert!(
-        summary.iter().any(|s| s["metric"] == "lead_time_p50" && s["dip_rel"].as_i64().is_some() && s["recovery_rel"].as_i64().is_some()),
+        summary.iter().any(|s| s["metric"] == "lead_time_p50"
+            && s["dip_rel"].as_i64().is_some()
+            && s["recovery_rel"].as_i64().is_some()),
         "{summary:#?}"
     );
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains("The J-curve: teams before and after onboarding"));
     // The headline tiles: four DORA keys and rework, each with its band as text.
-    for title in ["Deployment frequency", "Change lead time (median)", "Change failure rate", "Failed deployment recovery time (median)", "Rework rate"] {
+    for title in [
+        "Deployment frequency",
+        "Change lead time (median)",
+        "Change failure rate",
+        "Failed deployment recovery time (median)",
+        "Rework rate",
+    ] {
         assert!(index.contains(&format!("<h3>{title}</h3>")), "{title}");
     }
     if let Some(band) = org["groups"][0]["lead_time_hours"]["band"].as_str() {
@@ -231,7 +239,11 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
         let (code, _, stderr) = ws.import(table, &[&f], &[]);
         assert_eq!(code, 0, "{table}: {stderr}");
     }
-    let out = ws.devex().args(["report", "--out", "site", "--quarters", "2", "--title", "Acme <b>scorecard</b>"]).output().unwrap();
+    let out = ws
+        .devex()
+        .args(["report", "--out", "site", "--quarters", "2", "--title", "Acme <b>scorecard</b>"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let site = ws.path().join("site");
@@ -273,7 +285,8 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
 
     // A second run for another quarter replaces the pages, keeping nothing stale.
     std::fs::write(site.join("teams").join("gone.html"), "old").unwrap();
-    let again = ws.devex().args(["report", "--out", "site", "--quarter", "2026-Q1", "--quarters", "2"]).output().unwrap();
+    let again =
+        ws.devex().args(["report", "--out", "site", "--quarter", "2026-Q1", "--quarters", "2"]).output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
     assert!(!site.join("teams").join("gone.html").exists());
     assert_eq!(read_json(&site.join("scorecard.json"))["quarter"], "2026-Q1");
@@ -293,7 +306,8 @@ fn report_errors_are_clear() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error: no lake at") && stderr.contains("hint:"), "{stderr}");
-    let f = ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n");
+    let f =
+        ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n");
     assert_eq!(ws.import("deployments", &[&f], &[]).0, 0);
     let out = ws.devex().args(["report", "--quarter", "2026-Q5"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

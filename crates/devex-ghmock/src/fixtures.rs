@@ -16,7 +16,6 @@ use crate::{Issue, Pull, Repo, t};
 /// Issues labelled `incident`: #20 (SEV-1, 03-05 12:00-15:00, "Root cause: <c3, short>"),
 /// #22 (`service:auth`, 03-02 11:00-12:00, links deployment 1); #21 is a pull request.
 /// A commit of 2026-01-10 is older than the lookback and ships with nothing.
-
 pub fn acme_api() -> Repo {
     let mut r = Repo::new("acme/api");
     let old = r.commit("2026-01-10T10:00:00Z", "too old for the lookback");
@@ -88,4 +87,3 @@ pub fn acme_api() -> Repo {
     });
     r
 }
-

@@ -173,7 +173,13 @@ impl Repo {
     /// Add a commit with the given parents; returns its sha.
     pub fn commit_with_parents(&mut self, date: &str, message: &str, parents: Vec<String>) -> String {
         let sha = sha_of(&format!("{}:{}:{date}:{message}", self.full_name, self.commits.len()));
-        self.commits.push(Commit { sha: sha.clone(), date: t(date), message: message.into(), parents, login: "dev-one".into() });
+        self.commits.push(Commit {
+            sha: sha.clone(),
+            date: t(date),
+            message: message.into(),
+            parents,
+            login: "dev-one".into(),
+        });
         sha
     }
 
@@ -191,7 +197,10 @@ impl Repo {
     }
 
     fn commit_by_sha(&self, sha: &str) -> Option<&Commit> {
-        self.commits.iter().chain(self.pulls.iter().flat_map(|p| p.commits.iter())).find(|c| c.sha == sha || (sha.len() >= 7 && c.sha.starts_with(sha)))
+        self.commits
+            .iter()
+            .chain(self.pulls.iter().flat_map(|p| p.commits.iter()))
+            .find(|c| c.sha == sha || (sha.len() >= 7 && c.sha.starts_with(sha)))
     }
 
     fn ancestors(&self, sha: &str) -> HashSet<String> {
@@ -236,7 +245,8 @@ impl Respond for Api {
             let _ = url.set_port(port.parse().ok());
         }
         let base = format!("{}://{}", url.scheme(), url.authority());
-        let query: HashMap<String, String> = req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let query: HashMap<String, String> =
+            req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let path = req.url.path().to_string();
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let answer = match parts.as_slice() {
@@ -266,13 +276,15 @@ impl Respond for Api {
         let (body, link) = match answer {
             Answer::One(v) => (v, None),
             Answer::List(items) => {
-                let per_page = query.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30usize).min(self.page_size).max(1);
+                let per_page =
+                    query.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30usize).min(self.page_size).max(1);
                 let page = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1usize).max(1);
                 let pages = items.len().div_ceil(per_page).max(1);
                 let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
                 let link = (page < pages).then(|| {
                     let mut u = url.clone();
-                    let pairs: Vec<(String, String)> = query.iter().filter(|(k, _)| *k != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let pairs: Vec<(String, String)> =
+                        query.iter().filter(|(k, _)| *k != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
                     let mut make = |p: usize| {
                         u.query_pairs_mut().clear().extend_pairs(pairs.iter()).append_pair("page", &p.to_string());
                         u.to_string()
@@ -289,7 +301,11 @@ impl Respond for Api {
         let etag = format!("W/\"{}\"", &sha_of(&text)[..20]);
         let reset = (Utc::now() + chrono::Duration::hours(1)).timestamp().to_string();
         let not_modified = req.headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str());
-        let mut resp = if not_modified { ResponseTemplate::new(304) } else { ResponseTemplate::new(200).set_body_raw(text, "application/json; charset=utf-8") };
+        let mut resp = if not_modified {
+            ResponseTemplate::new(304)
+        } else {
+            ResponseTemplate::new(200).set_body_raw(text, "application/json; charset=utf-8")
+        };
         resp = resp
             .insert_header("etag", etag.as_str())
             .insert_header("x-ratelimit-limit", "5000")
@@ -335,9 +351,11 @@ impl Api {
                 let (b, h) = range.split_once("...")?;
                 let behind = repo.ancestors(b);
                 let ahead = repo.ancestors(h);
-                let mut commits: Vec<&Commit> = repo.commits.iter().filter(|c| ahead.contains(&c.sha) && !behind.contains(&c.sha)).collect();
+                let mut commits: Vec<&Commit> =
+                    repo.commits.iter().filter(|c| ahead.contains(&c.sha) && !behind.contains(&c.sha)).collect();
                 commits.sort_by_key(|c| c.date);
-                let behind_by = repo.commits.iter().filter(|c| behind.contains(&c.sha) && !ahead.contains(&c.sha)).count();
+                let behind_by =
+                    repo.commits.iter().filter(|c| behind.contains(&c.sha) && !ahead.contains(&c.sha)).count();
                 let status = match (commits.len(), behind_by) {
                     (0, 0) => "identical",
                     (_, 0) => "ahead",
@@ -355,15 +373,18 @@ impl Api {
             ["commits"] => {
                 let head = query.get("sha").cloned().or_else(|| repo.commits.last().map(|c| c.sha.clone()))?;
                 let reach = repo.ancestors(&head);
-                let mut cs: Vec<&Commit> =
-                    repo.commits.iter().filter(|c| reach.contains(&c.sha) && since.is_none_or(|s| c.date >= s)).collect();
-                cs.sort_by(|a, b| b.date.cmp(&a.date));
+                let mut cs: Vec<&Commit> = repo
+                    .commits
+                    .iter()
+                    .filter(|c| reach.contains(&c.sha) && since.is_none_or(|s| c.date >= s))
+                    .collect();
+                cs.sort_by_key(|c| std::cmp::Reverse(c.date));
                 Answer::List(cs.into_iter().map(|c| commit_json(base, full, c)).collect())
             }
             ["commits", r] => Answer::One(commit_json(base, full, repo.commit_by_sha(r)?)),
             ["pulls"] => {
                 let mut ps: Vec<&Pull> = repo.pulls.iter().collect();
-                ps.sort_by(|a, b| b.merged_at.unwrap_or(b.created_at).cmp(&a.merged_at.unwrap_or(a.created_at)));
+                ps.sort_by_key(|p| std::cmp::Reverse(p.merged_at.unwrap_or(p.created_at)));
                 Answer::List(ps.into_iter().map(|p| pull_json(base, full, p)).collect())
             }
             ["pulls", n, "commits"] => {
@@ -376,8 +397,10 @@ impl Api {
                     p.reviews
                         .iter()
                         .enumerate()
-                        .map(|(i, at)| json!({"id": i + 1, "user": {"login": "reviewer", "id": 2}, "body": "", "state": "APPROVED",
-                            "submitted_at": ts(*at), "commit_id": p.merge_commit_sha}))
+                        .map(|(i, at)| {
+                            json!({"id": i + 1, "user": {"login": "reviewer", "id": 2}, "body": "", "state": "APPROVED",
+                            "submitted_at": ts(*at), "commit_id": p.merge_commit_sha})
+                        })
                         .collect(),
                 )
             }
@@ -389,7 +412,7 @@ impl Api {
                     .filter(|i| labels.iter().all(|l| i.labels.iter().any(|x| x == l)))
                     .filter(|i| since.is_none_or(|s| i.closed_at.unwrap_or(i.created_at) >= s))
                     .collect();
-                is.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                is.sort_by_key(|i| std::cmp::Reverse(i.created_at));
                 Answer::List(is.into_iter().map(|i| issue_json(base, full, i)).collect())
             }
             ["actions", "runs"] => {
@@ -400,7 +423,7 @@ impl Api {
                     .iter()
                     .filter(|r| branch.is_none_or(|b| &r.branch == b) && status.is_none_or(|s| &r.conclusion == s))
                     .collect();
-                rs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+                rs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
                 Answer::Wrapped("workflow_runs", rs.into_iter().map(|r| run_json(base, full, r)).collect())
             }
             _ => return None,

@@ -118,7 +118,11 @@ async fn retries_a_502_then_succeeds_and_gives_up_after_a_bounded_number() {
     assert_eq!(c.requests(), 2);
     assert!(messages.lock().unwrap().iter().any(|m| m.contains("HTTP 502; retry 1 of 2")));
 
-    Mock::given(path("/repos/acme/api/pulls")).respond_with(ResponseTemplate::new(503)).with_priority(1).mount(&server).await;
+    Mock::given(path("/repos/acme/api/pulls"))
+        .respond_with(ResponseTemplate::new(503))
+        .with_priority(1)
+        .mount(&server)
+        .await;
     let err = c.get("/repos/acme/api/pulls").await.unwrap_err();
     assert!(matches!(err, ApiError::Exhausted { attempts: 3, .. }), "{err}");
     assert_eq!(c.requests(), 5, "1 + 2 retries");
@@ -158,7 +162,9 @@ async fn conditional_requests_answer_304_from_the_cache() {
 }
 
 fn by_id<'a>(rows: &'a [Value], key: &str, id: &str) -> &'a Value {
-    rows.iter().find(|r| r[key].as_str().is_some_and(|v| v == id || v.ends_with(id))).unwrap_or_else(|| panic!("{id} in {rows:#?}"))
+    rows.iter()
+        .find(|r| r[key].as_str().is_some_and(|v| v == id || v.ends_with(id)))
+        .unwrap_or_else(|| panic!("{id} in {rows:#?}"))
 }
 
 #[tokio::test]
@@ -166,12 +172,14 @@ async fn maps_deployments_changes_and_incidents_by_the_rules() {
     let server = MockServer::start().await;
     let repo = devex_ghmock::fixtures::acme_api();
     let sha = |msg: &str| repo.commits.iter().find(|c| c.message == msg).unwrap().sha.clone();
-    let (c1, c2, c3, c4, c5, c6) = (sha("c1"), sha("c2"), sha("c3"), sha("Add feature (#7)"), sha("c5"), sha("Merge pull request #9"));
+    let (c1, c2, c3, c4, c5, c6) =
+        (sha("c1"), sha("c2"), sha("c3"), sha("Add feature (#7)"), sha("c5"), sha("Merge pull request #9"));
     mount(&server, vec![repo.clone()], 2).await;
     let cfg = GithubSource { repos: vec!["acme/api".into()], base_url: server.uri(), ..GithubSource::default() };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync =
+        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
     assert!(sync.repos[0].error.is_none(), "{:?}", sync.repos);
 
     // Deployments: every environment and status, kinds derived.
@@ -245,7 +253,8 @@ async fn a_malformed_page_fails_its_repository_alone_and_keeps_its_watermark() {
     };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync =
+        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
     let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
     assert!(web.error.as_deref().unwrap().contains("malformed"), "{web:?}");
     assert!(sync.deployments.iter().all(|d| d["id"].as_str().unwrap().starts_with("acme/api/")));

@@ -55,6 +55,7 @@ pub struct Config {
 /// One `[sources.<name>]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant)] // a handful per config file
 pub enum SourceConfig {
     /// GitHub (or GitHub Enterprise) repositories.
     Github(GithubSource),

@@ -139,12 +139,21 @@ pub async fn compute(
     let batches = metric_rows(lake, settings, window, group_by).await?;
     let mut groups = Vec::new();
     for batch in &batches {
-        let row = Rows::new(batch)?;
-        for i in 0..batch.num_rows() {
-            groups.push(row.group(i, group_by)?);
-        }
+        groups.extend(groups_of(batch, group_by)?);
     }
-    Ok(MetricsDocument {
+    Ok(document(settings, window, groups))
+}
+
+/// The groups of a `metrics` batch (extra columns, such as `quarter` from
+/// [`crate::trends::quarterly_rows`], are ignored).
+pub fn groups_of(batch: &RecordBatch, group_by: GroupBy) -> Result<Vec<GroupMetrics>, QueryError> {
+    let row = Rows::new(batch)?;
+    (0..batch.num_rows()).map(|i| row.group(i, group_by)).collect()
+}
+
+/// The JSON document of `window` around its groups.
+pub fn document(settings: &QuerySettings, window: Window, groups: Vec<GroupMetrics>) -> MetricsDocument {
+    MetricsDocument {
         definitions_version: DEFINITIONS_VERSION,
         window: WindowJson {
             from: window.from.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -153,7 +162,7 @@ pub async fn compute(
         },
         benchmarks: settings.benchmarks.clone(),
         groups,
-    })
+    }
 }
 
 /// The raw `metrics` view rows (full precision, for CSV), ordered by group.

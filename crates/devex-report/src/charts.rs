@@ -26,7 +26,10 @@ const LEGEND_W: u32 = 170;
 type Entry = (String, ShapeStyle, bool);
 
 /// The legend in its own panel: a swatch and the name (shortened) per entry.
-fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, entries: &[Entry]) -> Result<(), ReportError>
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[Entry],
+) -> Result<(), ReportError>
 where
     DB::ErrorType: 'static,
 {
@@ -39,13 +42,18 @@ where
         } else {
             area.draw(&PathElement::new(vec![(4, y), (24, y)], *style)).map_err(err)?;
         }
-        let label: String = if name.chars().count() > 20 { format!("{}…", name.chars().take(19).collect::<String>()) } else { name.clone() };
+        let label: String = if name.chars().count() > 20 {
+            format!("{}…", name.chars().take(19).collect::<String>())
+        } else {
+            name.clone()
+        };
         area.draw(&Text::new(label, (30, y - 7), ("sans-serif", 13).into_font().color(&BLACK))).map_err(err)?;
     }
     if shown < entries.len() {
         let y = 18 + 18 * shown as i32;
         let more = format!("+{} more (data table)", entries.len() - shown);
-        area.draw(&Text::new(more, (6, y - 7), ("sans-serif", 12).into_font().color(&RGBColor(80, 80, 80)))).map_err(err)?;
+        area.draw(&Text::new(more, (6, y - 7), ("sans-serif", 12).into_font().color(&RGBColor(80, 80, 80))))
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -90,7 +98,11 @@ pub fn lines(
             .x_labels(n)
             .x_label_formatter(&|x| {
                 let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (x - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .y_desc(y_desc)
             .light_line_style(TRANSPARENT)
@@ -135,9 +147,12 @@ fn no_data() -> String {
         .to_string()
 }
 
+/// Promoters, passives, detractors.
+pub type NpsCounts = (i64, i64, i64);
+
 /// Stacked 100 % bars: promoters, passives, detractors per wave. Withheld
 /// waves are drawn as an empty outline.
-pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, ReportError> {
+pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportError> {
     let n = waves.len().max(1);
     let mut svg = String::new();
     {
@@ -156,7 +171,11 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
             .x_labels(n)
             .x_label_formatter(&|x| {
                 let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (x - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .y_desc("% of responses")
             .disable_x_mesh()
@@ -183,11 +202,17 @@ pub fn nps_bars(waves: &[(String, Option<(i64, i64, i64)>)]) -> Result<String, R
             .iter()
             .enumerate()
             .filter(|(_, w)| w.1.is_none())
-            .map(|(i, _)| Rectangle::new([(i as f64 - 0.32, 0.0), (i as f64 + 0.32, 100.0)], RGBColor(150, 150, 150).stroke_width(1)))
+            .map(|(i, _)| {
+                Rectangle::new(
+                    [(i as f64 - 0.32, 0.0), (i as f64 + 0.32, 100.0)],
+                    RGBColor(150, 150, 150).stroke_width(1),
+                )
+            })
             .collect();
         let any_withheld = !withheld.is_empty();
         chart.draw_series(withheld).map_err(err)?;
-        let mut entries: Vec<Entry> = parts.iter().map(|(name, color)| (name.to_string(), color.filled(), true)).collect();
+        let mut entries: Vec<Entry> =
+            parts.iter().map(|(name, color)| (name.to_string(), color.filled(), true)).collect();
         if any_withheld {
             entries.push(("withheld (n too small)".into(), RGBColor(150, 150, 150).stroke_width(1), true));
         }

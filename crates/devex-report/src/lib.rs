@@ -26,12 +26,18 @@ use std::path::PathBuf;
 pub use model::{ReportOptions, Scorecard, build};
 pub use render::{Site, write_site};
 
+impl From<devex_query::QueryError> for ReportError {
+    fn from(e: devex_query::QueryError) -> Self {
+        ReportError::Query(Box::new(e))
+    }
+}
+
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The lake could not be read or a query failed.
+    /// The lake could not be read or a query failed (boxed: it is large).
     #[error(transparent)]
-    Query(#[from] devex_query::QueryError),
+    Query(Box<devex_query::QueryError>),
     /// A quarter outside the calendar.
     #[error("no such quarter: {0}")]
     Quarter(String),

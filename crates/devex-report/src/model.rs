@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
-use devex_query::metrics::{GroupMetrics, WindowJson, compute};
+use devex_query::metrics::{GroupMetrics, WindowJson, compute, groups_of};
 use devex_query::trends::{Quarter, jcurve, quarterly_rows};
 use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
 use serde::de::DeserializeOwned;
@@ -229,7 +229,11 @@ pub struct Scorecard {
 }
 
 /// Compute the scorecard.
-pub async fn build(lake: &LakeSession, settings: &QuerySettings, opts: &ReportOptions) -> Result<Scorecard, ReportError> {
+pub async fn build(
+    lake: &LakeSession,
+    settings: &QuerySettings,
+    opts: &ReportOptions,
+) -> Result<Scorecard, ReportError> {
     let tz = settings.timezone;
     let last = match opts.quarter {
         Some(q) => q,
@@ -243,7 +247,6 @@ pub async fn build(lake: &LakeSession, settings: &QuerySettings, opts: &ReportOp
     let window_of = |q: &Quarter| Window::quarter(q.year, q.quarter, tz).ok_or(ReportError::Quarter(q.label()));
 
     let mut org_trend = Vec::new();
-    let mut team_trend: BTreeMap<String, Vec<QuarterMetrics>> = BTreeMap::new();
     let mut current_doc = None;
     for q in &quarters {
         let w = window_of(q)?;
@@ -254,9 +257,20 @@ pub async fn build(lake: &LakeSession, settings: &QuerySettings, opts: &ReportOp
         if let Some(g) = org.groups.into_iter().next() {
             org_trend.push(QuarterMetrics { quarter: q.label(), metrics: g });
         }
-        for g in compute(lake, settings, w, GroupBy::Team).await?.groups {
+    }
+    // Per team: the quarterly rows feed both the team trends and the J-curve (computed once).
+    let team_rows = quarterly_rows(lake, settings, &quarters, GroupBy::Team).await?;
+    let mut team_trend: BTreeMap<String, Vec<QuarterMetrics>> = BTreeMap::new();
+    for batch in &team_rows {
+        let quarter = batch
+            .column_by_name("quarter")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .filter(|c| !c.is_empty())
+            .map(|c| c.value(0).to_string());
+        let Some(quarter) = quarter else { continue };
+        for g in groups_of(batch, GroupBy::Team)? {
             let team = g.group.get("team").cloned().unwrap_or_default();
-            team_trend.entry(team).or_default().push(QuarterMetrics { quarter: q.label(), metrics: g });
+            team_trend.entry(team).or_default().push(QuarterMetrics { quarter: quarter.clone(), metrics: g });
         }
     }
     let current_doc = current_doc.expect("the last quarter was computed");
@@ -266,7 +280,7 @@ pub async fn build(lake: &LakeSession, settings: &QuerySettings, opts: &ReportOp
 
     let first = window_of(&quarters[0])?;
     let span = Window { from: first.from, to: window_of(&last)?.to };
-    let (series, summary) = jcurve(lake, settings, quarterly_rows(lake, settings, &quarters, GroupBy::Team).await?, span, GroupBy::Team).await?;
+    let (series, summary) = jcurve(lake, settings, team_rows, span, GroupBy::Team).await?;
 
     let org_ctx = lake.metrics_context(settings, span, GroupBy::Org).await?;
     let team_ctx = lake.metrics_context(settings, span, GroupBy::Team).await?;
@@ -293,7 +307,8 @@ pub async fn build(lake: &LakeSession, settings: &QuerySettings, opts: &ReportOp
         .filter(|(_, trend)| trend.last().is_some_and(|t| t.quarter == last.label()))
         .map(|(team, trend)| {
             let current = trend.last().expect("filtered").metrics.clone();
-            let previous = trend.iter().rev().nth(1).filter(|p| p.quarter == last.previous().label()).map(|p| p.metrics.clone());
+            let previous =
+                trend.iter().rev().nth(1).filter(|p| p.quarter == last.previous().label()).map(|p| p.metrics.clone());
             let page = page_name(&team, &mut used_pages);
             TeamCard {
                 adoption: team_adoption.iter().filter(|a| a.grp == team).cloned().collect(),
@@ -359,7 +374,13 @@ fn page_name(team: &str, used: &mut Vec<String>) -> String {
 }
 
 async fn rows<T: DeserializeOwned>(ctx: &SessionContext, sql: &str) -> Result<Vec<T>, ReportError> {
-    let batches = ctx.sql(sql).await.map_err(devex_query::QueryError::from)?.collect().await.map_err(devex_query::QueryError::from)?;
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(devex_query::QueryError::from)?
+        .collect()
+        .await
+        .map_err(devex_query::QueryError::from)?;
     from_batches(&batches)
 }
 

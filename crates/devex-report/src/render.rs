@@ -168,12 +168,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 /// The organisation's page.
 pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
     let mut body = String::new();
-    let sub = format!(
-        "Quarter {} · calendar {} · {} teams",
-        card.quarter,
-        escape(&card.window.timezone),
-        card.teams.len()
-    );
+    let sub =
+        format!("Quarter {} · calendar {} · {} teams", card.quarter, escape(&card.window.timezone), card.teams.len());
     header(&mut body, &card.title, &sub, card);
     body.push_str(
         "<nav aria-label=\"Sections\"><ul><li><a href=\"#headline\">Headline</a></li><li><a href=\"#teams\">Teams</a></li>\
@@ -181,7 +177,14 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
          <li><a href=\"#devex\">Developer experience</a></li><li><a href=\"#coverage\">Data coverage</a></li>\
          <li><a href=\"#about\">About these numbers</a></li></ul></nav><main>",
     );
-    tiles(&mut body, "headline", &format!("{}: the organisation", card.quarter), card, &card.org, Some(&card.org_previous));
+    tiles(
+        &mut body,
+        "headline",
+        &format!("{}: the organisation", card.quarter),
+        card,
+        &card.org,
+        Some(&card.org_previous),
+    );
     teams_table(&mut body, card);
     trends(&mut body, &[("Organisation".into(), &card.org_trend)], card)?;
     jcurve_section(&mut body, card)?;
@@ -199,8 +202,17 @@ pub fn team_page(card: &Scorecard, team: &TeamCard) -> Result<String, ReportErro
     let name = escape(&team.team);
     let title = format!("{} — {}", team.team, card.title);
     header(&mut body, &title, &format!("Team {name} · quarter {}", card.quarter), card);
-    body.push_str("<nav aria-label=\"Back\"><ul><li><a href=\"../index.html\">← Organisation scorecard</a></li></ul></nav><main>");
-    tiles(&mut body, "headline", &format!("{}: team {name}", card.quarter), card, &team.current, team.previous.as_ref());
+    body.push_str(
+        "<nav aria-label=\"Back\"><ul><li><a href=\"../index.html\">← Organisation scorecard</a></li></ul></nav><main>",
+    );
+    tiles(
+        &mut body,
+        "headline",
+        &format!("{}: team {name}", card.quarter),
+        card,
+        &team.current,
+        team.previous.as_ref(),
+    );
     trends(&mut body, &[(team.team.clone(), &team.trend), ("Organisation".into(), &card.org_trend)], card)?;
 
     // The team's J-curve: its own values with its baseline.
@@ -218,7 +230,12 @@ pub fn team_page(card: &Scorecard, team: &TeamCard) -> Result<String, ReportErro
             let scale = if metric == "change_failure_rate" { 100.0 } else { 1.0 };
             let labels: Vec<String> = pts.iter().map(|p| rel_label(p.rel)).collect();
             let values: Vec<Option<f64>> = pts.iter().map(|p| p.value.map(|v| v * scale)).collect();
-            let svg = charts::lines(&labels, &[(team.team.clone(), values)], axis_of(metric), Some((baseline * scale, "baseline")))?;
+            let svg = charts::lines(
+                &labels,
+                &[(team.team.clone(), values)],
+                axis_of(metric),
+                Some((baseline * scale, "baseline")),
+            )?;
             let rows: Vec<Vec<String>> = pts
                 .iter()
                 .map(|p| {
@@ -232,7 +249,10 @@ pub fn team_page(card: &Scorecard, team: &TeamCard) -> Result<String, ReportErro
                 .collect();
             figure(
                 &mut body,
-                &format!("{label}, by quarter relative to onboarding (q0); dashed: baseline {}", show_jcurve(metric, Some(baseline))),
+                &format!(
+                    "{label}, by quarter relative to onboarding (q0); dashed: baseline {}",
+                    show_jcurve(metric, Some(baseline))
+                ),
                 &svg,
                 &table(label, &["quarter vs onboarding", "quarter", "value", "vs baseline"], &rows),
             );
@@ -296,7 +316,14 @@ fn header(out: &mut String, title: &str, sub: &str, card: &Scorecard) {
 }
 
 /// Headline tiles: value, band as text and colour, sample size, change vs the previous quarter.
-fn tiles(out: &mut String, id: &str, heading: &str, card: &Scorecard, now: &GroupMetrics, before: Option<&GroupMetrics>) {
+fn tiles(
+    out: &mut String,
+    id: &str,
+    heading: &str,
+    card: &Scorecard,
+    now: &GroupMetrics,
+    before: Option<&GroupMetrics>,
+) {
     let _ = write!(out, "<section aria-labelledby=\"{id}\"><h2 id=\"{id}\">{heading}</h2><div class=\"tiles\">");
     for m in &METRICS {
         let value = (m.value)(now);
@@ -361,7 +388,8 @@ fn teams_table(out: &mut String, card: &Scorecard) {
         .map(|t| {
             let mut row = vec![format!("<a href=\"teams/{}\">{}</a>", escape(&t.page), escape(&t.team))];
             for m in &METRICS {
-                let band = (m.band)(&t.current).map(|b| format!(" <span class=\"chip band-{0}\">{0}</span>", escape(b)));
+                let band =
+                    (m.band)(&t.current).map(|b| format!(" <span class=\"chip band-{0}\">{0}</span>", escape(b)));
                 row.push(format!("{}{}", (m.show)((m.value)(&t.current)), band.unwrap_or_default()));
             }
             row.push(match &t.current.nps {
@@ -396,7 +424,9 @@ fn trends(out: &mut String, groups: &[(String, &Vec<QuarterMetrics>)], card: &Sc
             .map(|(name, trend)| {
                 let values = labels
                     .iter()
-                    .map(|l| trend.iter().find(|q| &q.quarter == l).and_then(|q| (m.value)(&q.metrics)).map(|v| v * m.scale))
+                    .map(|l| {
+                        trend.iter().find(|q| &q.quarter == l).and_then(|q| (m.value)(&q.metrics)).map(|v| v * m.scale)
+                    })
                     .collect();
                 (name.clone(), values)
             })
@@ -455,7 +485,9 @@ fn jcurve_section(out: &mut String, card: &Scorecard) -> Result<(), ReportError>
             .collect();
         let points: Vec<&JcurvePoint> =
             card.jcurve.iter().filter(|p| p.metric == metric && teams.iter().any(|(t, _)| *t == p.grp)).collect();
-        let (Some(lo), Some(hi)) = (points.iter().map(|p| p.rel).min(), points.iter().map(|p| p.rel).max()) else { continue };
+        let (Some(lo), Some(hi)) = (points.iter().map(|p| p.rel).min(), points.iter().map(|p| p.rel).max()) else {
+            continue;
+        };
         let labels: Vec<String> = (lo..=hi).map(rel_label).collect();
         let series: Vec<(String, Vec<Option<f64>>)> = teams
             .iter()
@@ -517,10 +549,14 @@ fn adoption_section(out: &mut String, card: &Scorecard) -> Result<(), ReportErro
         out.push_str("<p>No services in the catalog and no adoption events.</p></section>");
         return Ok(());
     }
-    let adoption: Vec<Option<f64>> =
-        labels.iter().map(|l| card.adoption.iter().find(|a| &a.quarter == l).and_then(|a| a.share).map(|s| s * 100.0)).collect();
-    let retention: Vec<Option<f64>> =
-        labels.iter().map(|l| card.retention.iter().find(|r| &r.quarter == l).and_then(|r| r.share).map(|s| s * 100.0)).collect();
+    let adoption: Vec<Option<f64>> = labels
+        .iter()
+        .map(|l| card.adoption.iter().find(|a| &a.quarter == l).and_then(|a| a.share).map(|s| s * 100.0))
+        .collect();
+    let retention: Vec<Option<f64>> = labels
+        .iter()
+        .map(|l| card.retention.iter().find(|r| &r.quarter == l).and_then(|r| r.share).map(|s| s * 100.0))
+        .collect();
     let svg = charts::lines(
         &labels,
         &[("services onboarded".into(), adoption), ("teams retained next quarter".into(), retention)],
@@ -534,7 +570,8 @@ fn adoption_section(out: &mut String, card: &Scorecard) -> Result<(), ReportErro
             let r = card.retention.iter().find(|r| &r.quarter == l);
             vec![
                 escape(l),
-                a.map(|a| format!("{} of {} ({})", a.onboarded, a.services, percent(a.share))).unwrap_or_else(|| "–".into()),
+                a.map(|a| format!("{} of {} ({})", a.onboarded, a.services, percent(a.share)))
+                    .unwrap_or_else(|| "–".into()),
                 r.map(|r| format!("{} of {} ({})", r.retained, r.teams, percent(r.share)))
                     .unwrap_or_else(|| "– (next quarter not begun)".into()),
             ]
@@ -604,7 +641,7 @@ fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Res
         let _ = write!(out, "<p>No survey responses with an NPS answer from {whose} in the report's quarters.</p>");
         return Ok(());
     }
-    let bars: Vec<(String, Option<(i64, i64, i64)>)> = waves
+    let bars: Vec<(String, Option<charts::NpsCounts>)> = waves
         .iter()
         .map(|w| {
             let counts = match (w.suppressed, w.promoters, w.passives, w.detractors) {
@@ -619,7 +656,14 @@ fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Res
         .iter()
         .map(|w| {
             if w.suppressed {
-                vec![escape(&w.survey), format!("withheld (n &lt; {min})"), "–".into(), "–".into(), "–".into(), w.n.to_string()]
+                vec![
+                    escape(&w.survey),
+                    format!("withheld (n &lt; {min})"),
+                    "–".into(),
+                    "–".into(),
+                    "–".into(),
+                    w.n.to_string(),
+                ]
             } else {
                 vec![
                     escape(&w.survey),
@@ -721,7 +765,11 @@ fn about(out: &mut String, card: &Scorecard, root: &str) {
             ]
         })
         .collect();
-    out.push_str(&table("Freshness: the Delta version of each table read, and its latest event", &["table", "version", "latest event (UTC)"], &rows));
+    out.push_str(&table(
+        "Freshness: the Delta version of each table read, and its latest event",
+        &["table", "version", "latest event (UTC)"],
+        &rows,
+    ));
     let _ = write!(
         out,
         "<p>To reproduce this page exactly, run <code>devex report --quarter {} --quarters {} --as-of {}</code>: \

@@ -79,8 +79,8 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     let mut config = settings.config.clone();
     let sample_config = sample.join("devex.toml");
     if config.survey.questions.is_empty() && sample_config.is_file() {
-        let text = std::fs::read_to_string(&sample_config)
-            .with_context(|| format!("reading {}", sample_config.display()))?;
+        let text =
+            std::fs::read_to_string(&sample_config).with_context(|| format!("reading {}", sample_config.display()))?;
         let parsed = devex_model::Config::from_toml_str(&text)
             .with_context(|| format!("reading {}", sample_config.display()))?;
         config.survey.questions = parsed.survey.questions;

@@ -63,7 +63,10 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
     for wanted in &args.source {
         if !cfg.sources.contains_key(wanted) {
             let names: Vec<&str> = cfg.sources.keys().map(String::as_str).collect();
-            return Err(Failure::error(format!("no source named `{wanted}`"), format!("configured: {}", names.join(", "))));
+            return Err(Failure::error(
+                format!("no source named `{wanted}`"),
+                format!("configured: {}", names.join(", ")),
+            ));
         }
     }
     let since = args.since.as_deref().map(|s| window::instant("--since", s, cfg.tz()?)).transpose()?;
@@ -150,7 +153,9 @@ fn summarise(record: &RunRecord, started: DateTime<Utc>) {
     }
     let failed = record.sources.iter().map(|s| s.errors.len()).sum::<usize>();
     if failed > 0 {
-        eprintln!("done in {secs:.1} s with {failed} error(s): what failed keeps its watermark and is retried next run");
+        eprintln!(
+            "done in {secs:.1} s with {failed} error(s): what failed keeps its watermark and is retried next run"
+        );
     } else {
         eprintln!("done in {secs:.1} s");
     }

@@ -48,7 +48,11 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
 
     let mut out = std::io::stdout().lock();
     if args.format == ReportFormat::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&json!({"runs": last, "watermarks": watermarks, "tables": tables}))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({"runs": last, "watermarks": watermarks, "tables": tables}))?
+        )?;
         return Ok(Outcome::Success);
     }
     writeln!(out, "Last runs ({}):", runs_path.display())?;
@@ -63,9 +67,18 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|t| format!("{} +{} ~{} !{}", t["table"].as_str().unwrap_or("?"), t["written"], t["replaced"], t["quarantined"]))
+                .map(|t| {
+                    format!(
+                        "{} +{} ~{} !{}",
+                        t["table"].as_str().unwrap_or("?"),
+                        t["written"],
+                        t["replaced"],
+                        t["quarantined"]
+                    )
+                })
                 .collect();
-            let requests = src.get("requests").and_then(Value::as_u64).map(|n| format!(", {n} requests")).unwrap_or_default();
+            let requests =
+                src.get("requests").and_then(Value::as_u64).map(|n| format!(", {n} requests")).unwrap_or_default();
             writeln!(
                 out,
                 "    {} ({}{requests}): {}",

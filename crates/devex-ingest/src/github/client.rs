@@ -187,14 +187,23 @@ impl Client {
 
     /// An absolute URL for an API path (`/repos/o/r/deployments?per_page=100`).
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") { path.to_string() } else { format!("{}{path}", self.base) }
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
     }
 
     /// Every page of a list endpoint, following `Link` headers, until `more`
     /// says a page reaches past what is wanted (it sees each page's items).
     /// `key` names the array in endpoints that wrap their list
     /// (`{"total_count": n, "workflow_runs": [...]}`).
-    pub async fn list(&self, path: &str, key: Option<&str>, more: impl Fn(&[Value]) -> bool) -> Result<Vec<Value>, ApiError> {
+    pub async fn list(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        more: impl Fn(&[Value]) -> bool,
+    ) -> Result<Vec<Value>, ApiError> {
         let mut out = Vec::new();
         let mut url = Some(self.url(path));
         while let Some(u) = url {
@@ -292,7 +301,11 @@ impl Client {
                 return Err(ApiError::Exhausted { url, attempts: attempt, last: failure });
             }
             let delay = backoff(self.retry.base, attempt, &url);
-            (self.notify)(&format!("GET {url}: {failure}; retry {attempt} of {} in {} ms", self.retry.max_retries, delay.as_millis()));
+            (self.notify)(&format!(
+                "GET {url}: {failure}; retry {attempt} of {} in {} ms",
+                self.retry.max_retries,
+                delay.as_millis()
+            ));
             tokio::time::sleep(delay).await;
         }
     }
@@ -353,9 +366,10 @@ fn message_of(text: &str) -> Option<String> {
 pub fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
         let (url, params) = part.split_once(';')?;
-        params.split(';').any(|p| p.trim().replace(' ', "") == "rel=\"next\"").then(|| {
-            url.trim().trim_start_matches('<').trim_end_matches('>').to_string()
-        })
+        params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"")
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
     })
 }
 

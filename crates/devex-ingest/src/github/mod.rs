@@ -104,8 +104,9 @@ fn cache_path(data_dir: &Path, source: &str) -> PathBuf {
 pub fn load_state(data_dir: &Path, source: &str) -> Result<SourceState, ApiError> {
     let path = state_path(data_dir, source);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| ApiError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            ApiError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SourceState::default()),
         Err(e) => Err(ApiError::Setup(format!("{}: {e}", path.display()))),
     }
@@ -145,39 +146,45 @@ pub async fn sync_source(
     let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
     let total = plans.len();
 
-    let results: Vec<(RepoPlan, Result<sync::RepoRows, ApiError>)> = futures::stream::iter(plans.into_iter().map(|plan| {
-        let previous = state.repos.get(&plan.repo).cloned().unwrap_or_default();
-        let since = match (opts.since, opts.full) {
-            (Some(s), _) => Some(s),
-            (None, true) => None,
-            (None, false) => previous.watermark.map(|w| w - overlap),
-        };
-        let previous = if opts.full { RepoState::default() } else { previous };
-        let window = SyncWindow { since, now: opts.now };
-        let client = &client;
-        async move {
-            let r = sync_repo(client, cfg, production, &plan, previous, &window).await;
+    let results: Vec<(RepoPlan, Result<sync::RepoRows, ApiError>)> =
+        futures::stream::iter(plans.into_iter().map(|plan| {
+            let previous = state.repos.get(&plan.repo).cloned().unwrap_or_default();
+            let since = match (opts.since, opts.full) {
+                (Some(s), _) => Some(s),
+                (None, true) => None,
+                (None, false) => previous.watermark.map(|w| w - overlap),
+            };
+            let previous = if opts.full { RepoState::default() } else { previous };
+            let window = SyncWindow { since, now: opts.now };
+            let client = &client;
+            async move {
+                let r = sync_repo(client, cfg, production, &plan, previous, &window).await;
+                (plan, r)
+            }
+        }))
+        .buffer_unordered(cfg.concurrency.max(1))
+        .enumerate()
+        .map(|(i, (plan, r))| {
+            match &r {
+                Ok(rows) => notify(&format!(
+                    "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
+                    i + 1,
+                    plan.repo,
+                    rows.deployments.len(),
+                    rows.changes.len(),
+                    rows.incidents.len()
+                )),
+                Err(e) => notify(&format!(
+                    "[{}/{total}] {}: failed: {}",
+                    i + 1,
+                    plan.repo,
+                    redact_text(&e.to_string(), secret.as_deref())
+                )),
+            }
             (plan, r)
-        }
-    }))
-    .buffer_unordered(cfg.concurrency.max(1))
-    .enumerate()
-    .map(|(i, (plan, r))| {
-        match &r {
-            Ok(rows) => notify(&format!(
-                "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
-                i + 1,
-                plan.repo,
-                rows.deployments.len(),
-                rows.changes.len(),
-                rows.incidents.len()
-            )),
-            Err(e) => notify(&format!("[{}/{total}] {}: failed: {}", i + 1, plan.repo, redact_text(&e.to_string(), secret.as_deref()))),
-        }
-        (plan, r)
-    })
-    .collect()
-    .await;
+        })
+        .collect()
+        .await;
 
     let mut out = SourceSync::default();
     let mut results = results;
@@ -247,8 +254,11 @@ async fn repositories(client: &Client, cfg: &GithubSource) -> Result<Vec<RepoPla
             if r.get("archived").and_then(Value::as_bool).unwrap_or(false) {
                 continue;
             }
-            let topics: Vec<&str> =
-                r.get("topics").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let topics: Vec<&str> = r
+                .get("topics")
+                .and_then(Value::as_array)
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             if !cfg.topics.is_empty() && !cfg.topics.iter().any(|t| topics.contains(&t.as_str())) {
                 continue;
             }
@@ -260,7 +270,11 @@ async fn repositories(client: &Client, cfg: &GithubSource) -> Result<Vec<RepoPla
     Ok(names
         .into_iter()
         .map(|repo| {
-            let service = cfg.services.get(&repo).cloned().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(&repo).to_string());
+            let service = cfg
+                .services
+                .get(&repo)
+                .cloned()
+                .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(&repo).to_string());
             RepoPlan { repo, service }
         })
         .collect())

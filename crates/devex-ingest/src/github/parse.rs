@@ -101,7 +101,10 @@ pub fn deployment_link(body: &str) -> Option<(Option<String>, String)> {
         let id: String = body[i + "/deployments/".len()..].chars().take_while(char::is_ascii_digit).collect();
         if !id.is_empty() {
             let before = &body[..i];
-            let repo = before.rfind("/repos/").map(|j| before[j + "/repos/".len()..].to_string()).filter(|r| r.split('/').count() == 2);
+            let repo = before
+                .rfind("/repos/")
+                .map(|j| before[j + "/repos/".len()..].to_string())
+                .filter(|r| r.split('/').count() == 2);
             return Some((repo, id));
         }
     }

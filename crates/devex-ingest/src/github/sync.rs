@@ -142,7 +142,7 @@ pub async fn sync_repo(
     for i in 0..chain.len() {
         let (earlier, rest) = chain.split_at_mut(i);
         let this = &mut rest[0];
-        let same_env = earlier.iter().filter(|e| e.environment == this.environment);
+        let mut same_env = earlier.iter().filter(|e| e.environment == this.environment);
         this.rollback = same_env.clone().any(|e| e.sha == this.sha);
         if !fetched.contains(this.id.as_str()) {
             continue;
@@ -150,7 +150,7 @@ pub async fn sync_repo(
         let source = if this.rollback {
             Source::Nothing
         } else {
-            match same_env.filter(|e| !e.rollback).next_back() {
+            match same_env.rfind(|e| !e.rollback) {
                 Some(base) => Source::Compare(base.sha.clone()),
                 None => Source::Lookback,
             }
@@ -194,9 +194,10 @@ pub async fn sync_repo(
         kind.insert(s.id.clone(), "rollback");
     }
     for (deploy_id, c) in &shipped {
-        let pr_hotfix = prs.by_sha.get(&c.sha).is_some_and(|pr| {
-            pr.labels.iter().any(|l| cfg.hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l)))
-        });
+        let pr_hotfix = prs
+            .by_sha
+            .get(&c.sha)
+            .is_some_and(|pr| pr.labels.iter().any(|l| cfg.hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
         if (parse::is_revert(&c.message) || pr_hotfix) && !kind.contains_key(deploy_id) {
             kind.insert(deploy_id.clone(), "hotfix");
         }
@@ -250,7 +251,12 @@ pub async fn sync_repo(
 /// Whether a newest-first page reaches back past `since` (so paging can stop).
 fn reaches_before(items: &[Value], field: &str, since: Option<DateTime<Utc>>) -> bool {
     let Some(since) = since else { return false };
-    items.last().and_then(|v| v.get(field)).and_then(Value::as_str).and_then(parse::parse_time).is_some_and(|t| t < since)
+    items
+        .last()
+        .and_then(|v| v.get(field))
+        .and_then(Value::as_str)
+        .and_then(parse::parse_time)
+        .is_some_and(|t| t < since)
 }
 
 async fn deployments(client: &Client, repo: &str, since: Option<DateTime<Utc>>) -> Result<Vec<Deploy>, ApiError> {
@@ -466,11 +472,14 @@ async fn pull_requests(client: &Client, repo: &str, shipped: &[(String, Commit)]
     let prs: Vec<PullRequest> = futures::stream::iter(merged.into_iter().map(|p| {
         let url = url.clone();
         async move {
-            let number: i64 = string(&p, "number", &url)?.parse().map_err(|_| malformed(&url, "`number` is not a number".into()))?;
+            let number: i64 =
+                string(&p, "number", &url)?.parse().map_err(|_| malformed(&url, "`number` is not a number".into()))?;
             let commits_path = format!("/repos/{repo}/pulls/{number}/commits?per_page=100");
             let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews?per_page=100");
-            let (commits, reviews) =
-                futures::try_join!(client.list(&commits_path, None, |_| true), client.list(&reviews_path, None, |_| true))?;
+            let (commits, reviews) = futures::try_join!(
+                client.list(&commits_path, None, |_| true),
+                client.list(&reviews_path, None, |_| true)
+            )?;
             let curl = client.url(&commits_path);
             let commits: Vec<Commit> = commits.iter().map(|c| commit_of(c, &curl)).collect::<Result<_, _>>()?;
             let rurl = client.url(&reviews_path);
@@ -546,7 +555,8 @@ async fn incidents(
                     Err(e) => return Err(e),
                 }
             }
-            let caused_by = parse::deployment_link(&body).map(|(r, id)| format!("{}/deployments/{id}", r.unwrap_or_else(|| repo.clone())));
+            let caused_by = parse::deployment_link(&body)
+                .map(|(r, id)| format!("{}/deployments/{id}", r.unwrap_or_else(|| repo.clone())));
             out.push(json!({
                 "id": id,
                 "service": parse::service_label(&labels).unwrap_or_else(|| plan.service.clone()),
