@@ -302,3 +302,56 @@ async fn an_incremental_run_reads_only_the_overlap_and_continues_the_chain() {
     let issues = server.received_requests().await.unwrap();
     assert!(issues.iter().any(|r| r.url.path().ends_with("/issues") && r.url.query().unwrap_or("").contains("since=")));
 }
+
+#[tokio::test]
+async fn workflow_runs_and_org_listing() {
+    use devex_ghmock::{Run, t};
+    let server = MockServer::start().await;
+    let mut api = Repo::new("acme/api");
+    let c1 = api.commit("2026-03-01T10:00:00Z", "c1");
+    let run = |id, name: &str, branch: &str, conclusion: &str| Run {
+        id,
+        name: name.into(),
+        branch: branch.into(),
+        sha: c1.clone(),
+        conclusion: conclusion.into(),
+        started_at: t("2026-03-01T11:00:00Z"),
+        updated_at: t("2026-03-01T11:20:00Z"),
+    };
+    api.runs = vec![
+        run(1, "Deploy", "main", "success"),
+        run(2, "Deploy", "main", "failure"),
+        run(3, "Lint", "main", "success"),
+        run(4, "Deploy", "feature-x", "success"),
+        run(5, "Deploy to prod (manual)", "main", "success"),
+    ];
+    api.topics = vec!["service".into()];
+    let mut old = Repo::new("acme/legacy");
+    old.archived = true;
+    old.topics = vec!["service".into()];
+    let mut docs = Repo::new("acme/docs");
+    docs.topics = vec!["docs".into()];
+    mount(&server, vec![api, old, docs], 100).await;
+    let cfg = GithubSource {
+        org: Some("acme".into()),
+        topics: vec!["service".into()],
+        deploy_from: devex_model::config::DeployFrom::Workflows,
+        workflows: vec!["Deploy".into()],
+        base_url: server.uri(),
+        ..GithubSource::default()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let opts = SyncOptions { full: false, since: None, now: Utc::now() };
+    let sync =
+        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    // Only acme/api: legacy is archived, docs lacks the topic.
+    let repos: Vec<&str> = sync.repos.iter().map(|r| r.repo.as_str()).collect();
+    assert_eq!(repos, vec!["acme/api"]);
+    // Only the successful run of the exact workflow name on the default branch is a deployment.
+    assert_eq!(sync.deployments.len(), 1, "{:?}", sync.deployments);
+    let d = &sync.deployments[0];
+    assert_eq!(d["id"], "acme/api/actions/runs/1");
+    assert_eq!(d["environment"], "production");
+    assert_eq!(d["finished_at"], "2026-03-01T11:20:00Z");
+    assert_eq!(sync.changes.len(), 1, "the first deployment ships its history");
+}
