@@ -56,6 +56,7 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--disable-extensions",
+                "--disable-dev-shm-usage",
                 "--remote-debugging-port=0",
                 "--remote-allow-origins=*",
             ])
