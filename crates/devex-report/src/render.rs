@@ -370,12 +370,14 @@ fn change(m: &Metric, now: Option<f64>, before: Option<f64>, previous: &str) -> 
         let pct = 100.0 * diff / before;
         (format!("{pct:+.0} %"), pct.round() == 0.0)
     };
+    // The arrow shows the value's direction; the word (and colour) whether that is good.
+    let arrow = if diff < 0.0 { "▼" } else { "▲" };
     let verdict = if zero {
-        "<span class=\"same\">unchanged</span>"
+        "<span class=\"same\">unchanged</span>".to_string()
     } else if (diff < 0.0) == m.lower_is_better {
-        "<span class=\"better\">▲ better</span>"
+        format!("<span class=\"better\">{arrow} better</span>")
     } else {
-        "<span class=\"worse\">▼ worse</span>"
+        format!("<span class=\"worse\">{arrow} worse</span>")
     };
     format!("{} vs {previous} · {verdict}", text.replace('-', "−"))
 }
@@ -847,3 +849,28 @@ dt{font-weight:600;margin-top:8px}dd{margin:0 0 0 16px}code{background:#f4f4f4;p
 @media (max-width:600px){body{font-size:15px}h1{font-size:1.4rem}.tiles{grid-template-columns:1fr 1fr}.value{font-size:1.25rem}}\
 @media print{nav,details{display:none}a{color:inherit;text-decoration:none}\
 figure,.tile,table{break-inside:avoid}h2{break-after:avoid}}";
+
+#[cfg(test)]
+mod tests {
+    use super::{METRICS, change, rel_label};
+
+    #[test]
+    fn changes_read_as_better_or_worse_by_the_metric_s_direction() {
+        let (frequency, lead_time, failure_rate) = (&METRICS[0], &METRICS[1], &METRICS[2]);
+        // Lead time 10 h -> 8 h: down 20 %, better.
+        assert_eq!(
+            change(lead_time, Some(8.0), Some(10.0), "2026-Q2"),
+            "−20 % vs 2026-Q2 · <span class=\"better\">▼ better</span>"
+        );
+        // Deployments 2/day -> 1/day: down 50 %, worse.
+        assert!(change(frequency, Some(1.0), Some(2.0), "Q").ends_with("<span class=\"worse\">▼ worse</span>"));
+        // Failure rate 5 % -> 7.5 %: +2.5 percentage points, worse.
+        assert!(
+            change(failure_rate, Some(0.075), Some(0.05), "Q")
+                .starts_with("+2.5 pp vs Q · <span class=\"worse\">▲ worse")
+        );
+        assert_eq!(change(lead_time, Some(8.0), None, "2026-Q2"), "no comparison with 2026-Q2");
+        assert!(change(lead_time, Some(10.0), Some(10.0), "Q").contains("unchanged"));
+        assert_eq!([rel_label(-2), rel_label(0), rel_label(3)], ["q-2", "q0", "q+3"]);
+    }
+}
