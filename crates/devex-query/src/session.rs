@@ -169,6 +169,15 @@ impl LakeSession {
         Ok(col.is_valid(0).then(|| DateTime::from_timestamp_micros(col.value(0))).flatten())
     }
 
+    /// Every table's Delta version read and latest event: how fresh the lake is.
+    pub async fn freshness(&self) -> Result<Vec<(TableVersion, Option<DateTime<Utc>>)>, QueryError> {
+        let mut out = Vec::new();
+        for tv in &self.versions {
+            out.push((tv.clone(), self.latest_event(tv.table).await?));
+        }
+        Ok(out)
+    }
+
     /// Plan one SQL statement over the lake's tables.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame, QueryError> {
         Ok(self.ctx.sql(sql).await?)

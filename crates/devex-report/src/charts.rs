@@ -96,14 +96,7 @@ pub fn lines(
         chart
             .configure_mesh()
             .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| label_at(&labels, *x))
             .y_desc(y_desc)
             .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(225, 225, 225))
@@ -140,6 +133,12 @@ pub fn lines(
     Ok(svg)
 }
 
+/// The label of category `x` (categories sit at whole numbers; other ticks get none).
+fn label_at(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+}
+
 /// A chart's place when there is nothing to draw: says so instead of empty axes.
 fn no_data() -> String {
     "<svg width=\"640\" height=\"48\" viewBox=\"0 0 640 48\" xmlns=\"http://www.w3.org/2000/svg\">\
@@ -169,14 +168,7 @@ pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportE
         chart
             .configure_mesh()
             .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| label_at(&labels, *x))
             .y_desc("% of responses")
             .disable_x_mesh()
             .label_style(("sans-serif", 13))

@@ -322,15 +322,16 @@ pub async fn build(
         })
         .collect();
 
-    let mut tables = Vec::new();
-    for tv in lake.versions() {
-        let latest = lake.latest_event(tv.table).await?;
-        tables.push(TableState {
+    let tables = lake
+        .freshness()
+        .await?
+        .into_iter()
+        .map(|(tv, latest)| TableState {
             table: tv.table.name().into(),
             version: tv.version,
             latest_event: latest.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        });
-    }
+        })
+        .collect();
 
     Ok(Scorecard {
         title: opts.title.clone(),

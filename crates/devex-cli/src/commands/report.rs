@@ -13,11 +13,7 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<Outcome> {
     let qs = QuerySettings::from_config(&settings.config)?;
-    let as_of = match (&args.as_of, args.as_of_version) {
-        (Some(t), _) => AsOf::Time(window::instant("--as-of", t, qs.timezone)?),
-        (None, Some(v)) => AsOf::Version(v),
-        (None, None) => AsOf::Latest,
-    };
+    let as_of = window::as_of_from(args.as_of.as_deref(), args.as_of_version, qs.timezone)?;
     let opts = ReportOptions {
         title: args.title,
         quarters: args.quarters as usize,

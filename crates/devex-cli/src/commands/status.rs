@@ -36,15 +36,18 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
     }
 
     let lake = LakeSession::open(data).await?;
-    let mut tables = Vec::new();
-    for tv in lake.versions() {
-        let latest = lake.latest_event(tv.table).await?;
-        tables.push(json!({
-            "table": tv.table.name(),
-            "version": tv.version,
-            "latest_event": latest.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        }));
-    }
+    let tables: Vec<Value> = lake
+        .freshness()
+        .await?
+        .into_iter()
+        .map(|(tv, latest)| {
+            json!({
+                "table": tv.table.name(),
+                "version": tv.version,
+                "latest_event": latest.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            })
+        })
+        .collect();
 
     let mut out = std::io::stdout().lock();
     if args.format == ReportFormat::Json {

@@ -31,7 +31,12 @@ pub fn resolve(args: &WindowArgs, tz: Tz, now: DateTime<Utc>) -> anyhow::Result<
 
 /// `--as-of` / `--as-of-version`.
 pub fn as_of(args: &WindowArgs, tz: Tz) -> anyhow::Result<AsOf> {
-    Ok(match (&args.as_of, args.as_of_version) {
+    as_of_from(args.as_of.as_deref(), args.as_of_version, tz)
+}
+
+/// A lake state from an `--as-of` instant or an `--as-of-version`.
+pub fn as_of_from(as_of: Option<&str>, version: Option<u64>, tz: Tz) -> anyhow::Result<AsOf> {
+    Ok(match (as_of, version) {
         (Some(t), _) => AsOf::Time(instant("--as-of", t, tz)?),
         (None, Some(v)) => AsOf::Version(v),
         (None, None) => AsOf::Latest,
