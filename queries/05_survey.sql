@@ -9,6 +9,15 @@
 -- Surveys are answered per team: grouped by service, there is no survey number.
 -- When suppressed, the promoter and detractor counts are withheld too: with n they would
 -- give the value away.
+--
+-- No differencing (complementary suppression). The organisation's number is always one
+-- `devex metrics` away from the teams' numbers, so withholding a small team alone is not
+-- enough: the organisation's total minus the teams shown would give the small team's
+-- answers back. Rule: within each set of groups that add up to a total (the teams of one
+-- window, wave or dimension), the respondents in withheld groups must be 0 or at least
+-- min_group_size. When they are not, the smallest group still shown (then by name) is
+-- withheld too; its own n is at least min_group_size, so one more always suffices.
+-- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`.
 
 CREATE VIEW window_response AS
 SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
@@ -17,59 +26,104 @@ SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
 FROM survey_responses r
 WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};
 
-CREATE VIEW nps AS
-SELECT r.grp,
+-- One row per published survey number before withholding: NPS counts per group (over the
+-- window, and per wave), and DevEx scores per group and dimension (over the window, and per
+-- wave). Each answer is rescaled to 0-100 on its question's scale, then averaged per
+-- dimension (the same as rescaling the mean when a dimension's items share a scale).
+CREATE VIEW survey_cell AS
+SELECT 'nps' AS measure, r.grp, CAST(NULL AS VARCHAR) AS survey, CAST(NULL AS VARCHAR) AS dimension,
        count(*) AS n,
-       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) END AS promoters,
-       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END) END AS detractors,
-       CASE WHEN count(*) >= {{min_group_size}}
-            THEN 100.0 * (sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) - sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END)) / count(*)
-       END AS value,
-       count(*) < {{min_group_size}} AS suppressed
+       sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) AS promoters,
+       sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,
+       sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END) AS detractors,
+       CAST(NULL AS DOUBLE) AS score
 FROM window_response r
 WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp;
-
--- Each answer rescaled to 0-100 on its question's scale, then averaged per dimension (the same
--- as rescaling the mean when a dimension's items share a scale).
-CREATE VIEW devex_scores AS
-SELECT r.grp, q.dimension,
-       count(DISTINCT r.id) AS n,
-       CASE WHEN count(DISTINCT r.id) >= {{min_group_size}}
-            THEN avg(100.0 * (a.score - 1) / (q.scale_max - 1)) END AS value,
-       count(DISTINCT r.id) < {{min_group_size}} AS suppressed
+GROUP BY r.grp
+UNION ALL
+SELECT 'nps', r.grp, r.survey, CAST(NULL AS VARCHAR),
+       count(*),
+       sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END),
+       sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END),
+       sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END),
+       CAST(NULL AS DOUBLE)
+FROM window_response r
+WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
+GROUP BY r.grp, r.survey
+UNION ALL
+SELECT 'devex', r.grp, CAST(NULL AS VARCHAR), q.dimension,
+       count(DISTINCT r.id),
+       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+       avg(100.0 * (a.score - 1) / (q.scale_max - 1))
 FROM window_response r
 JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
 JOIN survey_questions q ON q.question = a.question
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, q.dimension;
-
--- Per survey wave (the `survey` column), for the scorecard's wave chart: promoters (9-10),
--- passives (7-8), detractors (0-6) and NPS; withheld below min_group_size like every survey
--- number.
-CREATE VIEW nps_by_wave AS
-SELECT r.grp, r.survey,
-       count(*) AS n,
-       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) END AS promoters,
-       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) END AS passives,
-       CASE WHEN count(*) >= {{min_group_size}} THEN sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END) END AS detractors,
-       CASE WHEN count(*) >= {{min_group_size}}
-            THEN 100.0 * (sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) - sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END)) / count(*)
-       END AS value,
-       count(*) < {{min_group_size}} AS suppressed
-FROM window_response r
-WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, r.survey;
-
--- DevEx dimension scores per survey wave (same rescaling and suppression as devex_scores).
-CREATE VIEW devex_scores_by_wave AS
-SELECT r.grp, r.survey, q.dimension,
-       count(DISTINCT r.id) AS n,
-       CASE WHEN count(DISTINCT r.id) >= {{min_group_size}}
-            THEN avg(100.0 * (a.score - 1) / (q.scale_max - 1)) END AS value,
-       count(DISTINCT r.id) < {{min_group_size}} AS suppressed
+GROUP BY r.grp, q.dimension
+UNION ALL
+SELECT 'devex', r.grp, r.survey, q.dimension,
+       count(DISTINCT r.id),
+       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+       avg(100.0 * (a.score - 1) / (q.scale_max - 1))
 FROM window_response r
 JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
 JOIN survey_questions q ON q.question = a.question
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
 GROUP BY r.grp, r.survey, q.dimension;
+
+-- The withholding rule, once for every survey number (see the header).
+CREATE VIEW survey_withheld AS
+WITH sized AS (
+    SELECT c.*,
+           c.n < {{min_group_size}} AS small,
+           sum(CASE WHEN c.n < {{min_group_size}} THEN c.n ELSE 0 END)
+               OVER (PARTITION BY c.measure, c.survey, c.dimension) AS withheld_n,
+           row_number() OVER (PARTITION BY c.measure, c.survey, c.dimension, c.n < {{min_group_size}}
+                              ORDER BY c.n, c.grp) AS size_rank
+    FROM survey_cell c
+)
+SELECT measure, grp, survey, dimension, n, promoters, passives, detractors, score,
+       CASE WHEN small THEN 'min_group_size'
+            WHEN withheld_n > 0 AND withheld_n < {{min_group_size}} AND size_rank = 1 THEN 'complementary'
+       END AS suppressed_reason
+FROM sized;
+
+CREATE VIEW nps AS
+SELECT grp, n,
+       CASE WHEN suppressed_reason IS NULL THEN promoters END AS promoters,
+       CASE WHEN suppressed_reason IS NULL THEN detractors END AS detractors,
+       CASE WHEN suppressed_reason IS NULL THEN 100.0 * (promoters - detractors) / n END AS value,
+       suppressed_reason IS NOT NULL AS suppressed,
+       suppressed_reason
+FROM survey_withheld
+WHERE measure = 'nps' AND survey IS NULL;
+
+CREATE VIEW devex_scores AS
+SELECT grp, dimension, n,
+       CASE WHEN suppressed_reason IS NULL THEN score END AS value,
+       suppressed_reason IS NOT NULL AS suppressed,
+       suppressed_reason
+FROM survey_withheld
+WHERE measure = 'devex' AND survey IS NULL;
+
+-- Per survey wave (the `survey` column), for the scorecard's wave chart: promoters (9-10),
+-- passives (7-8), detractors (0-6) and NPS; withheld like every survey number.
+CREATE VIEW nps_by_wave AS
+SELECT grp, survey, n,
+       CASE WHEN suppressed_reason IS NULL THEN promoters END AS promoters,
+       CASE WHEN suppressed_reason IS NULL THEN passives END AS passives,
+       CASE WHEN suppressed_reason IS NULL THEN detractors END AS detractors,
+       CASE WHEN suppressed_reason IS NULL THEN 100.0 * (promoters - detractors) / n END AS value,
+       suppressed_reason IS NOT NULL AS suppressed,
+       suppressed_reason
+FROM survey_withheld
+WHERE measure = 'nps' AND survey IS NOT NULL;
+
+-- DevEx dimension scores per survey wave (same rescaling and withholding as devex_scores).
+CREATE VIEW devex_scores_by_wave AS
+SELECT grp, survey, dimension, n,
+       CASE WHEN suppressed_reason IS NULL THEN score END AS value,
+       suppressed_reason IS NOT NULL AS suppressed,
+       suppressed_reason
+FROM survey_withheld
+WHERE measure = 'devex' AND survey IS NOT NULL;

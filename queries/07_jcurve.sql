@@ -58,3 +58,17 @@ SELECT d.grp, d.metric, d.baseline, d.dip_rel,
 FROM dip d
 LEFT JOIN jcurve_series s ON s.grp = d.grp AND s.metric = d.metric
 GROUP BY d.grp, d.metric, d.baseline, d.dip_rel;
+
+-- Each quarter's median group (the median team, or service), for comparing one group with its
+-- peers like for like on its page. The organisation's own numbers pool every group: its
+-- deployments per day are the sum of all teams', on another scale than any one team's.
+-- `groups` counts the groups with a row in the quarter; each median is over those with a value.
+CREATE VIEW median_group AS
+SELECT quarter, quarter_start, count(*) AS groups,
+       median(per_day) AS per_day,
+       median(lead_time_p50) AS lead_time_p50,
+       median(change_failure_rate) AS change_failure_rate,
+       median(recovery_p50) AS recovery_p50,
+       median(rework_rate) AS rework_rate
+FROM quarterly_metrics
+GROUP BY quarter, quarter_start;

@@ -27,6 +27,7 @@ SELECT g.grp,
        nps.promoters AS nps_promoters,
        nps.detractors AS nps_detractors,
        COALESCE(nps.suppressed, true) AS nps_suppressed,
+       nps.suppressed_reason AS nps_suppressed_reason,
        cov.changes_deployed,
        cov.incidents_linked
 FROM metric_group g

@@ -44,7 +44,7 @@ fn demo_refuses_to_replace_a_lake_that_is_not_its_own() {
     let out = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(stderr.contains("the demo never replaces it") && stderr.contains("hint: pass --data DIR"), "{stderr}");
     assert_eq!(ws.query("SELECT id FROM deployments"), rows(&[&["d1"]]));
 }
 

@@ -137,7 +137,7 @@ fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
         "devex.toml",
         &format!(
             "[sources.github]\ntype = \"github\"\nrepos = [\"acme/api\", \"acme/gone\"]\nbase_url = \"{}\"\n\n\
-             [sources.exports]\ntype = \"files\"\ninbox = \"{}\"\n",
+             [sources.exports]\ntype = \"files\"\ninbox = \"{}\"\nsettle_secs = 0\n",
             server.uri(),
             inbox.display()
         ),

@@ -178,8 +178,16 @@ fn maintain_compacts_and_time_travel_keeps_working() {
     });
     assert_eq!(first, "10");
 
-    // With no retention, the compacted-away files are deleted.
+    // A retention under a week needs --force: it vacuums the files time travel needs.
+    let compacted = parquet_files(&table).len();
     let out = ws.devex().args(["maintain", "--retention-days", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error:") && stderr.contains("hint:") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(parquet_files(&table).len(), compacted, "nothing vacuumed");
+
+    // With no retention (forced), the compacted-away files are deleted.
+    let out = ws.devex().args(["maintain", "--retention-days", "0", "--force"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let files_after = parquet_files(&table).len();
     assert_eq!(files_after, 1, "compacted into one file, the rest vacuumed (was {files_before})");

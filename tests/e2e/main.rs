@@ -4,6 +4,7 @@
 
 mod browser;
 mod demo;
+mod hardening;
 mod import;
 mod ingest;
 mod lake;

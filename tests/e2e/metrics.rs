@@ -189,7 +189,8 @@ fn team_metrics_and_nps_suppression_at_four_and_five() {
     // n = 4 < 5: withheld, counts too.
     assert_eq!(
         checkout["nps"],
-        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true})
+        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true,
+                           "suppressed_reason": "min_group_size"})
     );
 
     let payments = team("payments");
@@ -198,11 +199,16 @@ fn team_metrics_and_nps_suppression_at_four_and_five() {
     assert_num!(payments["change_failure_rate"]["value"], 4.0 / 6.0);
     // Lead times 24, 1, 24 -> p50 24, p90 24.
     assert_num!(payments["lead_time_hours"]["p90"], 24.0);
-    // n = 5: shown. 2 promoters, 2 detractors -> 0.
+    // n = 5 would be shown, but the organisation's 9 responses minus payments' 5 would then give
+    // checkout's 4 away: payments is withheld too (complementary), the organisation is shown.
     assert_eq!(
         payments["nps"],
-        serde_json::json!({"value": 0.0, "n": 5, "promoters": 2, "detractors": 2, "suppressed": false})
+        serde_json::json!({"value": null, "n": 5, "promoters": null, "detractors": null, "suppressed": true,
+                           "suppressed_reason": "complementary"})
     );
+    let org = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01"]);
+    assert_eq!(org["groups"][0]["nps"]["n"], 9);
+    assert_eq!(org["groups"][0]["nps"]["suppressed"], false);
 
     // By service there is no survey number.
     let by_service = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01", "--by", "service"]);
@@ -375,7 +381,8 @@ fn devex_scores_adoption_and_retention_by_hand() {
         "[survey.questions]\nq_ci = { dimension = \"feedback_loops\", scale_max = 5 }\nq_focus = { dimension = \"flow_state\", scale_max = 7 }\n",
     );
     // payments (5 responses): q_ci 5 4 3 2 1 -> 100 75 50 25 0 -> 50; q_focus 7 7 1 1 4 -> 100 100 0 0 50 -> 50.
-    // checkout (4 responses): withheld.
+    // checkout (4 responses) and ops (1): withheld; together 5, so payments need not be withheld
+    // to keep them from being worked out from the organisation's total.
     let survey = ws.file(
         "wave.csv",
         "id,survey,submitted_at,team,nps,q_ci,q_focus\n\
@@ -387,7 +394,8 @@ fn devex_scores_adoption_and_retention_by_hand() {
          k1,2026-Q1,2026-03-10,checkout,9,5,7\n\
          k2,2026-Q1,2026-03-10,checkout,9,5,7\n\
          k3,2026-Q1,2026-03-10,checkout,9,5,7\n\
-         k4,2026-Q1,2026-03-10,checkout,9,5,7\n",
+         k4,2026-Q1,2026-03-10,checkout,9,5,7\n\
+         o1,2026-Q1,2026-03-10,ops,9,5,7\n",
     );
     // api: onboarded in the catalog in Q1. web: no catalog date, but an onboarded event in Q1.
     // db: onboarded in the catalog only in Q2; its Q1 onboarded event is cancelled by an offboarded one.
@@ -418,6 +426,8 @@ fn devex_scores_adoption_and_retention_by_hand() {
         "grp,dimension,n,value,suppressed\n\
          checkout,feedback_loops,4,,true\n\
          checkout,flow_state,4,,true\n\
+         ops,feedback_loops,1,,true\n\
+         ops,flow_state,1,,true\n\
          payments,feedback_loops,5,50.0,false\n\
          payments,flow_state,5,50.0,false\n"
     );

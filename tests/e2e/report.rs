@@ -255,11 +255,19 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
     let hostile = team("<script>alert(1)</script>");
     assert_eq!(
         hostile["current"]["nps"],
-        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true})
+        serde_json::json!({"value": null, "n": 4, "promoters": null, "detractors": null, "suppressed": true,
+                           "suppressed_reason": "min_group_size"})
     );
+    // ops has 5 responses, but shown beside the organisation's 9 it would give the hostile
+    // team's 4 away (9 - 5): it is withheld too, and the organisation is shown.
     let ops = team("ops & \"co\"");
-    // 3 promoters, 1 detractor of 5: 100 * (3 - 1) / 5 = 40.
-    assert_eq!(ops["current"]["nps"]["value"], 40.0);
+    assert_eq!(
+        ops["current"]["nps"],
+        serde_json::json!({"value": null, "n": 5, "promoters": null, "detractors": null, "suppressed": true,
+                           "suppressed_reason": "complementary"})
+    );
+    // Promoters s1 s2 s4 o1 o2 o3, detractors s3 o5 of 9: 100 * (6 - 2) / 9.
+    assert!((card["org"]["nps"]["value"].as_f64().unwrap() - 400.0 / 9.0).abs() < 1e-9, "{}", card["org"]["nps"]);
     // Same numbers as `devex metrics`.
     let by_team = metrics(&ws, &["--quarter", "2026-Q2", "--by", "team"]);
     for g in by_team["groups"].as_array().unwrap() {
@@ -277,11 +285,12 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
     assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(index.contains("ops &amp; &quot;co&quot;"));
     assert!(index.contains("<title>Acme &lt;b&gt;scorecard&lt;/b&gt;</title>"));
-    // The hostile team's NPS is withheld in its tile and in its wave table; ops' is shown.
+    // Both teams' NPS are withheld in their tiles and wave tables, each saying why.
     let page = std::fs::read_to_string(&hostile_page).unwrap();
-    assert!(page.contains("withheld (n &lt; 5)"), "{}", hostile_page.display());
+    assert!(page.contains("withheld <span class=\"why\">(n &lt; 5)</span>"), "{}", hostile_page.display());
     let ops_page = std::fs::read_to_string(site.join("teams").join(ops["page"].as_str().unwrap())).unwrap();
-    assert!(ops_page.contains("<p class=\"value\">40</p>"));
+    assert!(ops_page.contains("would reveal a group of fewer than 5"), "ops page says why");
+    assert!(index.contains("<p class=\"value\">44</p>"), "the organisation's NPS is shown");
 
     // A second run for another quarter replaces the pages, keeping nothing stale.
     std::fs::write(site.join("teams").join("gone.html"), "old").unwrap();

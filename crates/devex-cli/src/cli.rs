@@ -121,6 +121,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Import the bundled sample organisation into a fresh data dir, show what landed and its
     /// metrics, and write its scorecard.
+    ///
+    /// The data dir must be empty, absent, or an earlier demo's lake that nothing else has
+    /// written to since: the demo never deletes real data.
     Demo(DemoArgs),
 }
 
@@ -155,9 +158,14 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct MaintainArgs {
-    /// Keep files needed for time travel within this many days [default: config lake.retention_days = 30]
+    /// Keep files needed for time travel within this many days (7..=36500 without --force)
+    /// [default: config lake.retention_days = 30]
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<u64>,
+    /// Allow a retention under 7 days: `--as-of` and `--as-of-version` then fail for older
+    /// states, and a reader still using a vacuumed file fails.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Which window, and which state of the lake.
@@ -197,9 +205,9 @@ pub struct MetricsArgs {
 
 #[derive(Debug, Args)]
 pub struct TrendsArgs {
-    /// How many quarters, ending with the quarter of the latest deployment.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub quarters: usize,
+    /// How many quarters, ending with the quarter of the latest deployment (1..=200).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub quarters: u32,
     /// Group by team or service [default: the whole organisation]
     #[arg(long, value_enum, value_name = "GROUP")]
     pub by: Option<GroupArg>,
@@ -298,9 +306,6 @@ pub struct DemoArgs {
     /// The sample organisation to import [default: ./sample-data, else the one in the devex source tree]
     #[arg(long, value_name = "DIR")]
     pub sample: Option<PathBuf>,
-    /// Replace a non-empty data dir that is not a previous demo's.
-    #[arg(long)]
-    pub force: bool,
     /// Where to write the sample's scorecard.
     #[arg(long, default_value = "reports/demo", value_name = "DIR")]
     pub report_out: PathBuf,

@@ -26,8 +26,12 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// Print a failure and give its exit code.
+/// Print a failure and give its exit code. A closed standard output
+/// (`devex sql ... | head`) is not a failure: the reader had what it wanted.
 pub fn report(err: &anyhow::Error) -> Outcome {
+    if is_broken_pipe(err) {
+        return Outcome::Success;
+    }
     eprintln!("error: {err:#}");
     let hint = err
         .chain()
@@ -37,6 +41,18 @@ pub fn report(err: &anyhow::Error) -> Outcome {
         eprintln!("hint: {hint}");
     }
     Outcome::Failed
+}
+
+/// Whether the error is a write to a closed pipe (some writers, such as arrow's
+/// CSV writer, keep only the OS error's text).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.to_string().contains("Broken pipe (os error 32)") ||
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<datafusion::arrow::error::ArrowError>().is_some_and(|a| {
+                matches!(a, datafusion::arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
 }
 
 /// A failure the CLI itself detected, with its hint.

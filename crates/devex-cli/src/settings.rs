@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use devex_ingest::lake::Lake;
 use devex_model::Config;
 
 use crate::cli::GlobalArgs;
@@ -46,6 +47,11 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("devex-data"));
         let lock_timeout = Duration::from_secs(global.lock_timeout.unwrap_or(config.lake.lock_timeout_secs));
         Ok(Settings { config, data_dir, lock_timeout })
+    }
+
+    /// The lake writer for the data dir, keeping `lake.retention_days` of history.
+    pub fn lake(&self) -> Lake {
+        Lake::new(&self.data_dir).with_retention_days(self.config.lake.retention_days)
     }
 }
 

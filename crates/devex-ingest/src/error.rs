@@ -86,6 +86,16 @@ impl IngestError {
         }
     }
 
+    /// Whether the input itself is at fault (unreadable, wrong format, a
+    /// required column missing): re-reading the same bytes fails the same way.
+    /// Otherwise (I/O, the lake, the lock) a later attempt may succeed.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            IngestError::UnknownFormat { .. } | IngestError::Unreadable { .. } | IngestError::MissingColumn { .. }
+        )
+    }
+
     pub(crate) fn internal(context: &'static str, e: impl std::fmt::Display) -> IngestError {
         IngestError::Internal { context, message: e.to_string() }
     }

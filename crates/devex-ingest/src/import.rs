@@ -72,12 +72,16 @@ pub async fn import(lake: &Lake, lock: &WriterLock, req: &ImportRequest) -> Resu
     let mut frames = Vec::new();
     let mut answer_frames = Vec::new();
     let mut read_rows = 0;
+    let mut read_answers = 0;
     for input in &req.inputs {
         let raw = read(input)?;
         let v = validate(table, &raw, &req.run)?;
         read_rows += v.read;
         if table == Table::SurveyResponses {
-            answer_frames.push(answers_from_responses(&v)?);
+            let answers = answers_from_responses(&v, &req.run)?;
+            read_answers += answers.read();
+            outcome.quarantined.extend(answers.quarantined);
+            answer_frames.push(answers.df);
         } else if v.extras.width() > 0 {
             let names: Vec<String> = v.extras.get_column_names().iter().map(|n| n.to_string()).collect();
             outcome.warnings.push(format!(
@@ -96,16 +100,19 @@ pub async fn import(lake: &Lake, lock: &WriterLock, req: &ImportRequest) -> Resu
         source: req.run.source.clone(),
     };
     if !outcome.quarantined.is_empty() {
-        let batch = quarantine::to_batch(&outcome.quarantined, &req.run.run_id, req.run.now_micros)?;
+        // One row per identity: the same bad record twice in one import is one quarantine row.
+        let unique = quarantine::unique(&outcome.quarantined);
+        let batch = quarantine::to_batch(&unique, &req.run.run_id, req.run.now_micros)?;
         lake.upsert(lock, Table::Quarantine, batch, &info).await?;
     }
-    let quarantined = outcome.quarantined.len();
+    let rejected = |t: Table| outcome.quarantined.iter().filter(|q| q.table == t.name()).count();
+    let (quarantined, answers_quarantined) = (rejected(table), rejected(Table::SurveyAnswers));
     outcome.tables.push(upsert_frames(lake, lock, table, frames, read_rows, quarantined, &info).await?);
     if table == Table::SurveyResponses {
-        let read_answers = answer_frames.iter().map(DataFrame::height).sum();
-        outcome
-            .tables
-            .push(upsert_frames(lake, lock, Table::SurveyAnswers, answer_frames, read_answers, 0, &info).await?);
+        outcome.tables.push(
+            upsert_frames(lake, lock, Table::SurveyAnswers, answer_frames, read_answers, answers_quarantined, &info)
+                .await?,
+        );
     }
     Ok(outcome)
 }

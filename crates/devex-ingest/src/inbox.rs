@@ -4,11 +4,21 @@
 //! `incidents-2026-03.ndjson`, `survey_responses_q3.csv`) or by the directory
 //! it is in (`inbox/changes/export.csv`). After its import a file moves to
 //! `inbox/done/` (it landed, possibly with quarantined rows) or
-//! `inbox/failed/` (it could not be read, nothing of it landed). Hidden files
-//! and `*.tmp` / `*.part` are left alone: write a file under such a name and
-//! rename it when complete.
+//! `inbox/failed/` (its content breaks the contract: unreadable, a required
+//! column missing; nothing of it landed). Hidden files and `*.tmp` / `*.part`
+//! are left alone: write a file under such a name and rename it when complete.
+//! A file modified less than `settle_secs` ago is left for the next run too,
+//! in case its writer is still at it.
+//!
+//! An I/O or lake error is not the file's fault: the file stays where it is
+//! and the next run tries again. So that a file that crashes the process (or
+//! runs it out of memory) cannot block the inbox forever, each attempt is
+//! counted in `<data>/_state/files/<source>.json` before it starts; after
+//! [`MAX_ATTEMPTS`] the file moves to `failed/`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use devex_model::Table;
 
@@ -55,6 +65,66 @@ pub fn pending(inbox: &Path) -> std::io::Result<(Vec<Pending>, Vec<PathBuf>)> {
     found.sort_by(|a, b| a.path.cmp(&b.path));
     unknown.sort();
     Ok((found, unknown))
+}
+
+/// Whether `file` was modified at least `settle` ago (a file whose time cannot
+/// be read counts as settled; one dated in the future does not).
+pub fn settled(file: &Path, settle: Duration, now: SystemTime) -> std::io::Result<bool> {
+    let modified = std::fs::metadata(file)?.modified()?;
+    Ok(match now.duration_since(modified) {
+        Ok(age) => age >= settle,
+        Err(_) => settle.is_zero(),
+    })
+}
+
+/// Attempts a file may take before it is given up on.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Attempts per inbox file that has not finished yet, kept in
+/// `<data>/_state/files/<source>.json`.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    path: PathBuf,
+    counts: BTreeMap<String, u32>,
+}
+
+impl Attempts {
+    /// The attempts of the files source `source` (none if it never ran).
+    pub fn load(data_dir: &Path, source: &str) -> std::io::Result<Attempts> {
+        let path = data_dir.join("_state").join("files").join(format!("{source}.json"));
+        let counts = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Attempts { path, counts })
+    }
+
+    /// Attempts already made on `file`.
+    pub fn made(&self, file: &Path) -> u32 {
+        self.counts.get(&file.display().to_string()).copied().unwrap_or(0)
+    }
+
+    /// Count one more attempt on `file`, on disk before the attempt starts.
+    pub fn begin(&mut self, file: &Path) -> std::io::Result<()> {
+        *self.counts.entry(file.display().to_string()).or_default() += 1;
+        self.save()
+    }
+
+    /// `file` is done with (moved away): forget its attempts.
+    pub fn finish(&mut self, file: &Path) -> std::io::Result<()> {
+        self.counts.remove(&file.display().to_string());
+        self.save()
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.counts).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&tmp, &self.path)
+    }
 }
 
 /// The table a file name starts with (the longest match: `survey_answers` before `survey`).
@@ -114,5 +184,23 @@ mod tests {
         std::fs::write(dir.path().join("deployments.csv"), "y").unwrap();
         let again = settle(dir.path(), &dir.path().join("deployments.csv"), true).unwrap();
         assert_eq!(again, dir.path().join("done/1-deployments.csv"));
+    }
+
+    #[test]
+    fn fresh_files_are_not_settled_and_attempts_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("deployments.csv");
+        std::fs::write(&f, "x").unwrap();
+        let now = SystemTime::now();
+        assert!(!settled(&f, Duration::from_secs(60), now).unwrap());
+        assert!(settled(&f, Duration::ZERO, now).unwrap());
+        assert!(settled(&f, Duration::from_secs(60), now + Duration::from_secs(61)).unwrap());
+
+        let mut a = Attempts::load(dir.path(), "inbox").unwrap();
+        a.begin(&f).unwrap();
+        a.begin(&f).unwrap();
+        assert_eq!(Attempts::load(dir.path(), "inbox").unwrap().made(&f), 2);
+        a.finish(&f).unwrap();
+        assert_eq!(Attempts::load(dir.path(), "inbox").unwrap().made(&f), 0);
     }
 }

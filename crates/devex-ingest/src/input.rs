@@ -77,6 +77,10 @@ pub struct RawFrame {
     pub df: DataFrame,
     /// 1-based line on which each record starts.
     pub lines: Vec<u64>,
+    /// (record, column) of JSON values that were objects or arrays: kept as
+    /// their JSON text in `df` so the quarantine can show them, but never
+    /// valid where the contract wants a string or a number.
+    pub nested: Vec<(usize, String)>,
 }
 
 /// Read one input fully.
@@ -128,7 +132,7 @@ fn read_csv(file: String, bytes: Vec<u8>) -> Result<RawFrame, IngestError> {
         });
     }
     let df = trim_to_null(df).map_err(|e| IngestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
-    Ok(RawFrame { file, df, lines })
+    Ok(RawFrame { file, df, lines, nested: Vec::new() })
 }
 
 /// The line each CSV data record starts on, honouring quoted newlines and
@@ -254,7 +258,8 @@ fn json_array_element_lines(text: &str) -> Vec<u64> {
 }
 
 /// Build a string frame from JSON objects: numbers and booleans keep their
-/// text, nested values their JSON, `null` and `""` become null.
+/// text, nested values their JSON (and are listed in `nested`), `null` and
+/// `""` become null.
 fn records_to_frame(file: String, records: Vec<(u64, Value)>) -> Result<RawFrame, IngestError> {
     let mut names: Vec<String> = Vec::new();
     for (line, v) in &records {
@@ -271,6 +276,14 @@ fn records_to_frame(file: String, records: Vec<(u64, Value)>) -> Result<RawFrame
         }
     }
     let height = records.len();
+    let mut nested = Vec::new();
+    for (row, (_, v)) in records.iter().enumerate() {
+        for name in &names {
+            if matches!(v.get(name), Some(Value::Object(_) | Value::Array(_))) {
+                nested.push((row, name.clone()));
+            }
+        }
+    }
     let cols = names
         .iter()
         .map(|name| {
@@ -288,7 +301,7 @@ fn records_to_frame(file: String, records: Vec<(u64, Value)>) -> Result<RawFrame
     let df = DataFrame::new(height, cols)
         .map_err(|e| IngestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
     let lines = records.iter().map(|(l, _)| *l).collect();
-    Ok(RawFrame { file, df, lines })
+    Ok(RawFrame { file, df, lines, nested })
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::table::config::TablePropertiesExt;
+use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
 use devex_model::Table;
 use futures::StreamExt;
@@ -71,16 +72,54 @@ pub struct Maintained {
     pub version: u64,
 }
 
+/// How long history stays readable when the configuration says nothing (`lake.retention_days`).
+pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+
 /// A lake rooted at a local directory.
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    retention_days: u64,
 }
 
 impl Lake {
-    /// The lake in `root` (created on first write).
+    /// The lake in `root` (created on first write), keeping
+    /// [`DEFAULT_RETENTION_DAYS`] of history.
     pub fn new(root: impl Into<PathBuf>) -> Lake {
-        Lake { root: root.into() }
+        Lake { root: root.into(), retention_days: DEFAULT_RETENTION_DAYS }
+    }
+
+    /// Keep `days` of history readable: every table's `delta.logRetentionDuration`
+    /// and `delta.deletedFileRetentionDuration` are set to it when the table is
+    /// created, and corrected on the next write of a table that says otherwise.
+    pub fn with_retention_days(mut self, days: u64) -> Lake {
+        self.retention_days = days.max(1);
+        self
+    }
+
+    /// The table properties that keep `retention_days` of history readable.
+    fn retention_properties(&self) -> [(TableProperty, String); 2] {
+        let interval = format!("interval {} days", self.retention_days);
+        [
+            (TableProperty::LogRetentionDuration, interval.clone()),
+            (TableProperty::DeletedFileRetentionDuration, interval),
+        ]
+    }
+
+    /// Set the retention properties on a table whose log says otherwise (tables
+    /// created before devex set them keep delta-rs' default of 30 days).
+    async fn keep_history(&self, t: DeltaTable, table: Table, info: &CommitInfo) -> Result<DeltaTable, IngestError> {
+        let want = std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400));
+        let config = t.snapshot().map_err(Self::lake_err(table))?.table_config();
+        if config.log_retention_duration() == want && config.deleted_file_retention_duration() == want {
+            return Ok(t);
+        }
+        let properties = self.retention_properties().into_iter().map(|(k, v)| (k.as_ref().to_string(), v)).collect();
+        t.set_tbl_properties()
+            .with_properties(properties)
+            .with_commit_properties(info.properties())
+            .await
+            .map_err(Self::lake_err(table))
     }
 
     /// The data dir.
@@ -115,7 +154,7 @@ impl Lake {
 
     async fn open_or_create(&self, table: Table, info: &CommitInfo) -> Result<DeltaTable, IngestError> {
         if let Some(t) = self.open(table).await? {
-            return Ok(t);
+            return self.keep_history(t, table, info).await;
         }
         let err = Self::lake_err(table);
         let dir = self.table_dir(table);
@@ -124,7 +163,11 @@ impl Lake {
         let schema = table.schema();
         let kernel: deltalake::kernel::StructType =
             schema.as_ref().try_into_kernel().map_err(|e| IngestError::internal("converting a schema", e))?;
-        deltalake::operations::create::CreateBuilder::new()
+        let mut create = deltalake::operations::create::CreateBuilder::new();
+        for (key, value) in self.retention_properties() {
+            create = create.with_configuration_property(key, Some(value));
+        }
+        create
             .with_location(url.to_string())
             .with_table_name(table.name())
             .with_comment(format!("devex canonical table `{}`", table.name()))
@@ -219,6 +262,7 @@ impl Lake {
         let mut out = Vec::new();
         for table in Table::ALL {
             let Some(t) = self.open(table).await? else { continue };
+            let t = self.keep_history(t, table, info).await?;
             let err = Self::lake_err(table);
             let (t, optimized) = t
                 .optimize()

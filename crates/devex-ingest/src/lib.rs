@@ -12,8 +12,7 @@
 //! let req = ImportRequest {
 //!     table: devex_model::Table::Deployments,
 //!     inputs: vec![InputSource::Path("sample-data/deployments.csv".into())],
-//!     run: RunContext { run_id: "r1".into(), source: "file".into(),
-//!         tz: chrono_tz::UTC, now_micros: 0 },
+//!     run: RunContext::new("r1", "file", chrono_tz::UTC),
 //! };
 //! let outcome = import(&lake, &lock, &req).await?;
 //! for t in outcome.tables {
@@ -23,6 +22,7 @@
 //! ```
 
 pub mod bridge;
+pub mod endpoint;
 pub mod error;
 pub mod github;
 pub mod import;

@@ -26,21 +26,19 @@ pub struct QuarantineRow {
     pub reason: String,
     /// The raw record as JSON.
     pub record: String,
+    /// The row's `source` (its file's `source` column, else the run's): part of
+    /// its identity, not stored.
+    pub source: String,
 }
 
 impl QuarantineRow {
-    /// A stable identity, so re-importing the same bad file replaces its
-    /// quarantine rows instead of piling up copies.
+    /// A stable identity: the table, the source and the record itself. The same
+    /// bad row imported twice (the same file twice, under another path, or in a
+    /// nightly run that overlaps the last) is one quarantine row, replaced by
+    /// its latest sighting, not a pile of copies.
     pub fn id(&self) -> String {
         let mut h = Fnv64::default();
-        for part in [
-            self.table.as_str(),
-            self.file.as_str(),
-            &self.line.map(|l| l.to_string()).unwrap_or_default(),
-            self.column.as_deref().unwrap_or(""),
-            &self.reason,
-            &self.record,
-        ] {
+        for part in [self.table.as_str(), self.source.as_str(), &self.record] {
             h.write(part.as_bytes());
             h.write(&[0xff]);
         }
@@ -66,6 +64,22 @@ impl Fnv64 {
     }
 }
 
+/// The rows with one entry per identity (the last sighting wins), in first-seen order.
+pub fn unique(rows: &[QuarantineRow]) -> Vec<QuarantineRow> {
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<QuarantineRow> = Vec::new();
+    for r in rows {
+        match index.get(&r.id()) {
+            Some(&i) => out[i] = r.clone(),
+            None => {
+                index.insert(r.id(), out.len());
+                out.push(r.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The quarantine table's batch for these rows.
 pub fn to_batch(rows: &[QuarantineRow], run_id: &str, at_micros: i64) -> Result<RecordBatch, IngestError> {
     let s = |f: &dyn Fn(&QuarantineRow) -> Option<String>| -> ArrayRef {
@@ -85,4 +99,34 @@ pub fn to_batch(rows: &[QuarantineRow], run_id: &str, at_micros: i64) -> Result<
     ];
     RecordBatch::try_new(Table::Quarantine.schema(), columns)
         .map_err(|e| IngestError::internal("building quarantine rows", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(file: &str, line: u64, source: &str, record: &str) -> QuarantineRow {
+        QuarantineRow {
+            table: "deployments".into(),
+            file: file.into(),
+            line: Some(line),
+            column: Some("status".into()),
+            value: Some("maybe".into()),
+            reason: "status: `maybe` is not one of success, failure".into(),
+            record: record.into(),
+            source: source.into(),
+        }
+    }
+
+    #[test]
+    fn identity_is_table_source_and_record_not_path_or_line() {
+        let a = row("bad.csv", 2, "file", r#"{"id":"d1"}"#);
+        assert_eq!(a.id(), row("./bad.csv", 7, "file", r#"{"id":"d1"}"#).id());
+        assert_ne!(a.id(), row("bad.csv", 2, "cd", r#"{"id":"d1"}"#).id());
+        assert_ne!(a.id(), row("bad.csv", 2, "file", r#"{"id":"d2"}"#).id());
+        let rows = [a.clone(), row("./bad.csv", 9, "file", r#"{"id":"d1"}"#), row("b", 1, "file", "{}")];
+        let u = unique(&rows);
+        assert_eq!(u.len(), 2);
+        assert_eq!((u[0].file.as_str(), u[0].line), ("./bad.csv", Some(9)));
+    }
 }

@@ -2,16 +2,36 @@
 //! The lake keeps responses (NPS, team) and answers (one row per question)
 //! apart, so waves with different questions share one table.
 
+use devex_model::Table;
 use devex_model::table::{INGESTED_AT, MONTH, SOURCE};
 use polars::prelude::*;
 
 use crate::error::IngestError;
-use crate::validate::Validated;
+use crate::quarantine::QuarantineRow;
+use crate::validate::{RunContext, Validated};
+
+/// The answers of validated `survey_responses`.
+#[derive(Debug)]
+pub struct Answers {
+    /// The `survey_answers` rows.
+    pub df: DataFrame,
+    /// Answers to a Likert question that are not on its scale.
+    pub quarantined: Vec<QuarantineRow>,
+}
+
+impl Answers {
+    /// Answers read: landed and quarantined.
+    pub fn read(&self) -> usize {
+        self.df.height() + self.quarantined.len()
+    }
+}
 
 /// The `survey_answers` rows of validated `survey_responses`: every extra
 /// column with a value becomes one answer; an integer is a `score`, anything
-/// else a `text`.
-pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
+/// else a `text`. An answer to a question on a Likert scale (`ctx.likert`)
+/// must be an integer on it, else it goes to the quarantine (the response
+/// and its other answers still land).
+pub fn answers_from_responses(v: &Validated, ctx: &RunContext) -> Result<Answers, IngestError> {
     let err = |e: PolarsError| IngestError::internal("reshaping survey answers", e);
     let col = |name: &str| v.df.column(name).map(|c| c.as_materialized_series().clone()).map_err(err);
     let ids = col("id")?;
@@ -26,10 +46,30 @@ pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
     let ingested = if v.df.height() > 0 { ingested_col.get(0) } else { None };
 
     let mut out = AnswerColumns::default();
+    let mut quarantined = Vec::new();
     for q in v.extras.columns() {
         let answers = q.as_materialized_series().str().map_err(err)?;
         for (row, answer) in answers.iter().enumerate() {
             let Some(answer) = answer else { continue };
+            if let Some(reason) = ctx.off_scale(q.name(), answer) {
+                let record = serde_json::json!({
+                    "response_id": ids.get(row),
+                    "survey": surveys.get(row),
+                    "question": q.name().as_str(),
+                    "answer": answer,
+                });
+                quarantined.push(QuarantineRow {
+                    table: Table::SurveyAnswers.name().into(),
+                    file: v.file.clone(),
+                    line: v.lines.get(row).copied().flatten(),
+                    column: Some(q.name().to_string()),
+                    value: Some(answer.to_string()),
+                    reason: format!("{}: {reason}", q.name()),
+                    record: record.to_string(),
+                    source: sources.get(row).unwrap_or(&ctx.source).to_string(),
+                });
+                continue;
+            }
             let (score, text) = match answer.parse::<i32>() {
                 Ok(n) => (Some(n), None),
                 Err(_) => (None, Some(answer.to_string())),
@@ -46,7 +86,7 @@ pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
         }
     }
     let n = out.response_id.len();
-    DataFrame::new(
+    let df = DataFrame::new(
         n,
         vec![
             Column::new("response_id".into(), out.response_id),
@@ -60,7 +100,8 @@ pub fn answers_from_responses(v: &Validated) -> Result<DataFrame, IngestError> {
             Column::new(MONTH.into(), out.month),
         ],
     )
-    .map_err(err)
+    .map_err(err)?;
+    Ok(Answers { df, quarantined })
 }
 
 #[derive(Default)]

@@ -11,6 +11,44 @@ const WITH_OFFSET: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%
 /// Formats read in the configured zone.
 const NAIVE: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
 
+/// 1900-01-01T00:00:00Z: no timestamp in the lake is earlier.
+pub const MIN_MICROS: i64 = -2_208_988_800_000_000;
+/// 2200-01-01T00:00:00Z: no timestamp in the lake is later.
+pub const MAX_MICROS: i64 = 7_258_118_400_000_000;
+/// 1970-01-01T00:00:00Z: no event time is earlier.
+pub const EVENT_MIN_MICROS: i64 = 0;
+/// How far past the clock an event time may be (one day, for skewed clocks and zones).
+pub const EVENT_FUTURE_MICROS: i64 = 86_400_000_000;
+
+/// Why a parsed timestamp cannot be stored, if it cannot: an event time (the
+/// column a table's rows are dated by) must lie between 1970-01-01 and a day
+/// past `now_micros`; any other timestamp between 1900 and 2200.
+///
+/// ```
+/// use devex_ingest::timestamp::{out_of_range, parse_micros};
+/// let now = parse_micros("2026-11-23T12:00:00Z", chrono_tz::UTC).unwrap();
+/// let t = |s| parse_micros(s, chrono_tz::UTC).unwrap();
+/// assert_eq!(out_of_range(t("2026-11-24T00:00:00Z"), true, now), None);
+/// assert!(out_of_range(t("2099-01-01T00:00:00Z"), true, now).unwrap().contains("later than"));
+/// assert!(out_of_range(t("1969-12-31T00:00:00Z"), true, now).unwrap().contains("before 1970"));
+/// assert_eq!(out_of_range(t("2099-01-01T00:00:00Z"), false, now), None);
+/// assert!(out_of_range(t("2300-01-01T00:00:00Z"), false, now).is_some());
+/// ```
+pub fn out_of_range(micros: i64, event_time: bool, now_micros: i64) -> Option<String> {
+    if !(MIN_MICROS..MAX_MICROS).contains(&micros) {
+        return Some("outside the years 1900..2199".into());
+    }
+    if event_time && micros < EVENT_MIN_MICROS {
+        return Some("an event time before 1970-01-01".into());
+    }
+    let limit = now_micros.saturating_add(EVENT_FUTURE_MICROS);
+    if event_time && micros > limit {
+        let at = DateTime::<Utc>::from_timestamp_micros(limit).unwrap_or_default();
+        return Some(format!("an event time later than now + 1 day ({})", at.format("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    None
+}
+
 /// Parse one timestamp to microseconds since the epoch (UTC).
 ///
 /// ```
@@ -94,6 +132,12 @@ mod tests {
         for v in ["yesterday", "2026-13-01", "2026-02-30T00:00:00Z", "12345"] {
             assert!(parse_micros(v, tz).is_err(), "{v}");
         }
+    }
+
+    #[test]
+    fn range_constants_are_the_dates_they_name() {
+        assert_eq!(MIN_MICROS, utc("1900-01-01T00:00:00Z"));
+        assert_eq!(MAX_MICROS, utc("2200-01-01T00:00:00Z"));
     }
 
     #[test]

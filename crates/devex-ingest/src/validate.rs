@@ -3,6 +3,8 @@
 //! rule becomes a quarantine record naming the line, column, value and reason;
 //! the rest become typed columns, ready for the lake.
 
+use std::collections::BTreeMap;
+
 use chrono_tz::Tz;
 use devex_model::table::{self, Column, ColumnType, Table};
 use polars::prelude::*;
@@ -10,7 +12,7 @@ use polars::prelude::*;
 use crate::error::IngestError;
 use crate::input::RawFrame;
 use crate::quarantine::QuarantineRow;
-use crate::timestamp::{month_of, parse_micros};
+use crate::timestamp::{month_of, out_of_range, parse_micros};
 
 /// What every row of one run shares.
 #[derive(Debug, Clone)]
@@ -21,8 +23,42 @@ pub struct RunContext {
     pub source: String,
     /// Zone for timestamps without an offset.
     pub tz: Tz,
-    /// `ingested_at` of every row, microseconds UTC.
+    /// `ingested_at` of every row, microseconds UTC; event times later than a
+    /// day past it are quarantined.
     pub now_micros: i64,
+    /// Survey questions scored on a Likert scale: question -> `scale_max` (the
+    /// scale is `1..=scale_max`); an answer off its scale is quarantined.
+    pub likert: BTreeMap<String, u32>,
+}
+
+impl RunContext {
+    /// A run of `source` now, in `tz`, with no Likert questions.
+    pub fn new(run_id: impl Into<String>, source: impl Into<String>, tz: Tz) -> RunContext {
+        RunContext {
+            run_id: run_id.into(),
+            source: source.into(),
+            tz,
+            now_micros: chrono::Utc::now().timestamp_micros(),
+            likert: BTreeMap::new(),
+        }
+    }
+
+    /// With the configured survey questions' scales.
+    pub fn with_likert(mut self, survey: &devex_model::config::SurveyConfig) -> RunContext {
+        self.likert = survey.questions.iter().map(|(q, spec)| (q.clone(), spec.scale_max)).collect();
+        self
+    }
+
+    /// Why `answer` to `question` is not a valid score, if the question is on a
+    /// Likert scale and it is not an integer on it.
+    pub fn off_scale(&self, question: &str, answer: &str) -> Option<String> {
+        let max = *self.likert.get(question)?;
+        match answer.trim().parse::<i64>() {
+            Ok(n) if (1..=i64::from(max)).contains(&n) => None,
+            Ok(n) => Some(format!("{n} is outside the question's scale 1..{max}")),
+            Err(_) => Some(format!("`{answer}` is not a score on the question's scale 1..{max}")),
+        }
+    }
 }
 
 /// One file's rows after validation.
@@ -36,12 +72,16 @@ pub struct Validated {
     pub extras: DataFrame,
     /// Records read.
     pub read: usize,
+    /// The input's display name.
+    pub file: String,
+    /// For the rows that passed: the line each starts on.
+    pub lines: Vec<Option<u64>>,
     /// Rows rejected.
     pub quarantined: Vec<QuarantineRow>,
 }
 
 struct Problem {
-    column: &'static str,
+    column: String,
     value: Option<String>,
     reason: String,
 }
@@ -72,8 +112,9 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
         let column = match c.ty {
             ColumnType::String => string_column(table, c, &values, &mut problems),
             ColumnType::Timestamp => {
-                let micros = timestamp_values(c, &values, ctx.tz, &mut problems);
-                if table.event_time() == Some(c.name) {
+                let event_time = table.event_time() == Some(c.name);
+                let micros = timestamp_values(c, &values, ctx, event_time, &mut problems);
+                if event_time {
                     event_micros = Some(micros.clone());
                 }
                 Series::new(c.name.into(), micros).into_column()
@@ -83,11 +124,31 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
         if c.required {
             for (i, v) in values.iter().enumerate() {
                 if v.is_none() {
-                    problems[i].push(Problem { column: c.name, value: None, reason: "missing required value".into() });
+                    problems[i].push(Problem {
+                        column: c.name.into(),
+                        value: None,
+                        reason: "missing required value".into(),
+                    });
                 }
             }
         }
         columns.push(column);
+    }
+
+    // A JSON object or array is never a string or a number: where the contract
+    // (or, in a survey export, a question) wants one, the row is quarantined.
+    for (row, name) in &raw.nested {
+        if table.column(name).is_some() || table == Table::SurveyResponses || name == table::SOURCE {
+            let value = raw.df.column(name).ok().and_then(|c| c.str().ok()?.get(*row).map(str::to_string));
+            problems[*row].push(Problem {
+                column: name.clone(),
+                value,
+                reason: "a JSON object or array where a string or number belongs".into(),
+            });
+        }
+    }
+    if table == Table::SurveyAnswers {
+        likert_problems(raw, ctx, &mut problems).map_err(|e| IngestError::internal("reading answers", e))?;
     }
 
     // Provenance: a `source` column in the file wins, else the run's source.
@@ -112,26 +173,51 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
     let extras = raw.df.select(extra_names).map_err(|e| IngestError::internal("selecting extra columns", e))?;
 
     let mut quarantined = Vec::new();
+    let mut lines = Vec::new();
     let mask: BooleanChunked = problems.iter().map(|p| Some(p.is_empty())).collect();
+    let sources = df.column(table::SOURCE).and_then(|c| c.str().cloned()).ok();
     for (i, p) in problems.iter().enumerate() {
-        if p.is_empty() {
+        let Some(first) = p.first() else {
+            lines.push(raw.lines.get(i).copied());
             continue;
-        }
-        let first = &p[0];
+        };
         let reason = p.iter().map(|p| format!("{}: {}", p.column, p.reason)).collect::<Vec<_>>().join("; ");
         quarantined.push(QuarantineRow {
             table: table.name().into(),
             file: raw.file.clone(),
             line: raw.lines.get(i).copied(),
-            column: Some(first.column.into()),
+            column: Some(first.column.clone()),
             value: first.value.clone(),
             reason,
             record: record_json(&raw.df, i),
+            source: sources.as_ref().and_then(|s| s.get(i)).unwrap_or(&ctx.source).to_string(),
         });
     }
     let df = df.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
     let extras = extras.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
-    Ok(Validated { df, extras, read: height, quarantined })
+    Ok(Validated { df, extras, read: height, file: raw.file.clone(), lines, quarantined })
+}
+
+/// `survey_answers` imported directly: a score to a Likert question must lie on
+/// its scale, and such a question takes no free-text answer.
+fn likert_problems(raw: &RawFrame, ctx: &RunContext, problems: &mut [Vec<Problem>]) -> PolarsResult<()> {
+    let text = |name: &str| raw.df.column(name).ok().and_then(|c| c.str().ok().cloned());
+    let (Some(questions), scores, texts) = (text("question"), text("score"), text("text")) else { return Ok(()) };
+    for (i, q) in questions.iter().enumerate() {
+        let Some(q) = q else { continue };
+        let score = scores.as_ref().and_then(|s| s.get(i));
+        let answer = texts.as_ref().and_then(|t| t.get(i));
+        let (column, value) = match (score, answer) {
+            (Some(s), _) if s.parse::<i64>().is_ok() => ("score", s),
+            (Some(_), _) => continue, // not an integer: already a problem of its own
+            (None, Some(t)) => ("text", t),
+            (None, None) => continue,
+        };
+        if let Some(reason) = ctx.off_scale(q, value) {
+            problems[i].push(Problem { column: column.into(), value: Some(value.into()), reason });
+        }
+    }
+    Ok(())
 }
 
 fn string_column(
@@ -155,7 +241,7 @@ fn string_column(
                     Some(lower)
                 } else {
                     problems[i].push(Problem {
-                        column: c.name,
+                        column: c.name.into(),
                         value: Some(v.to_string()),
                         reason: format!("`{v}` is not one of {}", c.allowed.join(", ")),
                     });
@@ -167,16 +253,28 @@ fn string_column(
     out.with_name(c.name.into()).into_column()
 }
 
-fn timestamp_values(c: &Column, values: &StringChunked, tz: Tz, problems: &mut [Vec<Problem>]) -> Vec<Option<i64>> {
+fn timestamp_values(
+    c: &Column,
+    values: &StringChunked,
+    ctx: &RunContext,
+    event_time: bool,
+    problems: &mut [Vec<Problem>],
+) -> Vec<Option<i64>> {
     values
         .iter()
         .enumerate()
         .map(|(i, v)| {
             let v = v?;
-            match parse_micros(v, tz) {
-                Ok(m) => Some(m),
+            match parse_micros(v, ctx.tz) {
+                Ok(m) => match out_of_range(m, event_time, ctx.now_micros) {
+                    None => Some(m),
+                    Some(reason) => {
+                        problems[i].push(Problem { column: c.name.into(), value: Some(v.into()), reason });
+                        None
+                    }
+                },
                 Err(reason) => {
-                    problems[i].push(Problem { column: c.name, value: Some(v.into()), reason });
+                    problems[i].push(Problem { column: c.name.into(), value: Some(v.into()), reason });
                     None
                 }
             }
@@ -209,13 +307,17 @@ fn int_column(
         .map(|(i, (raw, int))| match (raw, int) {
             (None, _) => None,
             (Some(raw), None) => {
-                problems[i].push(Problem { column: c.name, value: Some(raw.into()), reason: "not an integer".into() });
+                problems[i].push(Problem {
+                    column: c.name.into(),
+                    value: Some(raw.into()),
+                    reason: "not an integer".into(),
+                });
                 None
             }
             (Some(raw), Some(n)) => match range {
                 Some((lo, hi)) if n < lo || n > hi => {
                     problems[i].push(Problem {
-                        column: c.name,
+                        column: c.name.into(),
                         value: Some(raw.into()),
                         reason: format!("{n} is outside {lo}..{hi}"),
                     });
@@ -245,4 +347,119 @@ fn record_json(df: &DataFrame, row: usize) -> String {
         }
     }
     serde_json::Value::Object(map).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::input::{InputFormat, InputSource, read};
+    use crate::survey::answers_from_responses;
+
+    /// A cell: often a plausible value for some column, often garbage.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("2026-03-04T10:00:00Z".to_string()),
+            Just("2026-03-04".to_string()),
+            Just("2300-01-01T00:00:00Z".to_string()),
+            Just("1800-01-01".to_string()),
+            Just("+275760-09-13T00:00:00Z".to_string()),
+            Just("success".to_string()),
+            Just("rollback".to_string()),
+            Just("onboarded".to_string()),
+            Just("9".to_string()),
+            Just("-1".to_string()),
+            Just("99999999999999999999999".to_string()),
+            Just("9é".to_string()),
+            "[0-9]{1,3}",
+            "\\PC{0,16}",
+            any::<i64>().prop_map(|n| n.to_string()),
+        ]
+    }
+
+    fn table() -> impl Strategy<Value = Table> {
+        prop::sample::select(Table::IMPORTABLE.to_vec())
+    }
+
+    fn quote(s: &str) -> String {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+
+    fn ctx() -> RunContext {
+        let mut c = RunContext::new("prop", "file", chrono_tz::Europe::Berlin);
+        c.likert.insert("q_extra".into(), 5);
+        c
+    }
+
+    /// Validating (and, for surveys, reshaping the answers) never panics, and
+    /// every record read is either kept or quarantined.
+    fn check(table: Table, input: InputSource) -> Result<(), TestCaseError> {
+        let Ok(raw) = read(&input) else { return Ok(()) };
+        let ctx = ctx();
+        match validate(table, &raw, &ctx) {
+            Ok(v) => {
+                prop_assert_eq!(v.read, v.df.height() + v.quarantined.len());
+                prop_assert_eq!(v.lines.len(), v.df.height());
+                if table == Table::SurveyResponses {
+                    let answers = answers_from_responses(&v, &ctx).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(answers.read(), answers.df.height() + answers.quarantined.len());
+                }
+            }
+            Err(e) => prop_assert!(e.is_bad_input(), "not an input error: {e}"),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn random_csv_rows_are_kept_or_quarantined(
+            table in table(),
+            rows in prop::collection::vec(prop::collection::vec(cell(), 12), 0..8),
+            drop_column in 0usize..12,
+        ) {
+            let mut names: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
+            names.extend(["source", "q_extra", "comment"]);
+            if drop_column < names.len() {
+                names.remove(drop_column);
+            }
+            let mut csv = names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(",");
+            csv.push('\n');
+            for row in &rows {
+                let cells: Vec<String> = names.iter().enumerate().map(|(i, _)| quote(&row[i % row.len()])).collect();
+                csv.push_str(&cells.join(","));
+                csv.push('\n');
+            }
+            check(table, InputSource::Memory { name: "prop.csv".into(), format: InputFormat::Csv, bytes: csv.into_bytes() })?;
+        }
+
+        #[test]
+        fn random_ndjson_values_are_kept_or_quarantined(
+            table in table(),
+            rows in prop::collection::vec(prop::collection::vec(prop_oneof![
+                cell().prop_map(Value::String),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                any::<bool>().prop_map(Value::from),
+                Just(Value::Null),
+                cell().prop_map(|s| serde_json::json!({ "v": s })),
+                cell().prop_map(|s| serde_json::json!([s, 1])),
+            ], 12), 0..8),
+        ) {
+            let mut names: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
+            names.extend(["source", "q_extra"]);
+            let mut text = String::new();
+            for row in &rows {
+                let obj: serde_json::Map<String, Value> =
+                    names.iter().enumerate().map(|(i, n)| (n.to_string(), row[i % row.len()].clone())).collect();
+                text.push_str(&Value::Object(obj).to_string());
+                text.push('\n');
+            }
+            check(table, InputSource::Memory { name: "prop.ndjson".into(), format: InputFormat::Ndjson, bytes: text.into_bytes() })?;
+        }
+    }
 }

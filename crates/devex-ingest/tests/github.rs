@@ -25,7 +25,7 @@ fn client(server: &MockServer, token: Option<&str>) -> (Client, Messages) {
         &server.uri(),
         token.map(str::to_string),
         Duration::from_secs(5),
-        RetryPolicy { max_retries: 2, base: Duration::from_millis(20) },
+        RetryPolicy::new(2, Duration::from_millis(20)),
         HashMap::new(),
         Arc::new(move |m: &str| sink.lock().unwrap().push(m.to_string())),
     )
@@ -354,4 +354,124 @@ async fn workflow_runs_and_org_listing() {
     assert_eq!(d["environment"], "production");
     assert_eq!(d["finished_at"], "2026-03-01T11:20:00Z");
     assert_eq!(sync.changes.len(), 1, "the first deployment ships its history");
+}
+
+/// GitHub's secondary rate limit answer without `retry-after`.
+fn secondary_limit() -> ResponseTemplate {
+    ResponseTemplate::new(403).set_body_json(serde_json::json!({
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+    }))
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_without_retry_after_waits_then_backs_off_exponentially() {
+    let server = MockServer::start().await;
+    mount(&server, vec![small_repo()], 100).await;
+    Mock::given(path("/repos/acme/api/deployments"))
+        .respond_with(secondary_limit())
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let messages: Messages = Arc::default();
+    let sink = Arc::clone(&messages);
+    // GitHub says "at least one minute"; the test scales the first wait down to 300 ms.
+    let mut retry = RetryPolicy::new(2, Duration::from_millis(20));
+    retry.secondary_wait = Duration::from_millis(300);
+    let c = Client::new(
+        &server.uri(),
+        None,
+        Duration::from_secs(5),
+        retry,
+        HashMap::new(),
+        Arc::new(move |m: &str| sink.lock().unwrap().push(m.to_string())),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let page = c.get("/repos/acme/api/deployments").await.unwrap();
+    // 300 ms, then 600 ms: not a 403 failure, and not a fixed wait.
+    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert_eq!(page.body.as_array().unwrap().len(), 5);
+    assert_eq!(c.requests(), 3);
+    let messages = messages.lock().unwrap();
+    let waits: Vec<&String> = messages.iter().filter(|m| m.contains("secondary rate limit")).collect();
+    assert_eq!(waits.len(), 2, "{messages:?}");
+    assert!(RetryPolicy::new(1, Duration::ZERO).secondary_wait >= Duration::from_secs(60), "GitHub: at least a minute");
+}
+
+#[tokio::test]
+async fn a_wait_past_max_wait_secs_fails_that_repository_with_a_hint_and_the_rest_go_on() {
+    let server = MockServer::start().await;
+    let mut other = small_repo();
+    other.full_name = "acme/web".into();
+    mount(&server, vec![small_repo(), other], 100).await;
+    // acme/web: a secondary limit with no retry-after (a minute at least) and one asking for an hour.
+    Mock::given(path("/repos/acme/web/deployments"))
+        .respond_with(secondary_limit())
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let cfg = GithubSource {
+        repos: vec!["acme/api".into(), "acme/web".into()],
+        base_url: server.uri(),
+        max_wait_secs: 30,
+        ..GithubSource::default()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let opts = SyncOptions { full: false, since: None, now: Utc::now() };
+    let started = Instant::now();
+    let sync =
+        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "no minute-long wait past the cap");
+    let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
+    let error = web.error.as_deref().unwrap();
+    assert!(error.contains("a wait of 60 s is longer than max_wait_secs = 30"), "{error}");
+    assert!(web.hint.as_deref().unwrap().contains("max_wait_secs"), "{web:?}");
+    assert_eq!(sync.deployments.len(), 5, "acme/api landed");
+
+    let hour = MockServer::start().await;
+    mount(&hour, vec![small_repo()], 100).await;
+    Mock::given(path("/repos/acme/api/deployments"))
+        .respond_with(secondary_limit().insert_header("retry-after", "3600"))
+        .with_priority(1)
+        .mount(&hour)
+        .await;
+    let (c, _) = client(&hour, None);
+    let err = c.get("/repos/acme/api/deployments").await.unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { wait_secs: 3600, cap_secs: 900, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_token_is_never_sent_over_plain_http_off_this_machine() {
+    let err = Client::new(
+        "http://github.example.com/api/v3",
+        Some("ghp_secret".into()),
+        Duration::from_secs(5),
+        RetryPolicy::new(0, Duration::ZERO),
+        HashMap::new(),
+        Arc::new(|_: &str| {}),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("plain http") && text.contains("https://"), "{text}");
+    assert!(!text.contains("ghp_secret"));
+    // Loopback (local test servers) and https are fine; so is plain http without a token.
+    for (url, token) in [
+        ("http://127.0.0.1:9/api/v3", Some("t")),
+        ("http://[::1]:9", Some("t")),
+        ("http://localhost:9", Some("t")),
+        ("https://github.example.com/api/v3", Some("t")),
+        ("http://github.example.com/api/v3", None),
+    ] {
+        let made = Client::new(
+            url,
+            token.map(str::to_string),
+            Duration::from_secs(5),
+            RetryPolicy::new(0, Duration::ZERO),
+            HashMap::new(),
+            Arc::new(|_: &str| {}),
+        );
+        assert!(made.is_ok(), "{url}");
+    }
 }

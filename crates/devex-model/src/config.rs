@@ -28,6 +28,10 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The smallest `survey.min_group_size` accepted: below it, a published
+/// score is one or two people's answers.
+pub const MIN_GROUP_SIZE_FLOOR: u32 = 3;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -114,6 +118,9 @@ pub struct GithubSource {
     pub retry_base_ms: u64,
     /// Seconds before a request times out.
     pub timeout_secs: u64,
+    /// The longest a rate limit may hold a request, in seconds; a longer wait
+    /// fails the repository (it retries from its watermark next run).
+    pub max_wait_secs: u64,
 }
 
 impl Default for GithubSource {
@@ -136,6 +143,7 @@ impl Default for GithubSource {
             max_retries: 5,
             retry_base_ms: 500,
             timeout_secs: 30,
+            max_wait_secs: 900,
         }
     }
 }
@@ -150,10 +158,18 @@ pub struct FilesSource {
     /// The value of the `source` column for rows whose file has none.
     #[serde(default = "default_files_source")]
     pub source: String,
+    /// A file modified less than this many seconds ago may still be being
+    /// written: it is left for the next run.
+    #[serde(default = "default_settle_secs")]
+    pub settle_secs: u64,
 }
 
 fn default_files_source() -> String {
     "file".into()
+}
+
+fn default_settle_secs() -> u64 {
+    60
 }
 
 /// `[survey]`.
@@ -259,6 +275,18 @@ impl Config {
                 }
             }
         }
+        if self.survey.min_group_size < MIN_GROUP_SIZE_FLOOR {
+            return Err(ConfigError::Invalid(format!(
+                "survey.min_group_size = {} is below {MIN_GROUP_SIZE_FLOOR}: groups that small identify people",
+                self.survey.min_group_size
+            )));
+        }
+        if !(1..=36_500).contains(&self.lake.retention_days) {
+            return Err(ConfigError::Invalid(format!(
+                "lake.retention_days = {} is outside 1..=36500",
+                self.lake.retention_days
+            )));
+        }
         for (q, spec) in &self.survey.questions {
             if spec.scale_max < 2 {
                 return Err(ConfigError::Invalid(format!("survey.questions.{q}: scale_max must be at least 2")));
@@ -299,7 +327,9 @@ attribution_window_hours = 24
 benchmarks = "dora-2023"
 
 [survey]
-# Survey scores of groups with fewer responses are withheld.
+# Survey scores of groups with fewer responses are withheld (at least 3). Where
+# groups are shown beside their total, more is withheld so that no withheld group
+# can be worked out by subtraction.
 min_group_size = 5
 
 # Survey question columns mapped to DevEx dimensions (Likert 1..scale_max), e.g.
@@ -325,17 +355,19 @@ min_group_size = 5
 # max_retries = 5                             # retries after a 5xx or a timeout
 # retry_base_ms = 500                         # first retry delay (doubling, with jitter)
 # timeout_secs = 30
+# max_wait_secs = 900                         # longest rate-limit wait; past it the repository fails (retried next run)
 #
 # [sources.exports]
 # type = "files"
 # inbox = "/var/lib/devex/inbox"              # imported files move to inbox/done/ or inbox/failed/
 # source = "file"                             # the `source` column for rows without one
+# settle_secs = 60                            # files modified more recently are left for the next run
 
 [lake]
 # Seconds a writer waits for another devex writer (import, ingest, maintain).
 lock_timeout_secs = 60
-# `devex maintain` vacuums unreferenced files older than this; time travel
-# (--as-of) keeps working within it.
+# `devex maintain` vacuums unreferenced files older than this, and each table's
+# Delta log keeps this much history: time travel (--as-of) works within it.
 retention_days = 30
 "#;
 
@@ -353,6 +385,16 @@ mod tests {
         assert!(Config::from_toml_str("timezon = \"UTC\"").is_err());
         let err = Config::from_toml_str("timezone = \"Mars/Olympus\"").unwrap_err();
         assert!(err.to_string().contains("Mars/Olympus"));
+    }
+
+    #[test]
+    fn group_sizes_below_three_and_silly_retentions_are_errors() {
+        for bad in ["[survey]\nmin_group_size = 2", "[survey]\nmin_group_size = 0", "[lake]\nretention_days = 0"] {
+            assert!(Config::from_toml_str(bad).is_err(), "{bad}");
+        }
+        let err = Config::from_toml_str("[survey]\nmin_group_size = 2").unwrap_err().to_string();
+        assert!(err.contains("min_group_size"), "{err}");
+        assert_eq!(Config::from_toml_str("[survey]\nmin_group_size = 3").unwrap().survey.min_group_size, 3);
     }
 
     #[test]

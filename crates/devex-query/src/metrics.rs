@@ -120,6 +120,11 @@ pub struct Nps {
     pub promoters: Option<i64>,
     pub detractors: Option<i64>,
     pub suppressed: bool,
+    /// Why a group with responses is withheld: `min_group_size` (too few
+    /// respondents) or `complementary` (withheld so that another withheld group
+    /// cannot be worked out from the total). Absent when shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_reason: Option<String>,
 }
 
 /// `coverage`.
@@ -269,6 +274,7 @@ impl<'a> Rows<'a> {
                         promoters: self.i64("nps_promoters", i)?,
                         detractors: self.i64("nps_detractors", i)?,
                         suppressed: self.bool("nps_suppressed", i)?,
+                        suppressed_reason: self.str("nps_suppressed_reason", i)?,
                     })
                 })
                 .transpose()?,

@@ -81,22 +81,38 @@ pub async fn quarterly_rows(
     Ok(out)
 }
 
-/// The J-curve of `quarterly` (from [`quarterly_rows`]): the `jcurve_series` and
-/// `jcurve` views' rows.
+/// The rows of the views of `queries/07_jcurve.sql` over quarterly metrics.
+#[derive(Debug, Clone, Default)]
+pub struct JcurveRows {
+    /// `jcurve_series`: every metric per group and quarter, indexed from onboarding.
+    pub series: Vec<RecordBatch>,
+    /// `jcurve`: baseline, first dip and first recovery per group and metric.
+    pub summary: Vec<RecordBatch>,
+    /// `median_group`: each quarter's median group.
+    pub median: Vec<RecordBatch>,
+}
+
+/// The J-curve of `quarterly` (from [`quarterly_rows`]), and each quarter's median group.
 pub async fn jcurve(
     lake: &LakeSession,
     settings: &QuerySettings,
     quarterly: Vec<RecordBatch>,
     window: Window,
     group_by: GroupBy,
-) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), QueryError> {
+) -> Result<JcurveRows, QueryError> {
     let ctx = lake.metrics_context(settings, window, group_by).await?;
     let Some(schema) = quarterly.first().map(RecordBatch::schema) else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(JcurveRows::default());
     };
     ctx.register_table("quarterly_metrics", Arc::new(MemTable::try_new(schema, vec![quarterly])?))?;
     queries::run_script(&ctx, "07_jcurve.sql", &queries::render(queries::JCURVE, settings, window, group_by)?).await?;
-    let series = ctx.sql("SELECT * FROM jcurve_series ORDER BY grp, metric, rel").await?.collect().await?;
-    let summary = ctx.sql("SELECT * FROM jcurve ORDER BY grp, metric").await?.collect().await?;
-    Ok((series, summary))
+    let rows = |sql: &'static str| {
+        let ctx = ctx.clone();
+        async move { ctx.sql(sql).await?.collect().await }
+    };
+    Ok(JcurveRows {
+        series: rows("SELECT * FROM jcurve_series ORDER BY grp, metric, rel").await?,
+        summary: rows("SELECT * FROM jcurve ORDER BY grp, metric").await?,
+        median: rows("SELECT * FROM median_group ORDER BY quarter_start").await?,
+    })
 }

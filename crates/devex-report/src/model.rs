@@ -103,6 +103,31 @@ pub struct JcurveSummary {
     pub recovery_rel: Option<i64>,
 }
 
+/// A quarter's median group (`median_group`): the middle of the groups' values,
+/// on the same scale as one group's (unlike the organisation's pooled numbers).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedianGroup {
+    /// `2026-Q3`.
+    pub quarter: String,
+    /// Groups with a row in the quarter.
+    pub groups: i64,
+    /// Median of the groups' deployments per day.
+    #[serde(default)]
+    pub per_day: Option<f64>,
+    /// Median of the groups' lead time p50.
+    #[serde(default)]
+    pub lead_time_p50: Option<f64>,
+    /// Median of the groups' change failure rates.
+    #[serde(default)]
+    pub change_failure_rate: Option<f64>,
+    /// Median of the groups' recovery time p50.
+    #[serde(default)]
+    pub recovery_p50: Option<f64>,
+    /// Median of the groups' rework rates.
+    #[serde(default)]
+    pub rework_rate: Option<f64>,
+}
+
 /// Adoption at a quarter's end (`adoption`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AdoptionPoint {
@@ -156,6 +181,9 @@ pub struct WaveNps {
     pub value: Option<f64>,
     /// Withheld.
     pub suppressed: bool,
+    /// `min_group_size` or `complementary` (see `queries/05_survey.sql`).
+    #[serde(default)]
+    pub suppressed_reason: Option<String>,
 }
 
 /// A DevEx dimension score of one wave (`devex_scores_by_wave`).
@@ -172,6 +200,9 @@ pub struct WaveDimension {
     pub value: Option<f64>,
     /// Withheld.
     pub suppressed: bool,
+    /// `min_group_size` or `complementary`.
+    #[serde(default)]
+    pub suppressed_reason: Option<String>,
 }
 
 /// What the page was computed from: each table's Delta version and latest event.
@@ -216,6 +247,8 @@ pub struct Scorecard {
     pub jcurve: Vec<JcurvePoint>,
     /// J-curve baseline, dip and recovery per team and metric.
     pub jcurve_summary: Vec<JcurveSummary>,
+    /// Each quarter's median team: what a team page compares the team with.
+    pub median_team: Vec<MedianGroup>,
     /// Organisation adoption per quarter.
     pub adoption: Vec<AdoptionPoint>,
     /// Team retention per quarter.
@@ -280,7 +313,7 @@ pub async fn build(
 
     let first = window_of(&quarters[0])?;
     let span = Window { from: first.from, to: window_of(&last)?.to };
-    let (series, summary) = jcurve(lake, settings, team_rows, span, GroupBy::Team).await?;
+    let curves = jcurve(lake, settings, team_rows, span, GroupBy::Team).await?;
 
     let org_ctx = lake.metrics_context(settings, span, GroupBy::Org).await?;
     let team_ctx = lake.metrics_context(settings, span, GroupBy::Team).await?;
@@ -292,12 +325,12 @@ pub async fn build(
         "SELECT concat(CAST(date_part('year', quarter_start) AS BIGINT), '-Q', CAST(date_part('quarter', quarter_start) AS BIGINT)) AS quarter, teams, retained, share FROM retention ORDER BY quarter_start",
     )
     .await?;
-    let waves_sql = "SELECT grp, survey, n, promoters, passives, detractors, value, suppressed FROM nps_by_wave ORDER BY grp, survey";
+    let waves_sql = "SELECT grp, survey, n, promoters, passives, detractors, value, suppressed, suppressed_reason FROM nps_by_wave ORDER BY grp, survey";
     let waves: Vec<WaveNps> = rows(&org_ctx, waves_sql).await?;
     let team_waves: Vec<WaveNps> = rows(&team_ctx, waves_sql).await?;
     let wave_dimensions: Vec<WaveDimension> = rows(
         &org_ctx,
-        "SELECT survey, dimension, n, value, suppressed FROM devex_scores_by_wave ORDER BY survey, dimension",
+        "SELECT survey, dimension, n, value, suppressed, suppressed_reason FROM devex_scores_by_wave ORDER BY survey, dimension",
     )
     .await?;
 
@@ -346,8 +379,9 @@ pub async fn build(
         org_previous,
         org_trend,
         teams,
-        jcurve: from_batches(&series)?,
-        jcurve_summary: from_batches(&summary)?,
+        jcurve: from_batches(&curves.series)?,
+        jcurve_summary: from_batches(&curves.summary)?,
+        median_team: from_batches(&curves.median)?,
         adoption,
         retention,
         waves,

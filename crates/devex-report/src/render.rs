@@ -10,7 +10,7 @@ use devex_query::metrics::GroupMetrics;
 use crate::ReportError;
 use crate::charts;
 use crate::html::{escape, hours, number, percent, rate, table};
-use crate::model::{JcurvePoint, JcurveSummary, QuarterMetrics, Scorecard, TeamCard, WaveNps};
+use crate::model::{JcurvePoint, JcurveSummary, MedianGroup, QuarterMetrics, Scorecard, TeamCard, WaveNps};
 
 /// The files a report run wrote.
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ struct Metric {
     share: bool,
     /// The value.
     value: fn(&GroupMetrics) -> Option<f64>,
+    /// The median group's value (`median_group`).
+    median: fn(&MedianGroup) -> Option<f64>,
     /// The band, if the metric has bands.
     band: fn(&GroupMetrics) -> Option<&str>,
     /// The sample the value rests on.
@@ -53,6 +55,7 @@ const METRICS: [Metric; 5] = [
         lower_is_better: false,
         share: false,
         value: |g| g.deployment_frequency.per_day,
+        median: |q| q.per_day,
         band: |g| g.deployment_frequency.band.as_deref(),
         sample: |g| format!("{} production deployments", g.deployments),
         show: rate,
@@ -66,6 +69,7 @@ const METRICS: [Metric; 5] = [
         lower_is_better: true,
         share: false,
         value: |g| g.lead_time_hours.p50,
+        median: |q| q.lead_time_p50,
         band: |g| g.lead_time_hours.band.as_deref(),
         sample: |g| format!("n = {} changes · p90 {}", g.lead_time_hours.n, hours(g.lead_time_hours.p90)),
         show: hours,
@@ -79,6 +83,7 @@ const METRICS: [Metric; 5] = [
         lower_is_better: true,
         share: true,
         value: |g| g.change_failure_rate.value,
+        median: |q| q.change_failure_rate,
         band: |g| g.change_failure_rate.band.as_deref(),
         sample: |g| format!("{} of {} deployments failed", g.change_failure_rate.failed, g.deployments),
         show: percent,
@@ -93,6 +98,7 @@ const METRICS: [Metric; 5] = [
         lower_is_better: true,
         share: false,
         value: |g| g.recovery_time_hours.p50,
+        median: |q| q.recovery_p50,
         band: |g| g.recovery_time_hours.band.as_deref(),
         sample: |g| format!("n = {} recovered · {} open", g.recovery_time_hours.n, g.recovery_time_hours.open),
         show: hours,
@@ -106,6 +112,7 @@ const METRICS: [Metric; 5] = [
         lower_is_better: true,
         share: true,
         value: |g| g.rework_rate.value,
+        median: |q| q.rework_rate,
         band: |_| None,
         sample: |g| format!("{} of {} deployments were rollbacks or hotfixes", g.rework_rate.n, g.deployments),
         show: percent,
@@ -186,7 +193,7 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
         Some(&card.org_previous),
     );
     teams_table(&mut body, card);
-    trends(&mut body, &[("Organisation".into(), &card.org_trend)], card)?;
+    trends(&mut body, card, None)?;
     jcurve_section(&mut body, card)?;
     adoption_section(&mut body, card)?;
     devex_section(&mut body, card)?;
@@ -213,7 +220,7 @@ pub fn team_page(card: &Scorecard, team: &TeamCard) -> Result<String, ReportErro
         &team.current,
         team.previous.as_ref(),
     );
-    trends(&mut body, &[(team.team.clone(), &team.trend), ("Organisation".into(), &card.org_trend)], card)?;
+    trends(&mut body, card, Some(team))?;
 
     // The team's J-curve: its own values with its baseline.
     let points: Vec<&JcurvePoint> = card.jcurve.iter().filter(|p| p.grp == team.team).collect();
@@ -344,7 +351,9 @@ fn tiles(
     // Developer sentiment beside the DORA keys.
     let nps = match &now.nps {
         Some(n) if n.n == 0 => ("–".into(), "no responses".into()),
-        Some(n) if n.suppressed => (format!("withheld (n &lt; {})", card.min_group_size), format!("{} responses", n.n)),
+        Some(n) if n.suppressed => {
+            (withheld(n.suppressed_reason.as_deref(), card.min_group_size), format!("{} responses", n.n))
+        }
         Some(n) => (number(n.value, 0), format!("n = {} responses", n.n)),
         None => ("–".into(), "no responses".into()),
     };
@@ -396,7 +405,7 @@ fn teams_table(out: &mut String, card: &Scorecard) {
             }
             row.push(match &t.current.nps {
                 Some(n) if n.n == 0 => "–".into(),
-                Some(n) if n.suppressed => format!("withheld (n &lt; {})", card.min_group_size),
+                Some(n) if n.suppressed => withheld(n.suppressed_reason.as_deref(), card.min_group_size),
                 Some(n) => number(n.value, 0),
                 None => "–".into(),
             });
@@ -417,41 +426,80 @@ fn teams_table(out: &mut String, card: &Scorecard) {
     out.push_str("</section>");
 }
 
-fn trends(out: &mut String, groups: &[(String, &Vec<QuarterMetrics>)], card: &Scorecard) -> Result<(), ReportError> {
+/// One line of a trend chart: a value per quarter and what each rests on.
+struct TrendLine {
+    name: String,
+    /// Per quarter of the report: (value in the metric's unit, the sample it rests on).
+    points: Vec<Option<(Option<f64>, String)>>,
+}
+
+/// The quarterly trend charts: the organisation's on the index page; on a team's page
+/// the team against the median team (like with like: the organisation's counts pool
+/// every team, so its deployments per day are on another scale than one team's).
+fn trends(out: &mut String, card: &Scorecard, team: Option<&TeamCard>) -> Result<(), ReportError> {
     out.push_str("<section aria-labelledby=\"trends\"><h2 id=\"trends\">Quarterly trends</h2>");
     let labels: Vec<String> = card.org_trend.iter().map(|q| q.quarter.clone()).collect();
-    for m in &METRICS {
-        let series: Vec<(String, Vec<Option<f64>>)> = groups
+    let of = |trend: &[QuarterMetrics], m: &Metric| -> Vec<Option<(Option<f64>, String)>> {
+        labels
             .iter()
-            .map(|(name, trend)| {
-                let values = labels
-                    .iter()
-                    .map(|l| {
-                        trend.iter().find(|q| &q.quarter == l).and_then(|q| (m.value)(&q.metrics)).map(|v| v * m.scale)
-                    })
-                    .collect();
-                (name.clone(), values)
+            .map(|l| trend.iter().find(|q| &q.quarter == l).map(|q| ((m.value)(&q.metrics), (m.sample)(&q.metrics))))
+            .collect()
+    };
+    for m in &METRICS {
+        let lines = match team {
+            None => vec![TrendLine { name: "Organisation".into(), points: of(&card.org_trend, m) }],
+            Some(t) => vec![
+                TrendLine { name: t.team.clone(), points: of(&t.trend, m) },
+                TrendLine {
+                    name: "median team".into(),
+                    points: labels
+                        .iter()
+                        .map(|l| {
+                            card.median_team
+                                .iter()
+                                .find(|q| &q.quarter == l)
+                                .map(|q| ((m.median)(q), format!("median of {} teams", q.groups)))
+                        })
+                        .collect(),
+                },
+            ],
+        };
+        let series: Vec<(String, Vec<Option<f64>>)> = lines
+            .iter()
+            .map(|line| {
+                (
+                    line.name.clone(),
+                    line.points.iter().map(|p| p.as_ref().and_then(|p| p.0).map(|v| v * m.scale)).collect(),
+                )
             })
             .collect();
         let svg = charts::lines(&labels, &series, m.axis, None)?;
-        let mut head = vec!["quarter"];
-        head.extend(groups.iter().map(|(n, _)| n.as_str()));
-        let head_owned: Vec<String> = head.iter().map(|h| h.to_string()).collect();
-        let head_refs: Vec<&str> = head_owned.iter().map(String::as_str).collect();
+        let mut head = vec!["quarter".to_string()];
+        head.extend(lines.iter().map(|l| l.name.clone()));
+        let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = labels
             .iter()
-            .map(|l| {
+            .enumerate()
+            .map(|(i, l)| {
                 let mut row = vec![escape(l)];
-                for (_, trend) in groups {
-                    row.push(match trend.iter().find(|q| &q.quarter == l) {
-                        Some(q) => format!("{} ({})", (m.show)((m.value)(&q.metrics)), escape(&(m.sample)(&q.metrics))),
+                for line in &lines {
+                    row.push(match &line.points[i] {
+                        Some((value, sample)) => format!("{} ({})", (m.show)(*value), escape(sample)),
                         None => "–".into(),
                     });
                 }
                 row
             })
             .collect();
-        figure(out, &format!("{} per quarter", m.title), &svg, &table(m.title, &head_refs, &rows));
+        let caption = match team {
+            None => format!("{} per quarter", m.title),
+            Some(_) => format!(
+                "{} per quarter: the team against the median team (the middle of every team's own value, \
+                 not the organisation's pooled total)",
+                m.title
+            ),
+        };
+        figure(out, &caption, &svg, &table(m.title, &head_refs, &rows));
     }
     out.push_str("</section>");
     Ok(())
@@ -619,7 +667,7 @@ fn devex_section(out: &mut String, card: &Scorecard) -> Result<(), ReportError> 
                 let mut row = vec![escape(s)];
                 for d in &dims {
                     row.push(match find(s, d) {
-                        Some(w) if w.suppressed => format!("withheld (n &lt; {})", card.min_group_size),
+                        Some(w) if w.suppressed => withheld(w.suppressed_reason.as_deref(), card.min_group_size),
                         Some(w) => format!("{} (n = {})", number(w.value, 0), w.n),
                         None => "–".into(),
                     });
@@ -636,6 +684,17 @@ fn devex_section(out: &mut String, card: &Scorecard) -> Result<(), ReportError> 
     }
     out.push_str("</section>");
     Ok(())
+}
+
+/// Why a survey number is not shown, in words: too few respondents, or withheld
+/// beside a smaller group so that the total does not give that group away.
+fn withheld(reason: Option<&str>, min: i64) -> String {
+    match reason {
+        Some("complementary") => format!(
+            "withheld <span class=\"why\">(shown, it and the total would reveal a group of fewer than {min})</span>"
+        ),
+        _ => format!("withheld <span class=\"why\">(n &lt; {min})</span>"),
+    }
 }
 
 fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Result<(), ReportError> {
@@ -660,7 +719,7 @@ fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Res
             if w.suppressed {
                 vec![
                     escape(&w.survey),
-                    format!("withheld (n &lt; {min})"),
+                    withheld(w.suppressed_reason.as_deref(), min),
                     "–".into(),
                     "–".into(),
                     "–".into(),
@@ -678,8 +737,7 @@ fn nps_figure(out: &mut String, waves: &[WaveNps], min: i64, whose: &str) -> Res
             }
         })
         .collect();
-    let withheld = waves.iter().filter(|w| w.suppressed).count();
-    let note = if withheld > 0 { format!("; outlined bars: withheld (n < {min})") } else { String::new() };
+    let note = if waves.iter().any(|w| w.suppressed) { "; outlined bars: withheld".to_string() } else { String::new() };
     figure(
         out,
         &format!(
@@ -748,8 +806,10 @@ fn about(out: &mut String, card: &Scorecard, root: &str) {
     let _ = write!(
         out,
         "<dt>Developer NPS and DevEx scores</dt><dd>From survey responses submitted in the quarter; groups of fewer \
-         than {} responses are withheld. No names and no free-text answers are published.</dd>\
-         <dt>Bands ({})</dt><dd>Lead time p50: elite &lt; 24 h, high &lt; 1 week, medium &lt; 30 days. Deployment \
+         than {0} responses are withheld. Where groups stand beside their total, the withheld groups together \
+         always hold none or at least {0} responses (another group is withheld if needed), so no small group \
+         can be worked out by subtraction. No names and no free-text answers are published.</dd>\
+         <dt>Bands ({1})</dt><dd>Lead time p50: elite &lt; 24 h, high &lt; 1 week, medium &lt; 30 days. Deployment \
          frequency: elite on 5+ days a week (median week), high on 1+ day a week, medium on 1+ day a month. Change \
          failure rate: elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %. Recovery p50: elite &lt; 1 h, high &lt; 24 h, medium \
          &lt; 1 week. Otherwise low.</dd></dl>",
@@ -833,6 +893,7 @@ a{color:var(--accent)}nav ul{list-style:none;padding:0;margin:16px 0 0;display:f
 .value{font-size:1.6rem;font-weight:700}.n,.delta{color:var(--muted);font-size:.9rem}\
 .band,.chip{display:inline-block;border-radius:4px;padding:1px 8px;font-size:.9rem;border:1px solid}\
 .chip{font-size:.8rem;padding:0 6px}\
+.why{display:block;font-size:.75rem;font-weight:normal;color:#555}\
 .band-elite{background:#dff3e8;color:#0a5132;border-color:#0a5132}\
 .band-high{background:#e1eefa;color:#0b4173;border-color:#0b4173}\
 .band-medium{background:#fdf0d5;color:#6b4400;border-color:#6b4400}\

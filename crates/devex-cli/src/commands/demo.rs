@@ -8,7 +8,6 @@ use std::io::Write;
 use anyhow::Context;
 use devex_ingest::import::{ImportOutcome, ImportRequest, import};
 use devex_ingest::input::{InputFormat, InputSource};
-use devex_ingest::lake::Lake;
 use devex_ingest::validate::RunContext;
 use devex_model::Table;
 use devex_query::metrics::compute;
@@ -22,8 +21,9 @@ use crate::commands::metrics::render_table;
 use crate::exit::{Failure, Outcome};
 use crate::settings::Settings;
 
-/// Marks a data dir as the demo's, so a re-run may replace it.
-const DEMO_MARKER: &str = "_state/demo-lake";
+/// Marks a data dir as the demo's, naming the run that wrote it: a re-run may
+/// replace the dir only while every commit in it is that run's.
+const DEMO_MARKER: &str = "_state/demo-lake.json";
 
 /// The order tables are imported in: the catalog first.
 const ORDER: [Table; 7] = [
@@ -39,40 +39,19 @@ const ORDER: [Table; 7] = [
 pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome> {
     let sample = sample_dir(args.sample.as_deref())?;
     let data = &settings.data_dir;
-    prepare_data_dir(data, args.force)?;
-    let lake = Lake::new(data);
+    // Refuse before creating anything in a directory that is not ours; check
+    // again under the writer lock, which a concurrent import would hold.
+    ensure_replaceable(data)?;
+    std::fs::create_dir_all(data.join("_state")).with_context(|| format!("creating {}", data.display()))?;
+    let lake = settings.lake();
     let lock = writer_lock(settings)?;
-    std::fs::write(data.join(DEMO_MARKER), "devex demo lake: `devex demo` may replace this directory\n")
+    ensure_replaceable(data)?;
+    clear_demo_lake(data)?;
+    let run_id = new_run_id();
+    let marker = serde_json::json!({ "devex_demo": true, "run_id": run_id });
+    std::fs::write(data.join(DEMO_MARKER), format!("{marker}\n"))
         .with_context(|| format!("writing {}", data.join(DEMO_MARKER).display()))?;
     eprintln!("importing the sample organisation from {} into {}", sample.display(), data.display());
-
-    let files = sample_files(&sample)?;
-    let run_id = new_run_id();
-    let mut total = ImportOutcome::default();
-    for table in ORDER {
-        let inputs: Vec<InputSource> =
-            files.iter().filter(|(t, _)| *t == table).map(|(_, p)| InputSource::Path(p.clone())).collect();
-        if inputs.is_empty() {
-            continue;
-        }
-        let req = ImportRequest {
-            table,
-            inputs,
-            run: RunContext {
-                run_id: run_id.clone(),
-                source: "file".into(),
-                tz: settings.config.tz()?,
-                now_micros: chrono::Utc::now().timestamp_micros(),
-            },
-        };
-        let outcome = import(&lake, &lock, &req).await?;
-        total.tables.extend(outcome.tables);
-        total.warnings.extend(outcome.warnings);
-        total.quarantined.extend(outcome.quarantined);
-    }
-    print_outcome(&total, ReportFormat::Human, &run_id)?;
-    drop(lock);
-    print_recent_quarters(settings).await?;
 
     // The sample's survey questions map to DevEx dimensions through the sample's own
     // devex.toml, unless the user's configuration maps questions itself.
@@ -85,6 +64,28 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
             .with_context(|| format!("reading {}", sample_config.display()))?;
         config.survey.questions = parsed.survey.questions;
     }
+    let files = sample_files(&sample)?;
+    let mut total = ImportOutcome::default();
+    for table in ORDER {
+        let inputs: Vec<InputSource> =
+            files.iter().filter(|(t, _)| *t == table).map(|(_, p)| InputSource::Path(p.clone())).collect();
+        if inputs.is_empty() {
+            continue;
+        }
+        let req = ImportRequest {
+            table,
+            inputs,
+            run: RunContext::new(run_id.clone(), "file", settings.config.tz()?).with_likert(&config.survey),
+        };
+        let outcome = import(&lake, &lock, &req).await?;
+        total.tables.extend(outcome.tables);
+        total.warnings.extend(outcome.warnings);
+        total.quarantined.extend(outcome.quarantined);
+    }
+    print_outcome(&total, ReportFormat::Human, &run_id)?;
+    drop(lock);
+    print_recent_quarters(settings).await?;
+
     let qs = QuerySettings::from_config(&config)?;
     let site = report::write(settings, &qs, AsOf::Latest, &ReportOptions::default(), &args.report_out).await?;
     eprintln!();
@@ -100,7 +101,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     );
     // Last, on stdout: where the scorecard is, to open in a browser.
     let index = std::fs::canonicalize(&site.index).unwrap_or(site.index);
-    println!("\nThe sample organisation's scorecard: {}", index.display());
+    writeln!(std::io::stdout(), "\nThe sample organisation's scorecard: {}", index.display())?;
     // The bad rows are in the sample on purpose: quarantining them is the demo
     // working, not failing.
     Ok(Outcome::Success)
@@ -140,18 +141,99 @@ fn sample_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn prepare_data_dir(data: &Path, force: bool) -> anyhow::Result<()> {
-    let non_empty = data.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
-    if non_empty {
-        if !force && !data.join(DEMO_MARKER).is_file() {
-            return Err(Failure::error(
-                format!("{} is not empty and is not a previous demo's lake", data.display()),
-                "pass --data DIR for another directory, or --force to replace it",
-            ));
-        }
-        std::fs::remove_dir_all(data).with_context(|| format!("removing the old demo lake {}", data.display()))?;
+/// Whether `devex demo` may replace `data`: it is empty or absent, or it holds
+/// only what an earlier demo wrote (its tables, every commit of which names the
+/// demo's run, and its marker). Anything else (an import, an ingest, a maintain
+/// since, or files of any other kind) makes it real data, which the demo never
+/// deletes.
+fn ensure_replaceable(data: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = data.read_dir() else { return Ok(()) };
+    // A `_state` holding nothing but the writer lock is what taking the lock leaves.
+    let bare_state = |p: &Path| {
+        p.file_name().is_some_and(|n| n == "_state")
+            && p.read_dir().is_ok_and(|mut d| d.all(|e| e.is_ok_and(|e| e.file_name() == "writer.lock")))
+    };
+    let entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| !bare_state(p)).collect();
+    if entries.is_empty() {
+        return Ok(());
     }
-    std::fs::create_dir_all(data.join("_state")).with_context(|| format!("creating {}", data.display()))?;
+    match foreign_content(data, &entries) {
+        None => Ok(()),
+        Some(why) => Err(Failure::error(
+            format!("{} holds data the demo did not write ({why}); the demo never replaces it", data.display()),
+            "pass --data DIR for a directory of its own (e.g. --data ./devex-demo)",
+        )),
+    }
+}
+
+/// The first thing in `data` an earlier demo did not write, if any.
+fn foreign_content(data: &Path, entries: &[PathBuf]) -> Option<String> {
+    let marker = std::fs::read_to_string(data.join(DEMO_MARKER)).ok();
+    let run_id = marker
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        .filter(|m| m["devex_demo"] == true)
+        .and_then(|m| m["run_id"].as_str().map(str::to_string));
+    let Some(run_id) = run_id else { return Some(format!("no demo marker {DEMO_MARKER}")) };
+    for entry in entries {
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name == "_state" {
+            let state: Vec<String> = std::fs::read_dir(entry)
+                .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+                .unwrap_or_default();
+            let marker_name = Path::new(DEMO_MARKER).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if let Some(other) = state.iter().find(|n| n.as_str() != marker_name && n.as_str() != "writer.lock") {
+                return Some(format!("_state/{other}"));
+            }
+            continue;
+        }
+        if name.parse::<Table>().is_err() || !entry.is_dir() {
+            return Some(name.to_string());
+        }
+        if let Some(why) = foreign_commit(entry, &run_id) {
+            return Some(format!("{name}: {why}"));
+        }
+    }
+    None
+}
+
+/// A commit of the table in `dir` that the demo run `run_id` did not write.
+fn foreign_commit(dir: &Path, run_id: &str) -> Option<String> {
+    let log = dir.join("_delta_log");
+    let Ok(files) = log.read_dir() else { return Some("not a Delta table".into()) };
+    for f in files.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if !name.ends_with(".json") {
+            if name.ends_with(".crc") || name.starts_with('.') {
+                continue;
+            }
+            return Some(format!("log file {name}"));
+        }
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let writer = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v.get("commitInfo").and_then(|c| c.get("run_id")).and_then(|r| r.as_str()).map(String::from));
+        if writer.as_deref() != Some(run_id) {
+            return Some(format!("commit {name} by {}", writer.unwrap_or_else(|| "another writer".into())));
+        }
+    }
+    None
+}
+
+/// Remove an earlier demo's tables and marker, keeping the writer lock we hold.
+fn clear_demo_lake(data: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(data).with_context(|| format!("listing {}", data.display()))? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n == "_state") {
+            let marker = data.join(DEMO_MARKER);
+            if marker.exists() {
+                std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
+            }
+            continue;
+        }
+        std::fs::remove_dir_all(&path).with_context(|| format!("removing the old demo table {}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -4,7 +4,6 @@ use std::io::Write;
 
 use devex_ingest::import::{ImportOutcome, ImportRequest, import};
 use devex_ingest::input::{InputFormat, InputSource};
-use devex_ingest::lake::Lake;
 use devex_ingest::validate::RunContext;
 
 use super::{new_run_id, writer_lock};
@@ -14,14 +13,10 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcome> {
     let inputs = inputs(&args)?;
-    let lake = Lake::new(&settings.data_dir);
+    let lake = settings.lake();
     let lock = writer_lock(settings)?;
-    let run = RunContext {
-        run_id: new_run_id(),
-        source: args.source.clone(),
-        tz: settings.config.tz()?,
-        now_micros: chrono::Utc::now().timestamp_micros(),
-    };
+    let run =
+        RunContext::new(new_run_id(), args.source.clone(), settings.config.tz()?).with_likert(&settings.config.survey);
     if args.format == ReportFormat::Human {
         eprintln!("importing {} file(s) into `{}` (run {})", inputs.len(), args.table, run.run_id);
     }

@@ -40,6 +40,13 @@ pub struct SourceRecord {
     pub repos: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<usize>,
+    /// Files left in the inbox for the next run (still being written, or an
+    /// I/O or lake error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_left: Option<usize>,
+    /// An I/O or lake error stopped the source: the run exits 2.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// A line of `_state/runs.ndjson`.
@@ -71,7 +78,7 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
     }
     let since = args.since.as_deref().map(|s| window::instant("--since", s, cfg.tz()?)).transpose()?;
     let started = Utc::now();
-    let lake = Lake::new(&settings.data_dir);
+    let lake = settings.lake();
     std::fs::create_dir_all(settings.data_dir.join("_state"))?;
     let lock = writer_lock(settings)?;
     let run_id = new_run_id();
@@ -80,22 +87,18 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
 
     let mut records = Vec::new();
     let mut partial = false;
+    let mut failed = false;
     for (name, source) in &cfg.sources {
         if !args.source.is_empty() && !args.source.contains(name) {
             continue;
         }
-        let ctx = RunContext {
-            run_id: run_id.clone(),
-            source: String::new(),
-            tz: cfg.tz()?,
-            now_micros: Utc::now().timestamp_micros(),
-        };
+        let ctx = RunContext::new(run_id.clone(), String::new(), cfg.tz()?).with_likert(&cfg.survey);
         let record = match source {
             SourceConfig::Github(g) => {
                 let opts = SyncOptions { full: args.full, since, now: started };
                 github_source(settings, &lake, &lock, name, g, &opts, ctx, terminal).await
             }
-            SourceConfig::Files(f) => files_source(&lake, &lock, name, f, ctx).await,
+            SourceConfig::Files(f) => files_source(&settings.data_dir, &lake, &lock, name, f, ctx).await,
         };
         let record = record.unwrap_or_else(|e| SourceRecord {
             source: name.clone(),
@@ -109,18 +112,25 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
             not_modified: None,
             repos: None,
             files: None,
+            files_left: None,
+            failed: false,
         });
+        failed |= record.failed;
         partial |= !record.errors.is_empty() || record.tables.iter().any(|t| t.quarantined > 0);
         records.push(record);
     }
     drop(lock);
 
-    let outcome = if partial { Outcome::Partial } else { Outcome::Success };
+    let (outcome, exit) = match (failed, partial) {
+        (true, _) => (Outcome::Failed, 2),
+        (false, true) => (Outcome::Partial, 3),
+        (false, false) => (Outcome::Success, 0),
+    };
     let record = RunRecord {
         run_id: run_id.clone(),
         started_at: started.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         finished_at: Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        exit: if partial { 3 } else { 0 },
+        exit,
         sources: records,
     };
     append_run(&settings.data_dir, &record)?;
@@ -224,6 +234,8 @@ async fn github_source(
         not_modified: Some(sync.not_modified),
         repos: Some(sync.repos.len()),
         files: None,
+        files_left: None,
+        failed: false,
     })
 }
 
@@ -237,6 +249,7 @@ fn ndjson(rows: &[Value]) -> Vec<u8> {
 }
 
 async fn files_source(
+    data_dir: &Path,
     lake: &Lake,
     lock: &WriterLock,
     name: &str,
@@ -261,11 +274,37 @@ async fn files_source(
             u.display()
         ));
     }
+    let settle = std::time::Duration::from_secs(cfg.settle_secs);
+    let mut attempts = inbox::Attempts::load(data_dir, name)?;
+    let (mut left, mut failed) = (0, false);
     for p in &pending {
+        if !inbox::settled(&p.path, settle, std::time::SystemTime::now())? {
+            eprintln!("  {}: modified in the last {} s; left for the next run", p.path.display(), cfg.settle_secs);
+            left += 1;
+            continue;
+        }
+        if failed {
+            // The lake failed on an earlier file: leave the rest for the next run.
+            left += 1;
+            continue;
+        }
+        if attempts.made(&p.path) >= inbox::MAX_ATTEMPTS {
+            let to = inbox::settle(inbox, &p.path, false)?;
+            attempts.finish(&p.path)?;
+            errors.push(format!(
+                "{}: gave up after {} attempts that did not finish (did it crash or exhaust memory?); moved to {}",
+                p.path.display(),
+                inbox::MAX_ATTEMPTS,
+                to.display()
+            ));
+            continue;
+        }
+        attempts.begin(&p.path)?;
         let req = ImportRequest { table: p.table, inputs: vec![InputSource::Path(p.path.clone())], run: ctx.clone() };
         match import(lake, lock, &req).await {
             Ok(o) => {
                 let to = inbox::settle(inbox, &p.path, true)?;
+                attempts.finish(&p.path)?;
                 eprintln!("  {} -> {}", p.path.display(), to.display());
                 for t in o.tables {
                     match tables.iter_mut().find(|x| x.table == t.table) {
@@ -280,10 +319,17 @@ async fn files_source(
                     }
                 }
             }
-            Err(e) => {
+            Err(e) if e.is_bad_input() => {
                 let to = inbox::settle(inbox, &p.path, false)?;
+                attempts.finish(&p.path)?;
                 let hint = e.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
                 errors.push(format!("{e}{hint}; moved to {}", to.display()));
+            }
+            Err(e) => {
+                // Not the file's fault: it stays for the next run (its attempt is counted).
+                failed = true;
+                left += 1;
+                errors.push(format!("{}: {e}; left in the inbox for the next run", p.path.display()));
             }
         }
     }
@@ -296,6 +342,8 @@ async fn files_source(
         not_modified: None,
         repos: None,
         files: Some(pending.len()),
+        files_left: Some(left),
+        failed,
     })
 }
 

@@ -1,20 +1,37 @@
 //! `devex maintain`: compact and vacuum every table.
 
-use devex_ingest::lake::{CommitInfo, Lake};
+use devex_ingest::lake::CommitInfo;
 
 use super::{new_run_id, writer_lock};
 use crate::cli::MaintainArgs;
-use crate::exit::Outcome;
+use crate::exit::{Failure, Outcome};
+
+/// Below this, vacuum needs `--force`: a week covers a weekly report's `--as-of`.
+const MIN_RETENTION_DAYS: u64 = 7;
+/// 100 years.
+const MAX_RETENTION_DAYS: u64 = 36_500;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: MaintainArgs) -> anyhow::Result<Outcome> {
     let days = args.retention_days.unwrap_or(settings.config.lake.retention_days);
-    let lake = Lake::new(&settings.data_dir);
+    if days > MAX_RETENTION_DAYS {
+        return Err(Failure::error(
+            format!("--retention-days {days} is more than {MAX_RETENTION_DAYS} (100 years)"),
+            "keep history with a retention of at most 36500 days",
+        ));
+    }
+    if days < MIN_RETENTION_DAYS && !args.force {
+        return Err(Failure::error(
+            format!("a retention of {days} days would delete the files `--as-of` needs for anything older"),
+            format!("use at least {MIN_RETENTION_DAYS} days, or pass --force to vacuum that much history away"),
+        ));
+    }
+    let lake = settings.lake();
     let lock = writer_lock(settings)?;
     let info = CommitInfo { run_id: new_run_id(), command: "maintain".into(), source: "devex".into() };
     eprintln!("compacting and vacuuming {} (retention {days} days)", settings.data_dir.display());
-    let days = i64::try_from(days).unwrap_or(i64::MAX / 86_400_000);
-    for m in lake.maintain(&lock, chrono::Duration::days(days), &info).await? {
+    let retention = i64::try_from(days).ok().and_then(chrono::Duration::try_days).unwrap_or(chrono::Duration::MAX);
+    for m in lake.maintain(&lock, retention, &info).await? {
         eprintln!(
             "{:<17} compacted {:>4} files into {:>3}  vacuumed {:>4} files  (version {})",
             m.table.name(),

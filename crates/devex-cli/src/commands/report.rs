@@ -1,5 +1,6 @@
 //! `devex report`: the public platform scorecard as a static site.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -20,7 +21,7 @@ pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<Outcom
         quarter: args.quarter.as_deref().map(window::quarter).transpose()?,
     };
     let site = write(settings, &qs, as_of, &opts, &args.out).await?;
-    println!("{}", site.index.display());
+    writeln!(std::io::stdout(), "{}", site.index.display())?;
     Ok(Outcome::Success)
 }
 

@@ -5,6 +5,8 @@ use std::io::Write;
 use anyhow::Context;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::execution::context::SQLOptions;
+use datafusion::sql::parser::DFParser;
 use devex_query::{LakeSession, QuerySettings};
 
 use super::window;
@@ -22,8 +24,20 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
     let qs = QuerySettings::from_config(&settings.config)?;
     let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
     let lake = LakeSession::open_as_of(&settings.data_dir, window::as_of(&args.window, qs.timezone)?).await?;
+    if let Some(what) = writes(&query) {
+        return Err(refused(&what));
+    }
     let ctx = lake.metrics_context(&qs, window, window::group_by(args.by)).await?;
-    let batches = match ctx.sql(&query).await {
+    let plan = match ctx.state().create_logical_plan(&query).await {
+        Ok(plan) => plan,
+        Err(e) => return Err(Failure::error(format!("{}", e.find_root()), tables_hint())),
+    };
+    // Read-only: the lake changes only through devex's own writers (one MERGE per
+    // import, quarantine, run metadata), never through ad-hoc SQL.
+    if let Err(e) = read_only().verify_plan(&plan) {
+        return Err(refused(&e.find_root().to_string()));
+    }
+    let batches = match ctx.execute_logical_plan(plan).await {
         Ok(df) => df.collect().await.map_err(anyhow::Error::from),
         Err(e) => Err(e.into()),
     };
@@ -44,6 +58,54 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
         None => write(&batches, args.format, std::io::stdout())?,
     }
     Ok(Outcome::Success)
+}
+
+/// What `devex sql` may run: queries, EXPLAIN, SHOW and DESCRIBE. No DDL
+/// (CREATE [EXTERNAL] TABLE / VIEW, DROP), no DML (INSERT, UPDATE, DELETE,
+/// MERGE, COPY ... TO) and no statements (SET, transactions, PREPARE).
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}
+
+/// The first statement of `sql` that would write or change the session, by its
+/// leading keywords (`INSERT`, `COPY ... TO`, `CREATE EXTERNAL TABLE`, ...).
+/// Text that does not parse is left to the planner, which explains the error.
+pub fn writes(sql: &str) -> Option<String> {
+    use datafusion::sql::parser::Statement as Df;
+    use datafusion::sql::sqlparser::ast::Statement as S;
+    fn sql_writes(s: &S) -> Option<String> {
+        match s {
+            S::Query(_)
+            | S::ShowTables { .. }
+            | S::ShowColumns { .. }
+            | S::ShowVariable { .. }
+            | S::ShowFunctions { .. }
+            | S::ExplainTable { .. } => None,
+            S::Explain { statement, .. } => sql_writes(statement),
+            other => Some(other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+        }
+    }
+    let statements = DFParser::parse_sql(sql).ok()?;
+    statements.iter().find_map(|st| match st {
+        Df::Statement(s) => sql_writes(s),
+        Df::Explain(e) => match e.statement.as_ref() {
+            Df::Statement(s) => sql_writes(s),
+            Df::CreateExternalTable(_) => Some("CREATE EXTERNAL TABLE".into()),
+            Df::CopyTo(_) => Some("COPY ... TO".into()),
+            _ => Some("a nested statement".into()),
+        },
+        Df::CreateExternalTable(_) => Some("CREATE EXTERNAL TABLE".into()),
+        Df::CopyTo(_) => Some("COPY ... TO".into()),
+        _ => Some(st.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+    })
+}
+
+fn refused(what: &str) -> anyhow::Error {
+    Failure::error(
+        format!("devex sql only reads the lake: `{what}` is refused"),
+        "run SELECT, EXPLAIN, SHOW or DESCRIBE; to add or correct rows use `devex import TABLE FILE` \
+         (a row replaces the stored row with the same identity); to export a result use --output FILE",
+    )
 }
 
 fn tables_hint() -> String {
@@ -88,4 +150,42 @@ fn write(batches: &[RecordBatch], format: SqlFormat, mut out: impl Write + Send)
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::writes;
+
+    #[test]
+    fn reads_pass_and_writes_are_named() {
+        for ok in [
+            "SELECT 1",
+            "select * from deployments",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "SHOW COLUMNS FROM deployments",
+            "DESCRIBE deployments",
+            "not sql at all",
+        ] {
+            assert_eq!(writes(ok), None, "{ok}");
+        }
+        for (bad, word) in [
+            ("INSERT INTO deployments SELECT * FROM deployments", "INSERT"),
+            ("UPDATE deployments SET status = 'x'", "UPDATE"),
+            ("DELETE FROM deployments", "DELETE"),
+            ("MERGE INTO deployments d USING deployments s ON d.id = s.id WHEN MATCHED THEN DELETE", "MERGE"),
+            ("DROP TABLE deployments", "DROP"),
+            ("CREATE TABLE t AS SELECT 1", "CREATE"),
+            ("CREATE VIEW v AS SELECT 1", "CREATE"),
+            ("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/tmp/x.csv'", "CREATE EXTERNAL TABLE"),
+            ("COPY deployments TO '/tmp/out.parquet'", "COPY"),
+            ("EXPLAIN ANALYZE INSERT INTO deployments SELECT * FROM deployments", "INSERT"),
+            ("SET datafusion.execution.batch_size = 1", "SET"),
+            ("SELECT 1; DROP TABLE deployments", "DROP"),
+        ] {
+            let got = writes(bad).unwrap_or_else(|| panic!("{bad} passed"));
+            assert!(got.starts_with(word), "{bad}: {got}");
+        }
+    }
 }

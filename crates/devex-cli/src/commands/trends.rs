@@ -14,19 +14,16 @@ use devex_query::{AsOf, LakeSession, QuerySettings, Window};
 
 use super::window;
 use crate::cli::{MetricsFormat, TrendsArgs};
-use crate::exit::{Failure, Outcome};
+use crate::exit::Outcome;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcome> {
-    if args.quarters == 0 {
-        return Err(Failure::error("--quarters must be at least 1", "e.g. --quarters 8"));
-    }
     let qs = QuerySettings::from_config(&settings.config)?;
     let as_of = args.as_of_version.map(AsOf::Version).unwrap_or_default();
     let lake = LakeSession::open_as_of(&settings.data_dir, as_of).await?;
     let latest = lake.latest_event(Table::Deployments).await?.unwrap_or_else(chrono::Utc::now);
     let (year, quarter) = Window::quarter_of(latest, qs.timezone);
-    let quarters = Quarter { year, quarter }.last_n(args.quarters);
+    let quarters = Quarter { year, quarter }.last_n(args.quarters as usize);
     let group_by = window::group_by(args.by);
     let mut out = std::io::stdout().lock();
 
@@ -66,7 +63,7 @@ pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcom
         from: Window::quarter(first.year, first.quarter, qs.timezone).expect("valid").from,
         to: Window::quarter(last.year, last.quarter, qs.timezone).expect("valid").to,
     };
-    let (series, summary) = jcurve(&lake, &qs, rows, span, group_by).await?;
+    let devex_query::trends::JcurveRows { series, summary, .. } = jcurve(&lake, &qs, rows, span, group_by).await?;
     match args.format {
         MetricsFormat::Csv => write_csv(&mut out, &series)?,
         MetricsFormat::Json => {

@@ -18,8 +18,22 @@ pub fn resolve(args: &WindowArgs, tz: Tz, now: DateTime<Utc>) -> anyhow::Result<
         parse_quarter(q, tz)?
     } else {
         let last = args.last.as_deref().unwrap_or("90d");
-        Window { from: now - parse_span(last)?, to: now }
+        let span = parse_span(last)?;
+        let from = now.checked_sub_signed(span).filter(|f| *f >= earliest()).ok_or_else(|| {
+            Failure::error(format!("--last `{last}` reaches back before {}", earliest().format("%Y-%m-%d")), SPAN_HINT)
+        })?;
+        Window { from, to: now }
     };
+    if window.from < earliest() || window.to > latest() {
+        return Err(Failure::error(
+            format!("the window {} .. {} is outside the years devex keeps", window.from, window.to),
+            format!(
+                "windows lie between {} and {} (event times outside them are quarantined)",
+                earliest().format("%Y-%m-%d"),
+                latest().format("%Y-%m-%d")
+            ),
+        ));
+    }
     if window.from >= window.to {
         return Err(Failure::error(
             format!("the window is empty: {} is not before {}", window.from, window.to),
@@ -52,12 +66,26 @@ pub fn group_by(arg: Option<GroupArg>) -> GroupBy {
     }
 }
 
+/// The earliest instant a window may start at: the contract's range for timestamps.
+fn earliest() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(devex_ingest::timestamp::MIN_MICROS).unwrap_or_default()
+}
+
+/// The latest instant a window may end at.
+fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(devex_ingest::timestamp::MAX_MICROS).unwrap_or_default()
+}
+
 pub fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
     let micros = parse_micros(value, tz).map_err(|e| {
         Failure::error(format!("{flag} `{value}`: {e}"), "use a date (2026-01-01) or an RFC 3339 timestamp")
     })?;
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| Failure::error(format!("{flag} `{value}` is out of range"), ""))
+    DateTime::from_timestamp_micros(micros).filter(|t| (earliest()..=latest()).contains(t)).ok_or_else(|| {
+        Failure::error(
+            format!("{flag} `{value}` is out of range"),
+            format!("use a date between {} and {}", earliest().format("%Y-%m-%d"), latest().format("%Y-%m-%d")),
+        )
+    })
 }
 
 fn parse_quarter(q: &str, tz: Tz) -> anyhow::Result<Window> {
@@ -71,7 +99,7 @@ pub fn quarter(q: &str) -> anyhow::Result<Quarter> {
     let (year, quarter) = q.split_once(['-', ' ']).ok_or_else(bad)?;
     let year: i32 = year.parse().map_err(|_| bad())?;
     let quarter: u32 = quarter.trim_start_matches(['Q', 'q']).parse().map_err(|_| bad())?;
-    if !(1..=4).contains(&quarter) || !(1970..=9999).contains(&year) {
+    if !(1..=4).contains(&quarter) || !(1970..=2199).contains(&year) {
         return Err(bad());
     }
     Ok(Quarter { year, quarter })
@@ -81,16 +109,20 @@ fn bad_quarter(q: &str) -> anyhow::Error {
     Failure::error(format!("--quarter `{q}` is not a quarter"), "write it as YYYY-QN, e.g. 2026-Q3")
 }
 
+const SPAN_HINT: &str = "write it as a number of days or weeks: 90d, 12w";
+
+/// `--last N{d|w}`: a positive number of days or weeks.
 fn parse_span(s: &str) -> anyhow::Result<Duration> {
-    let bad =
-        || Failure::error(format!("--last `{s}` is not a span"), "write it as a number of days or weeks: 90d, 12w");
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    match unit {
-        "d" if n > 0 => Ok(Duration::days(n)),
-        "w" if n > 0 => Ok(Duration::weeks(n)),
-        _ => Err(bad()),
-    }
+    let bad = || Failure::error(format!("--last `{s}` is not a span"), SPAN_HINT);
+    let mut chars = s.chars();
+    let unit = chars.next_back().ok_or_else(bad)?;
+    let n: i64 = chars.as_str().parse().map_err(|_| bad())?;
+    let span = match unit {
+        'd' if n > 0 => Duration::try_days(n),
+        'w' if n > 0 => Duration::try_weeks(n),
+        _ => return Err(bad()),
+    };
+    span.ok_or_else(|| Failure::error(format!("--last `{s}` is too long"), SPAN_HINT))
 }
 
 #[cfg(test)]
@@ -118,5 +150,39 @@ mod tests {
         assert!(resolve(&WindowArgs { quarter: Some("2026-Q5".into()), ..args() }, chrono_tz::UTC, now).is_err());
         assert!(resolve(&WindowArgs { last: Some("12w".into()), ..args() }, chrono_tz::UTC, now).is_ok());
         assert!(resolve(&WindowArgs { last: Some("-3d".into()), ..args() }, chrono_tz::UTC, now).is_err());
+    }
+
+    #[test]
+    fn hostile_spans_are_errors_not_panics() {
+        let now = Utc::now();
+        for last in ["9é", "é", "", "d", "99999999999999d", "100000000d", "9223372036854775807w", "0d", "3x"] {
+            let got = resolve(&WindowArgs { last: Some(last.into()), ..args() }, chrono_tz::UTC, now);
+            assert!(got.is_err(), "{last}");
+        }
+        // 200 years back is before 1900: refused, with a message saying why.
+        let err = resolve(&WindowArgs { last: Some("73000d".into()), ..args() }, chrono_tz::UTC, now).unwrap_err();
+        assert!(err.to_string().contains("before 1900"), "{err}");
+        for (from, to) in [("1800-01-01", "2026-01-01"), ("2026-01-01", "2300-01-01"), ("+275000-01-01", "2026-01-01")]
+        {
+            let w = WindowArgs { from: Some(from.into()), to: Some(to.into()), ..args() };
+            assert!(resolve(&w, chrono_tz::UTC, now).is_err(), "{from}..{to}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever is typed for --last, --from/--to, --quarter or --as-of: a window or an error, never a panic.
+        #[test]
+        fn window_flags_never_panic(last in "\\PC{0,12}", from in "\\PC{0,24}", to in "\\PC{0,24}",
+                                    quarter in "\\PC{0,10}", n in proptest::num::i64::ANY,
+                                    unit in proptest::sample::select(vec!["d", "w", "h", "", "é"])) {
+            let now = Utc::now();
+            let _ = resolve(&WindowArgs { last: Some(last), ..args() }, chrono_tz::UTC, now);
+            let _ = resolve(&WindowArgs { last: Some(format!("{n}{unit}")), ..args() }, chrono_tz::UTC, now);
+            let _ = resolve(&WindowArgs { from: Some(from.clone()), to: Some(to), ..args() }, chrono_tz::UTC, now);
+            let _ = resolve(&WindowArgs { quarter: Some(quarter), ..args() }, chrono_tz::UTC, now);
+            let _ = as_of_from(Some(&from), None, chrono_tz::UTC);
+        }
     }
 }

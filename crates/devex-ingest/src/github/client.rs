@@ -4,6 +4,10 @@
 //! - primary rate limits: when `x-ratelimit-remaining` reaches 0, every request
 //!   waits until `x-ratelimit-reset`, saying until when;
 //! - secondary rate limits: a 403 or 429 with `retry-after` waits that long;
+//!   one without it (GitHub's "secondary rate limit" message, or any 429) waits
+//!   at least a minute, then exponentially longer, as GitHub documents;
+//! - every wait is capped (`max_wait_secs`): past the cap the request fails with
+//!   a hint, so one repository cannot hold a nightly run for hours;
 //! - 5xx, timeouts and connection errors are retried with exponential backoff
 //!   and jitter, a bounded number of times;
 //! - 401 and 404 fail at once with a hint;
@@ -55,6 +59,16 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
+    /// GitHub asked for a longer wait than `max_wait_secs` allows.
+    #[error("GET {url}: GitHub rate limit: a wait of {wait_secs} s is longer than max_wait_secs = {cap_secs}")]
+    RateLimited {
+        /// The request URL.
+        url: String,
+        /// The wait GitHub asked for.
+        wait_secs: u64,
+        /// The configured cap.
+        cap_secs: u64,
+    },
     /// The client could not be built (bad base URL).
     #[error("{0}")]
     Setup(String),
@@ -74,6 +88,9 @@ impl ApiError {
                 Some("check the repository name and that the token can see it (private repos need `repo` scope)")
             }
             ApiError::Exhausted { .. } => Some("GitHub kept failing; the next run retries from the same watermark"),
+            ApiError::RateLimited { .. } => Some(
+                "the next run retries from the same watermark; to wait longer, raise max_wait_secs, or run at a quieter hour",
+            ),
             ApiError::Malformed { .. } => Some("the next run retries; if it persists, check base_url"),
             _ => None,
         }
@@ -87,6 +104,24 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// First backoff; doubles each retry, with ±50 % jitter.
     pub base: Duration,
+    /// The longest a rate limit may hold a request; a longer wait fails it.
+    pub max_wait: Duration,
+    /// The first wait after a secondary rate limit that names no `retry-after`
+    /// (GitHub: "at least one minute"); it doubles each time.
+    pub secondary_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// `max_retries` with backoff from `base`, rate-limit waits capped at 15 minutes.
+    pub fn new(max_retries: u32, base: Duration) -> RetryPolicy {
+        RetryPolicy { max_retries, base, max_wait: Duration::from_secs(900), secondary_wait: Duration::from_secs(60) }
+    }
+
+    /// With rate-limit waits capped at `max_wait`.
+    pub fn with_max_wait(mut self, max_wait: Duration) -> RetryPolicy {
+        self.max_wait = max_wait;
+        self
+    }
 }
 
 /// A cached page for conditional requests.
@@ -141,6 +176,9 @@ impl Client {
         notify: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> Result<Client, ApiError> {
         let base = base_url.trim_end_matches('/').to_string();
+        if token.is_some() {
+            crate::endpoint::check_token_transport(&base).map_err(ApiError::Setup)?;
+        }
         let mut builder = Octocrab::builder()
             .base_uri(base.as_str())
             .map_err(|e| ApiError::Setup(format!("base_url `{base}`: {e}")))?
@@ -227,8 +265,9 @@ impl Client {
     pub async fn get(&self, url: &str) -> Result<Page, ApiError> {
         let url = self.url(url);
         let mut attempt = 0u32;
+        let mut secondary = 0u32;
         loop {
-            self.wait_for_rate_limit().await;
+            self.wait_for_rate_limit(&url).await?;
             let cached = self.cache.lock().expect("cache lock").get(&url).cloned();
             let mut headers = HeaderMap::new();
             headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
@@ -264,15 +303,24 @@ impl Client {
                             return Ok(Page { body, next: link.as_deref().and_then(next_link) });
                         }
                         (200..=299, Err(e)) => format!("reading the body: {}", transport_message(&e)),
-                        (403 | 429, text) if header(&h, "retry-after").is_some() || remaining(&h) == Some(0) => {
+                        (403 | 429, text) if status == 429 || rate_limited(&h, text.as_deref().ok()) => {
+                            let message = text.ok().and_then(|t| message_of(&t));
                             let wait = match header(&h, "retry-after").and_then(|v| v.parse::<u64>().ok()) {
                                 Some(secs) => Duration::from_secs(secs),
-                                None => until_reset(&h).unwrap_or(Duration::from_secs(60)),
+                                None if remaining(&h) == Some(0) => {
+                                    until_reset(&h).unwrap_or(self.retry.secondary_wait)
+                                }
+                                // A secondary limit without retry-after: a minute, then doubling.
+                                None => {
+                                    secondary += 1;
+                                    self.retry.secondary_wait.saturating_mul(1 << (secondary - 1).min(16))
+                                }
                             };
+                            self.check_wait(&url, wait)?;
                             let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                             (self.notify)(&format!(
                                 "GitHub rate limit (HTTP {status}{}): waiting {} s, until {} UTC",
-                                text.ok().and_then(|t| message_of(&t)).map(|m| format!(": {m}")).unwrap_or_default(),
+                                message.map(|m| format!(": {m}")).unwrap_or_default(),
                                 wait.as_secs_f64().ceil(),
                                 until.format("%H:%M:%S")
                             ));
@@ -322,12 +370,25 @@ impl Client {
         }
     }
 
-    async fn wait_for_rate_limit(&self) {
+    /// A wait longer than the cap fails the request.
+    fn check_wait(&self, url: &str, wait: Duration) -> Result<(), ApiError> {
+        if wait > self.retry.max_wait {
+            return Err(ApiError::RateLimited {
+                url: url.to_string(),
+                wait_secs: wait.as_secs(),
+                cap_secs: self.retry.max_wait.as_secs(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn wait_for_rate_limit(&self, url: &str) -> Result<(), ApiError> {
         let until = *self.paused_until.lock().expect("pause lock");
-        let Some(until) = until else { return };
+        let Some(until) = until else { return Ok(()) };
         let now = Utc::now();
         if until > now {
             let wait = (until - now).to_std().unwrap_or_default();
+            self.check_wait(url, wait)?;
             (self.notify)(&format!(
                 "GitHub rate limit exhausted: waiting {} s, until {} UTC (x-ratelimit-reset)",
                 wait.as_secs_f64().ceil(),
@@ -339,11 +400,20 @@ impl Client {
         if p.is_some_and(|t| t <= Utc::now()) {
             *p = None;
         }
+        Ok(())
     }
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// A 403 that is a rate limit rather than a permission problem: it names a
+/// `retry-after`, the primary limit is spent, or GitHub's message says so.
+fn rate_limited(h: &HeaderMap, body: Option<&str>) -> bool {
+    header(h, "retry-after").is_some()
+        || remaining(h) == Some(0)
+        || body.and_then(message_of).is_some_and(|m| m.to_ascii_lowercase().contains("rate limit"))
 }
 
 fn remaining(h: &HeaderMap) -> Option<u64> {

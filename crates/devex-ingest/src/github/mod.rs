@@ -137,7 +137,8 @@ pub async fn sync_source(
         &cfg.base_url,
         token,
         Duration::from_secs(cfg.timeout_secs.max(1)),
-        RetryPolicy { max_retries: cfg.max_retries, base: Duration::from_millis(cfg.retry_base_ms) },
+        RetryPolicy::new(cfg.max_retries, Duration::from_millis(cfg.retry_base_ms))
+            .with_max_wait(Duration::from_secs(cfg.max_wait_secs)),
         cache,
         Arc::clone(&notify),
     )?;
