@@ -26,12 +26,12 @@ SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
 FROM survey_responses r
 WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};
 
--- One row per published survey number before withholding: NPS counts per group (over the
--- window, and per wave), and DevEx scores per group and dimension (over the window, and per
--- wave). Each answer is rescaled to 0-100 on its question's scale, then averaged per
+-- One row per published survey number before withholding: NPS counts per group, over the
+-- window (`survey` null) and per wave; DevEx scores per group and dimension, over the window and
+-- per wave. Each answer is rescaled to 0-100 on its question's scale, then averaged per
 -- dimension (the same as rescaling the mean when a dimension's items share a scale).
 CREATE VIEW survey_cell AS
-SELECT 'nps' AS measure, r.grp, CAST(NULL AS VARCHAR) AS survey, CAST(NULL AS VARCHAR) AS dimension,
+SELECT 'nps' AS measure, r.grp, r.survey, CAST(NULL AS VARCHAR) AS dimension,
        count(*) AS n,
        sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) AS promoters,
        sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,
@@ -39,27 +39,7 @@ SELECT 'nps' AS measure, r.grp, CAST(NULL AS VARCHAR) AS survey, CAST(NULL AS VA
        CAST(NULL AS DOUBLE) AS score
 FROM window_response r
 WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp
-UNION ALL
-SELECT 'nps', r.grp, r.survey, CAST(NULL AS VARCHAR),
-       count(*),
-       sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END),
-       sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END),
-       sum(CASE WHEN r.nps <= 6 THEN 1 ELSE 0 END),
-       CAST(NULL AS DOUBLE)
-FROM window_response r
-WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, r.survey
-UNION ALL
-SELECT 'devex', r.grp, CAST(NULL AS VARCHAR), q.dimension,
-       count(DISTINCT r.id),
-       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-       avg(100.0 * (a.score - 1) / (q.scale_max - 1))
-FROM window_response r
-JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
-JOIN survey_questions q ON q.question = a.question
-WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, q.dimension
+GROUP BY GROUPING SETS ((r.grp), (r.grp, r.survey))
 UNION ALL
 SELECT 'devex', r.grp, r.survey, q.dimension,
        count(DISTINCT r.id),
@@ -69,7 +49,7 @@ FROM window_response r
 JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
 JOIN survey_questions q ON q.question = a.question
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY r.grp, r.survey, q.dimension;
+GROUP BY GROUPING SETS ((r.grp, q.dimension), (r.grp, r.survey, q.dimension));
 
 -- The withholding rule, once for every survey number (see the header).
 CREATE VIEW survey_withheld AS
