@@ -172,7 +172,7 @@ fn maintain_compacts_and_time_travel_keeps_working() {
     // Within the retention, the first import's version is still readable.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let first = rt.block_on(async {
-        let s = devex_query::LakeSession::open_at(ws.data(), Some(1)).await.unwrap();
+        let s = devex_query::LakeSession::open_as_of(ws.data(), devex_query::AsOf::Version(1)).await.unwrap();
         let b = s.sql("SELECT count(*) AS n FROM deployments").await.unwrap().collect().await.unwrap();
         datafusion::arrow::util::display::array_value_to_string(b[0].column(0), 0).unwrap()
     });

@@ -121,9 +121,10 @@ impl Attempts {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.counts).map_err(std::io::Error::other)?)?;
-        std::fs::rename(&tmp, &self.path)
+        devex_model::atomic::write_atomic(
+            &self.path,
+            &serde_json::to_vec_pretty(&self.counts).map_err(std::io::Error::other)?,
+        )
     }
 }
 

@@ -3,7 +3,6 @@
 //! re-imported row replaces its old copy even when its event time (and so its
 //! `month` partition) moved. Commit metadata names the run.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::RecordBatch;
@@ -18,7 +17,6 @@ use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
 use devex_model::Table;
-use futures::StreamExt;
 use serde_json::json;
 
 use crate::error::IngestError;
@@ -289,15 +287,5 @@ impl Lake {
             });
         }
         Ok(out)
-    }
-
-    /// The latest commit's application metadata of a table (for tests and `status`).
-    pub async fn last_commit_metadata(&self, table: Table) -> Result<HashMap<String, serde_json::Value>, IngestError> {
-        let Some(t) = self.open(table).await? else { return Ok(HashMap::new()) };
-        let mut history = t.history(Some(1));
-        match history.next().await {
-            Some(commit) => Ok(commit.map_err(Self::lake_err(table))?.info),
-            None => Ok(HashMap::new()),
-        }
     }
 }

@@ -21,6 +21,9 @@
 //! # Ok(()) }
 //! ```
 
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod bridge;
 pub mod endpoint;
 pub mod error;
@@ -32,7 +35,6 @@ pub mod lake;
 pub mod lock;
 pub mod quarantine;
 pub mod survey;
-pub mod timestamp;
 pub mod validate;
 
 pub use error::IngestError;

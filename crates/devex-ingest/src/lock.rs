@@ -14,7 +14,6 @@ use crate::error::IngestError;
 #[derive(Debug)]
 pub struct WriterLock {
     file: File,
-    path: PathBuf,
 }
 
 impl WriterLock {
@@ -53,12 +52,7 @@ impl WriterLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         write!(file, "{}", std::process::id()).map_err(io)?;
         file.flush().map_err(io)?;
-        Ok(WriterLock { file, path })
-    }
-
-    /// The lock file.
-    pub fn file_path(&self) -> &Path {
-        &self.path
+        Ok(WriterLock { file })
     }
 }
 

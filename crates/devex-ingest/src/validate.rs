@@ -12,7 +12,7 @@ use polars::prelude::*;
 use crate::error::IngestError;
 use crate::input::RawFrame;
 use crate::quarantine::QuarantineRow;
-use crate::timestamp::{month_of, out_of_range, parse_micros};
+use devex_model::timestamp::{month_of, out_of_range, parse_micros};
 
 /// What every row of one run shares.
 #[derive(Debug, Clone)]

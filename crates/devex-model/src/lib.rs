@@ -10,8 +10,13 @@
 //! assert!(t.schema().field_with_name("month").is_ok());
 //! ```
 
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod atomic;
 pub mod config;
 pub mod table;
+pub mod timestamp;
 
 pub use config::{Config, ConfigError};
 pub use table::{Column, ColumnType, Table};

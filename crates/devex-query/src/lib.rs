@@ -6,20 +6,27 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), devex_query::QueryError> {
-//! use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+//! use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings};
 //! let lake = LakeSession::open("devex-data").await?;
 //! let settings = QuerySettings::default();
-//! let window = Window::quarter(2026, 3, settings.timezone).unwrap();
+//! let window = Quarter { year: 2026, quarter: 3 }.window(settings.timezone);
 //! let doc = devex_query::metrics::compute(&lake, &settings, window, GroupBy::Team).await?;
 //! println!("{}", serde_json::to_string_pretty(&doc).unwrap());
 //! # Ok(()) }
 //! ```
 
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod calendar;
+pub mod error;
 pub mod metrics;
 pub mod params;
 pub mod queries;
 pub mod session;
 pub mod trends;
 
-pub use params::{GroupBy, QuerySettings, Window};
-pub use session::{AsOf, LakeSession, QueryError, TableVersion};
+pub use calendar::{Quarter, Window};
+pub use error::QueryError;
+pub use params::{GroupBy, QuerySettings};
+pub use session::{AsOf, LakeSession, TableVersion};

@@ -9,8 +9,10 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Serialize;
 
-use crate::params::{GroupBy, QuerySettings, Window};
-use crate::session::{LakeSession, QueryError};
+use crate::calendar::Window;
+use crate::error::QueryError;
+use crate::params::{GroupBy, QuerySettings};
+use crate::session::LakeSession;
 
 /// The version of the metric definitions the numbers follow.
 pub const DEFINITIONS_VERSION: &str = "1";
@@ -161,8 +163,8 @@ pub fn document(settings: &QuerySettings, window: Window, groups: Vec<GroupMetri
     MetricsDocument {
         definitions_version: DEFINITIONS_VERSION,
         window: WindowJson {
-            from: window.from.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            to: window.to.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            from: window.from.format(devex_model::timestamp::RFC3339_UTC).to_string(),
+            to: window.to.format(devex_model::timestamp::RFC3339_UTC).to_string(),
             timezone: settings.timezone.name().to_string(),
         },
         benchmarks: settings.benchmarks.clone(),

@@ -9,8 +9,9 @@ use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 
-use crate::params::{GroupBy, QuerySettings, Window};
-use crate::session::QueryError;
+use crate::calendar::Window;
+use crate::error::QueryError;
+use crate::params::{GroupBy, QuerySettings};
 
 /// Every saved query file, in the order they build on each other.
 pub const FILES: &[(&str, &str)] = &[

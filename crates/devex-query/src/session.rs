@@ -9,44 +9,12 @@ use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionConfig;
 use datafusion::prelude::{DataFrame, SessionContext};
-use deltalake::DeltaTableError;
 use devex_model::Table;
 
-use crate::params::{self, GroupBy, QuerySettings, Window};
+use crate::calendar::Window;
+use crate::error::QueryError;
+use crate::params::{self, GroupBy, QuerySettings};
 use crate::queries;
-
-/// Errors of the query layer.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    /// A Delta table could not be opened.
-    #[error("table `{table}`: {source}")]
-    Lake {
-        /// The table.
-        table: String,
-        /// delta-rs's error.
-        source: DeltaTableError,
-    },
-    /// DataFusion rejected or failed a query.
-    #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
-    /// Building a parameter table failed.
-    #[error(transparent)]
-    Arrow(#[from] datafusion::arrow::error::ArrowError),
-    /// A saved query file failed to plan.
-    #[error("queries/{file}: {source}")]
-    SavedQuery {
-        /// The file under `queries/`.
-        file: String,
-        /// DataFusion's error.
-        source: datafusion::error::DataFusionError,
-    },
-    /// A setting cannot be used.
-    #[error("{0}")]
-    Config(String),
-    /// A result had an unexpected shape (a bug in a saved query).
-    #[error("unexpected result: {0}")]
-    Shape(String),
-}
 
 /// Which state of the lake a session reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,12 +56,6 @@ impl LakeSession {
     /// Open the lake at `root`, reading each table's latest version.
     pub async fn open(root: impl AsRef<Path>) -> Result<LakeSession, QueryError> {
         Self::open_as_of(root, AsOf::Latest).await
-    }
-
-    /// Open the lake at `root`; with `as_of_version`, each table is read at
-    /// that Delta version (or its newest version before it).
-    pub async fn open_at(root: impl AsRef<Path>, as_of_version: Option<u64>) -> Result<LakeSession, QueryError> {
-        Self::open_as_of(root, as_of_version.map(AsOf::Version).unwrap_or_default()).await
     }
 
     /// Open the lake at `root` as of a version or an instant.
@@ -140,11 +102,6 @@ impl LakeSession {
             versions.push(TableVersion { table, version });
         }
         Ok(LakeSession { ctx, root, tables, versions })
-    }
-
-    /// The session with the lake's tables only.
-    pub fn context(&self) -> &SessionContext {
-        &self.ctx
     }
 
     /// The version of each table this session reads.
@@ -216,7 +173,7 @@ impl LakeSession {
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
-        params::register(&ctx, settings, window, group_by)?;
+        params::register(&ctx, settings, window)?;
         queries::register_views(&ctx, settings, window, group_by, materialize).await?;
         Ok(ctx)
     }

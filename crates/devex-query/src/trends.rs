@@ -3,54 +3,16 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use datafusion::arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 
+use crate::calendar::{Quarter, Window, epoch_day};
+use crate::error::QueryError;
 use crate::metrics::metric_rows;
-use crate::params::{GroupBy, QuerySettings, Window};
+use crate::params::{GroupBy, QuerySettings};
 use crate::queries;
-use crate::session::{LakeSession, QueryError};
-
-/// A calendar quarter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Quarter {
-    /// The year.
-    pub year: i32,
-    /// 1..=4.
-    pub quarter: u32,
-}
-
-impl Quarter {
-    /// `2026-Q3`.
-    pub fn label(self) -> String {
-        format!("{}-Q{}", self.year, self.quarter)
-    }
-
-    /// The quarter before.
-    pub fn previous(self) -> Quarter {
-        if self.quarter == 1 {
-            Quarter { year: self.year - 1, quarter: 4 }
-        } else {
-            Quarter { quarter: self.quarter - 1, ..self }
-        }
-    }
-
-    /// The `n` quarters ending with this one, oldest first.
-    pub fn last_n(self, n: usize) -> Vec<Quarter> {
-        let mut out = vec![self];
-        while out.len() < n {
-            out.push(out.last().expect("non-empty").previous());
-        }
-        out.reverse();
-        out
-    }
-
-    fn first_day(self) -> NaiveDate {
-        NaiveDate::from_ymd_opt(self.year, 3 * self.quarter - 2, 1).expect("valid quarter")
-    }
-}
+use crate::session::LakeSession;
 
 /// The `metrics` rows of each quarter, each batch led by `quarter` and `quarter_start` columns.
 pub async fn quarterly_rows(
@@ -61,10 +23,8 @@ pub async fn quarterly_rows(
 ) -> Result<Vec<RecordBatch>, QueryError> {
     let mut out = Vec::new();
     for q in quarters {
-        let window = Window::quarter(q.year, q.quarter, settings.timezone)
-            .ok_or_else(|| QueryError::Config(format!("no quarter {}", q.label())))?;
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-        let start = (q.first_day() - epoch).num_days() as i32;
+        let window = q.window(settings.timezone);
+        let start = epoch_day(q.first_day());
         for batch in metric_rows(lake, settings, window, group_by).await? {
             let n = batch.num_rows();
             let mut fields = vec![

@@ -16,6 +16,9 @@
 //! # Ok(()) }
 //! ```
 
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod charts;
 pub mod html;
 pub mod model;
@@ -38,9 +41,6 @@ pub enum ReportError {
     /// The lake could not be read or a query failed (boxed: it is large).
     #[error(transparent)]
     Query(Box<devex_query::QueryError>),
-    /// A quarter outside the calendar.
-    #[error("no such quarter: {0}")]
-    Quarter(String),
     /// A query returned rows of an unexpected shape (a bug in `queries/`).
     #[error("unexpected query result: {0}")]
     Shape(String),

@@ -8,8 +8,8 @@ use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
 use devex_query::metrics::{GroupMetrics, WindowJson, compute, groups_of};
-use devex_query::trends::{Quarter, jcurve, quarterly_rows};
-use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+use devex_query::trends::{jcurve, quarterly_rows};
+use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings, Window};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -270,20 +270,14 @@ pub async fn build(
     let tz = settings.timezone;
     let last = match opts.quarter {
         Some(q) => q,
-        None => {
-            let latest = lake.latest_event(Table::Deployments).await?.unwrap_or_else(chrono::Utc::now);
-            let (year, quarter) = Window::quarter_of(latest, tz);
-            Quarter { year, quarter }
-        }
+        None => Quarter::of(lake.latest_event(Table::Deployments).await?.unwrap_or_else(chrono::Utc::now), tz),
     };
     let quarters = last.last_n(opts.quarters.max(2));
-    let window_of = |q: &Quarter| Window::quarter(q.year, q.quarter, tz).ok_or(ReportError::Quarter(q.label()));
 
     let mut org_trend = Vec::new();
     let mut current_doc = None;
     for q in &quarters {
-        let w = window_of(q)?;
-        let org = compute(lake, settings, w, GroupBy::Org).await?;
+        let org = compute(lake, settings, q.window(tz), GroupBy::Org).await?;
         if q == &last {
             current_doc = Some(org.clone());
         }
@@ -311,8 +305,7 @@ pub async fn build(
     let org = org_trend[n - 1].metrics.clone();
     let org_previous = org_trend[n - 2].metrics.clone();
 
-    let first = window_of(&quarters[0])?;
-    let span = Window { from: first.from, to: window_of(&last)?.to };
+    let span = Window::quarters(quarters[0], last, tz);
     let curves = jcurve(lake, settings, team_rows, span, GroupBy::Team).await?;
 
     let org_ctx = lake.metrics_context(settings, span, GroupBy::Org).await?;
@@ -362,13 +355,13 @@ pub async fn build(
         .map(|(tv, latest)| TableState {
             table: tv.table.name().into(),
             version: tv.version,
-            latest_event: latest.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            latest_event: latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
         })
         .collect();
 
     Ok(Scorecard {
         title: opts.title.clone(),
-        generated_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        generated_at: chrono::Utc::now().format(devex_model::timestamp::RFC3339_UTC).to_string(),
         definitions_version: current_doc.definitions_version,
         benchmarks: current_doc.benchmarks.clone(),
         quarter: last.label(),

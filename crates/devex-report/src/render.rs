@@ -166,10 +166,8 @@ pub fn write_site(card: &Scorecard, dir: &Path) -> Result<Site, ReportError> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let io = |source| ReportError::Io { path: path.to_path_buf(), source };
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    devex_model::atomic::write_atomic(path, bytes)
+        .map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
 }
 
 /// The organisation's page.

@@ -14,6 +14,9 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod org;
 mod rng;
 mod write;

@@ -11,7 +11,7 @@ use devex_ingest::input::{InputFormat, InputSource};
 use devex_ingest::validate::RunContext;
 use devex_model::Table;
 use devex_query::metrics::compute;
-use devex_query::{AsOf, GroupBy, LakeSession, QuerySettings, Window};
+use devex_query::{AsOf, GroupBy, LakeSession, Quarter, QuerySettings};
 use devex_report::ReportOptions;
 
 use super::{new_run_id, report, writer_lock};
@@ -112,16 +112,10 @@ async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
     let qs = QuerySettings::from_config(&settings.config)?;
     let lake = LakeSession::open(&settings.data_dir).await?;
     let Some(latest) = lake.latest_event(Table::Deployments).await? else { return Ok(()) };
-    let (mut year, mut quarter) = Window::quarter_of(latest, qs.timezone);
-    let mut quarters = Vec::new();
-    for _ in 0..2 {
-        quarters.push((year, quarter));
-        (year, quarter) = if quarter == 1 { (year - 1, 4) } else { (year, quarter - 1) };
-    }
-    for (year, quarter) in quarters.into_iter().rev() {
-        let window = Window::quarter(year, quarter, qs.timezone).expect("valid quarter");
+    for q in Quarter::of(latest, qs.timezone).last_n(2) {
+        let window = q.window(qs.timezone);
         let mut out = std::io::stdout().lock();
-        writeln!(out, "\n== {year}-Q{quarter} ==")?;
+        writeln!(out, "\n== {q} ==")?;
         for group_by in [GroupBy::Org, GroupBy::Team] {
             let doc = compute(&lake, &qs, window, group_by).await?;
             write!(out, "{}", render_table(&doc))?;

@@ -128,8 +128,8 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
     };
     let record = RunRecord {
         run_id: run_id.clone(),
-        started_at: started.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        finished_at: Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        started_at: started.format(devex_model::timestamp::RFC3339_UTC).to_string(),
+        finished_at: Utc::now().format(devex_model::timestamp::RFC3339_UTC).to_string(),
         exit,
         sources: records,
     };

@@ -28,7 +28,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 watermarks.push(json!({
                     "source": name,
                     "repo": repo,
-                    "watermark": s.watermark.map(|w| w.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    "watermark": s.watermark.map(|w| w.format(devex_model::timestamp::RFC3339_UTC).to_string()),
                     "production_deployments_seen": s.shipped.len(),
                 }));
             }
@@ -44,7 +44,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             json!({
                 "table": tv.table.name(),
                 "version": tv.version,
-                "latest_event": latest.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                "latest_event": latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
             })
         })
         .collect();

@@ -9,8 +9,8 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
 use devex_query::metrics::compute;
-use devex_query::trends::{Quarter, jcurve, quarterly_rows};
-use devex_query::{AsOf, LakeSession, QuerySettings, Window};
+use devex_query::trends::{jcurve, quarterly_rows};
+use devex_query::{AsOf, LakeSession, Quarter, QuerySettings, Window};
 
 use super::window;
 use crate::cli::{MetricsFormat, TrendsArgs};
@@ -22,16 +22,15 @@ pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcom
     let as_of = args.as_of_version.map(AsOf::Version).unwrap_or_default();
     let lake = LakeSession::open_as_of(&settings.data_dir, as_of).await?;
     let latest = lake.latest_event(Table::Deployments).await?.unwrap_or_else(chrono::Utc::now);
-    let (year, quarter) = Window::quarter_of(latest, qs.timezone);
-    let quarters = Quarter { year, quarter }.last_n(args.quarters as usize);
+    let quarters = Quarter::of(latest, qs.timezone).last_n(args.quarters as usize);
     let group_by = window::group_by(args.by);
     let mut out = std::io::stdout().lock();
 
     if args.format == MetricsFormat::Json && !args.relative_to_onboarding {
         let mut docs = Vec::new();
         for q in &quarters {
-            let w = Window::quarter(q.year, q.quarter, qs.timezone).expect("valid quarter");
-            docs.push(serde_json::json!({"quarter": q.label(), "metrics": compute(&lake, &qs, w, group_by).await?}));
+            let metrics = compute(&lake, &qs, q.window(qs.timezone), group_by).await?;
+            docs.push(serde_json::json!({"quarter": q.label(), "metrics": metrics}));
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"quarters": docs}))?)?;
         return Ok(Outcome::Success);
@@ -57,12 +56,8 @@ pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcom
         return Ok(Outcome::Success);
     }
 
-    let first = quarters.first().expect("at least one quarter");
-    let last = quarters.last().expect("at least one quarter");
-    let span = Window {
-        from: Window::quarter(first.year, first.quarter, qs.timezone).expect("valid").from,
-        to: Window::quarter(last.year, last.quarter, qs.timezone).expect("valid").to,
-    };
+    let (Some(first), Some(last)) = (quarters.first(), quarters.last()) else { return Ok(Outcome::Success) };
+    let span = Window::quarters(*first, *last, qs.timezone);
     let devex_query::trends::JcurveRows { series, summary, .. } = jcurve(&lake, &qs, rows, span, group_by).await?;
     match args.format {
         MetricsFormat::Csv => write_csv(&mut out, &series)?,

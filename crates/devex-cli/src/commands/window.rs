@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use devex_ingest::timestamp::parse_micros;
-use devex_query::trends::Quarter;
-use devex_query::{AsOf, GroupBy, Window};
+use devex_model::timestamp::{MAX_MICROS, MIN_MICROS, parse_micros};
+use devex_query::{AsOf, GroupBy, Quarter, Window};
 
 use crate::cli::{GroupArg, WindowArgs};
 use crate::exit::Failure;
@@ -68,12 +67,12 @@ pub fn group_by(arg: Option<GroupArg>) -> GroupBy {
 
 /// The earliest instant a window may start at: the contract's range for timestamps.
 fn earliest() -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(devex_ingest::timestamp::MIN_MICROS).unwrap_or_default()
+    DateTime::from_timestamp_micros(MIN_MICROS).unwrap_or_default()
 }
 
 /// The latest instant a window may end at.
 fn latest() -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(devex_ingest::timestamp::MAX_MICROS).unwrap_or_default()
+    DateTime::from_timestamp_micros(MAX_MICROS).unwrap_or_default()
 }
 
 pub fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
@@ -89,24 +88,12 @@ pub fn instant(flag: &str, value: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>>
 }
 
 fn parse_quarter(q: &str, tz: Tz) -> anyhow::Result<Window> {
-    let parsed = quarter(q)?;
-    Window::quarter(parsed.year, parsed.quarter, tz).ok_or_else(|| bad_quarter(q))
+    Ok(quarter(q)?.window(tz))
 }
 
 /// `--quarter YYYY-QN`.
 pub fn quarter(q: &str) -> anyhow::Result<Quarter> {
-    let bad = || bad_quarter(q);
-    let (year, quarter) = q.split_once(['-', ' ']).ok_or_else(bad)?;
-    let year: i32 = year.parse().map_err(|_| bad())?;
-    let quarter: u32 = quarter.trim_start_matches(['Q', 'q']).parse().map_err(|_| bad())?;
-    if !(1..=4).contains(&quarter) || !(1970..=2199).contains(&year) {
-        return Err(bad());
-    }
-    Ok(Quarter { year, quarter })
-}
-
-fn bad_quarter(q: &str) -> anyhow::Error {
-    Failure::error(format!("--quarter `{q}` is not a quarter"), "write it as YYYY-QN, e.g. 2026-Q3")
+    q.parse::<Quarter>().map_err(|e| Failure::error(format!("--quarter {e}"), "write it as YYYY-QN, e.g. 2026-Q3"))
 }
 
 const SPAN_HINT: &str = "write it as a number of days or weeks: 90d, 12w";

@@ -443,7 +443,9 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// Exponential backoff with ±50 % jitter (deterministic per URL and attempt, no RNG needed).
+/// Exponential backoff with ±50 % jitter. The jitter comes from a hash of the URL,
+/// the attempt and the clock's nanoseconds, so concurrent retries spread out
+/// without an RNG crate.
 fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
     let exp = base.saturating_mul(1 << (attempt - 1).min(16));
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

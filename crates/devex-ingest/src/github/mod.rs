@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use devex_model::atomic::write_atomic;
 use devex_model::config::GithubSource;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -236,12 +237,6 @@ pub fn save_state(data_dir: &Path, source: &str, sync: &SourceSync) -> Result<()
     let cache = cache_path(data_dir, source);
     write_atomic(&cache, &serde_json::to_vec(&sync.cache).expect("serialisable")).map_err(|e| io(&cache, e))?;
     Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The repositories of a source: `repos`, plus the non-archived repositories of

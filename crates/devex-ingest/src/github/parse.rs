@@ -47,7 +47,7 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 /// RFC 3339 in UTC with `Z`, as the lake's import reads it.
 pub fn format_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    t.format(devex_model::timestamp::RFC3339_UTC).to_string()
 }
 
 /// The names of an issue's or pull request's labels.

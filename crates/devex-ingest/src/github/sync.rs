@@ -321,7 +321,7 @@ async fn workflow_runs(
     let branch = string(&meta.body, "default_branch", &client.url(&format!("/repos/{repo}")))?;
     let mut path = format!("/repos/{repo}/actions/runs?branch={branch}&status=success&per_page=100");
     if let Some(s) = since {
-        path.push_str(&format!("&created=%3E%3D{}", s.format("%Y-%m-%dT%H:%M:%SZ")));
+        path.push_str(&format!("&created=%3E%3D{}", s.format(devex_model::timestamp::RFC3339_UTC)));
     }
     let url = client.url(&path);
     let runs = client.list(&path, Some("workflow_runs"), |page| !reaches_before(page, "created_at", since)).await?;

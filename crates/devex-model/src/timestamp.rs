@@ -11,6 +11,9 @@ const WITH_OFFSET: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%
 /// Formats read in the configured zone.
 const NAIVE: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
 
+/// How devex writes an instant for people and JSON: RFC 3339 in UTC, whole seconds.
+pub const RFC3339_UTC: &str = "%Y-%m-%dT%H:%M:%SZ";
+
 /// 1900-01-01T00:00:00Z: no timestamp in the lake is earlier.
 pub const MIN_MICROS: i64 = -2_208_988_800_000_000;
 /// 2200-01-01T00:00:00Z: no timestamp in the lake is later.
@@ -25,7 +28,7 @@ pub const EVENT_FUTURE_MICROS: i64 = 86_400_000_000;
 /// past `now_micros`; any other timestamp between 1900 and 2200.
 ///
 /// ```
-/// use devex_ingest::timestamp::{out_of_range, parse_micros};
+/// use devex_model::timestamp::{out_of_range, parse_micros};
 /// let now = parse_micros("2026-11-23T12:00:00Z", chrono_tz::UTC).unwrap();
 /// let t = |s| parse_micros(s, chrono_tz::UTC).unwrap();
 /// assert_eq!(out_of_range(t("2026-11-24T00:00:00Z"), true, now), None);
@@ -44,7 +47,7 @@ pub fn out_of_range(micros: i64, event_time: bool, now_micros: i64) -> Option<St
     let limit = now_micros.saturating_add(EVENT_FUTURE_MICROS);
     if event_time && micros > limit {
         let at = DateTime::<Utc>::from_timestamp_micros(limit).unwrap_or_default();
-        return Some(format!("an event time later than now + 1 day ({})", at.format("%Y-%m-%dT%H:%M:%SZ")));
+        return Some(format!("an event time later than now + 1 day ({})", at.format(RFC3339_UTC)));
     }
     None
 }
@@ -52,7 +55,7 @@ pub fn out_of_range(micros: i64, event_time: bool, now_micros: i64) -> Option<St
 /// Parse one timestamp to microseconds since the epoch (UTC).
 ///
 /// ```
-/// use devex_ingest::timestamp::parse_micros;
+/// use devex_model::timestamp::parse_micros;
 /// let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
 /// let a = parse_micros("2026-03-04T10:15:00+01:00", tz).unwrap();
 /// let b = parse_micros("2026-03-04T09:15:00Z", tz).unwrap();

@@ -1,0 +1,36 @@
+//! The query layer's one error type.
+
+use deltalake::DeltaTableError;
+
+/// Errors of the query layer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// A Delta table could not be opened.
+    #[error("table `{table}`: {source}")]
+    Lake {
+        /// The table.
+        table: String,
+        /// delta-rs's error.
+        source: DeltaTableError,
+    },
+    /// DataFusion rejected or failed a query.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Building a parameter table failed.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// A saved query file failed to plan.
+    #[error("queries/{file}: {source}")]
+    SavedQuery {
+        /// The file under `queries/`.
+        file: String,
+        /// DataFusion's error.
+        source: datafusion::error::DataFusionError,
+    },
+    /// A setting cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// A result had an unexpected shape (a bug in a saved query).
+    #[error("unexpected result: {0}")]
+    Shape(String),
+}
