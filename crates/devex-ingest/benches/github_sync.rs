@@ -5,7 +5,6 @@
 //!   cargo bench -p devex-ingest --bench github_sync
 //!   DEVEX_BENCH_REPOS=10 DEVEX_BENCH_DEPLOYS=50 cargo bench -p devex-ingest --bench github_sync
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -44,7 +43,7 @@ fn main() {
         let data = tempfile::tempdir().unwrap();
         let opts = SyncOptions { full: true, since: None, now: Utc::now() };
         let started = Instant::now();
-        let sync = sync_source("bench", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {}))
+        let sync = sync_source("bench", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
             .await
             .unwrap();
         let wall = started.elapsed();

@@ -56,6 +56,16 @@ pub enum IngestError {
         /// delta-rs's error.
         source: deltalake::DeltaTableError,
     },
+    /// A configured source failed as a whole (its API refused, its inbox is missing).
+    #[error("source {name}: {message}")]
+    Source {
+        /// The `[sources.<name>]` name.
+        name: String,
+        /// What failed.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
     /// Building an in-memory frame or batch failed (a bug rather than bad input).
     #[error("{context}: {message}")]
     Internal {
@@ -82,6 +92,7 @@ impl IngestError {
                 path.display()
             )),
             IngestError::Io { .. } => Some("check the path and its permissions".into()),
+            IngestError::Source { hint, .. } => hint.clone(),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@
 
 use devex_model::Table;
 use polars::prelude::{DataFrame, UniqueKeepStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bridge::to_record_batch;
 use crate::error::IngestError;
@@ -31,7 +31,7 @@ pub struct ImportRequest {
 }
 
 /// The outcome for one table; the JSON object `--format json` prints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableReport {
     /// The table.
     pub table: String,

@@ -27,13 +27,16 @@
 pub mod bridge;
 pub mod endpoint;
 pub mod error;
+pub mod files;
 pub mod github;
 pub mod import;
-pub mod inbox;
 pub mod input;
 pub mod lake;
 pub mod lock;
+pub mod progress;
 pub mod quarantine;
+pub mod run;
+pub mod source;
 pub mod survey;
 pub mod validate;
 

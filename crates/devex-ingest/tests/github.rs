@@ -27,7 +27,7 @@ fn client(server: &MockServer, token: Option<&str>) -> (Client, Messages) {
         Duration::from_secs(5),
         RetryPolicy::new(2, Duration::from_millis(20)),
         HashMap::new(),
-        Arc::new(move |m: &str| sink.lock().unwrap().push(m.to_string())),
+        Arc::new(move |e: &devex_ingest::progress::Event| sink.lock().unwrap().push(e.message.clone())),
     )
     .unwrap();
     (c, messages)
@@ -178,8 +178,9 @@ async fn maps_deployments_changes_and_incidents_by_the_rules() {
     let cfg = GithubSource { repos: vec!["acme/api".into()], base_url: server.uri(), ..GithubSource::default() };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync =
-        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
+        .await
+        .unwrap();
     assert!(sync.repos[0].error.is_none(), "{:?}", sync.repos);
 
     // Deployments: every environment and status, kinds derived.
@@ -253,8 +254,9 @@ async fn a_malformed_page_fails_its_repository_alone_and_keeps_its_watermark() {
     };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync =
-        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
+        .await
+        .unwrap();
     let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
     assert!(web.error.as_deref().unwrap().contains("malformed"), "{web:?}");
     assert!(sync.deployments.iter().all(|d| d["id"].as_str().unwrap().starts_with("acme/api/")));
@@ -280,7 +282,9 @@ async fn an_incremental_run_reads_only_the_overlap_and_continues_the_chain() {
         let dir = data.path().to_path_buf();
         async move {
             let opts = SyncOptions { full: false, since: None, now };
-            let s = sync_source("gh", &cfg, &["production".into()], &dir, &opts, Arc::new(|_: &str| {})).await.unwrap();
+            let s = sync_source("gh", &cfg, &["production".into()], &dir, &opts, devex_ingest::progress::silent())
+                .await
+                .unwrap();
             save_state(&dir, "gh", &s).unwrap();
             s
         }
@@ -342,8 +346,9 @@ async fn workflow_runs_and_org_listing() {
     };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync =
-        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
+        .await
+        .unwrap();
     // Only acme/api: legacy is archived, docs lacks the topic.
     let repos: Vec<&str> = sync.repos.iter().map(|r| r.repo.as_str()).collect();
     assert_eq!(repos, vec!["acme/api"]);
@@ -385,7 +390,7 @@ async fn a_secondary_rate_limit_without_retry_after_waits_then_backs_off_exponen
         Duration::from_secs(5),
         retry,
         HashMap::new(),
-        Arc::new(move |m: &str| sink.lock().unwrap().push(m.to_string())),
+        Arc::new(move |e: &devex_ingest::progress::Event| sink.lock().unwrap().push(e.message.clone())),
     )
     .unwrap();
     let started = Instant::now();
@@ -421,8 +426,9 @@ async fn a_wait_past_max_wait_secs_fails_that_repository_with_a_hint_and_the_res
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
     let started = Instant::now();
-    let sync =
-        sync_source("gh", &cfg, &["production".into()], data.path(), &opts, Arc::new(|_: &str| {})).await.unwrap();
+    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
+        .await
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(20), "no minute-long wait past the cap");
     let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
     let error = web.error.as_deref().unwrap();
@@ -450,7 +456,7 @@ async fn a_token_is_never_sent_over_plain_http_off_this_machine() {
         Duration::from_secs(5),
         RetryPolicy::new(0, Duration::ZERO),
         HashMap::new(),
-        Arc::new(|_: &str| {}),
+        devex_ingest::progress::silent(),
     )
     .unwrap_err();
     let text = err.to_string();
@@ -470,7 +476,7 @@ async fn a_token_is_never_sent_over_plain_http_off_this_machine() {
             Duration::from_secs(5),
             RetryPolicy::new(0, Duration::ZERO),
             HashMap::new(),
-            Arc::new(|_: &str| {}),
+            devex_ingest::progress::silent(),
         );
         assert!(made.is_ok(), "{url}");
     }

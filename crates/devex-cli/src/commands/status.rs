@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use devex_ingest::github;
+use devex_ingest::run::{self, RunRecord};
 use devex_model::config::SourceConfig;
 use devex_query::LakeSession;
 use serde_json::{Value, json};
@@ -14,12 +15,9 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcome> {
     let data = &settings.data_dir;
-    let runs_path = data.join("_state").join("runs.ndjson");
-    let runs: Vec<Value> = match std::fs::read_to_string(&runs_path) {
-        Ok(text) => text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect(),
-        Err(_) => Vec::new(),
-    };
-    let last: Vec<&Value> = runs.iter().rev().take(args.runs).collect();
+    let runs_path = run::runs_path(data);
+    let runs = run::runs(data)?;
+    let last: Vec<&RunRecord> = runs.iter().rev().take(args.runs).collect();
 
     let mut watermarks = Vec::new();
     for (name, source) in &settings.config.sources {
@@ -63,34 +61,23 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         writeln!(out, "  none yet: devex ingest writes one record per run")?;
     }
     for r in &last {
-        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
-        writeln!(out, "  {}  {} -> {}  exit {}", s("run_id"), s("started_at"), s("finished_at"), r["exit"])?;
-        for src in r["sources"].as_array().into_iter().flatten() {
-            let counts: Vec<String> = src["tables"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| {
-                    format!(
-                        "{} +{} ~{} !{}",
-                        t["table"].as_str().unwrap_or("?"),
-                        t["written"],
-                        t["replaced"],
-                        t["quarantined"]
-                    )
-                })
+        writeln!(out, "  {}  {} -> {}  exit {}", r.run_id, r.started_at, r.finished_at, r.exit)?;
+        for src in &r.sources {
+            let counts: Vec<String> = src
+                .tables
+                .iter()
+                .map(|t| format!("{} +{} ~{} !{}", t.table, t.written, t.replaced, t.quarantined))
                 .collect();
-            let requests =
-                src.get("requests").and_then(Value::as_u64).map(|n| format!(", {n} requests")).unwrap_or_default();
+            let requests = src.requests.map(|n| format!(", {n} requests")).unwrap_or_default();
             writeln!(
                 out,
                 "    {} ({}{requests}): {}",
-                src["source"].as_str().unwrap_or("?"),
-                src["type"].as_str().unwrap_or("?"),
+                src.source,
+                src.kind,
                 if counts.is_empty() { "nothing new".into() } else { counts.join(", ") }
             )?;
-            for e in src["errors"].as_array().into_iter().flatten() {
-                writeln!(out, "      error: {}", e.as_str().unwrap_or_default())?;
+            for e in &src.errors {
+                writeln!(out, "      error: {e}")?;
             }
         }
     }

@@ -28,6 +28,8 @@ use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::progress::{Event, Level, Progress};
+
 /// Why a request failed for good.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -155,7 +157,7 @@ pub struct Client {
     paused_until: Arc<Mutex<Option<DateTime<Utc>>>>,
     cache: Arc<Mutex<HashMap<String, CachedPage>>>,
     fresh: Arc<Mutex<HashMap<String, CachedPage>>>,
-    notify: Arc<dyn Fn(&str) + Send + Sync>,
+    notify: Progress,
 }
 
 impl std::fmt::Debug for Client {
@@ -173,7 +175,7 @@ impl Client {
         timeout: Duration,
         retry: RetryPolicy,
         cache: HashMap<String, CachedPage>,
-        notify: Arc<dyn Fn(&str) + Send + Sync>,
+        notify: Progress,
     ) -> Result<Client, ApiError> {
         let base = base_url.trim_end_matches('/').to_string();
         if token.is_some() {
@@ -318,11 +320,14 @@ impl Client {
                             };
                             self.check_wait(&url, wait)?;
                             let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                            (self.notify)(&format!(
-                                "GitHub rate limit (HTTP {status}{}): waiting {} s, until {} UTC",
-                                message.map(|m| format!(": {m}")).unwrap_or_default(),
-                                wait.as_secs_f64().ceil(),
-                                until.format("%H:%M:%S")
+                            (self.notify)(&Event::new(
+                                Level::Wait,
+                                format!(
+                                    "GitHub rate limit (HTTP {status}{}): waiting {} s, until {} UTC",
+                                    message.map(|m| format!(": {m}")).unwrap_or_default(),
+                                    wait.as_secs_f64().ceil(),
+                                    until.format("%H:%M:%S")
+                                ),
                             ));
                             tokio::time::sleep(wait).await;
                             // A rate-limit wait is not a failed attempt, but bound them all the same.
@@ -349,10 +354,13 @@ impl Client {
                 return Err(ApiError::Exhausted { url, attempts: attempt, last: failure });
             }
             let delay = backoff(self.retry.base, attempt, &url);
-            (self.notify)(&format!(
-                "GET {url}: {failure}; retry {attempt} of {} in {} ms",
-                self.retry.max_retries,
-                delay.as_millis()
+            (self.notify)(&Event::new(
+                Level::Wait,
+                format!(
+                    "GET {url}: {failure}; retry {attempt} of {} in {} ms",
+                    self.retry.max_retries,
+                    delay.as_millis()
+                ),
             ));
             tokio::time::sleep(delay).await;
         }
@@ -389,10 +397,13 @@ impl Client {
         if until > now {
             let wait = (until - now).to_std().unwrap_or_default();
             self.check_wait(url, wait)?;
-            (self.notify)(&format!(
-                "GitHub rate limit exhausted: waiting {} s, until {} UTC (x-ratelimit-reset)",
-                wait.as_secs_f64().ceil(),
-                until.format("%H:%M:%S")
+            (self.notify)(&Event::new(
+                Level::Wait,
+                format!(
+                    "GitHub rate limit exhausted: waiting {} s, until {} UTC (x-ratelimit-reset)",
+                    wait.as_secs_f64().ceil(),
+                    until.format("%H:%M:%S")
+                ),
             ));
             tokio::time::sleep(wait).await;
         }

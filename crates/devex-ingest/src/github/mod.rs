@@ -1,11 +1,11 @@
 //! The GitHub source: `[sources.<name>]` with `type = "github"`.
 //!
 //! [`sync_source`] reads every repository of the source (several at once) into
-//! memory as canonical rows; the caller lands them with one MERGE per table
-//! (through [`crate::import`], so they are validated like any file) and only
-//! then calls [`save_state`], which advances the watermark of each repository
-//! that synced. A repository that failed keeps its old watermark and
-//! contributed no row; the next run retries it.
+//! memory as canonical rows; [`Github`], the source the run loop drives, lands
+//! them with one MERGE per table (through [`crate::source::land`], so they are
+//! validated like any file) and only then calls [`save_state`], which advances
+//! the watermark of each repository that synced. A repository that failed
+//! keeps its old watermark and contributed no row; the next run retries it.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), devex_ingest::github::client::ApiError> {
@@ -14,7 +14,7 @@
 //! let production = vec!["production".to_string()];
 //! let opts = SyncOptions { full: false, since: None, now: chrono::Utc::now() };
 //! let sync = sync_source("github", &cfg, &production, "devex-data".as_ref(), &opts,
-//!     std::sync::Arc::new(|msg: &str| eprintln!("{msg}"))).await?;
+//!     devex_ingest::progress::silent()).await?;
 //! println!("{} deployments from {} repos", sync.deployments.len(), sync.repos.len());
 //! # Ok(()) }
 //! ```
@@ -28,25 +28,84 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use devex_model::Table;
 use devex_model::atomic::write_atomic;
 use devex_model::config::GithubSource;
 use futures::StreamExt;
+use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::IngestError;
+use crate::progress::{Event, Level, Progress};
+use crate::source::{Source, SourceContext, SourceRecord, land};
 use client::{ApiError, CachedPage, Client, RetryPolicy};
 use sync::{RepoPlan, RepoState, SyncWindow, sync_repo};
 
-/// How a run reads.
+pub use crate::source::SyncOptions;
+
+/// The `github` source: every repository of a `[sources.<name>]` with `type = "github"`.
 #[derive(Debug, Clone)]
-pub struct SyncOptions {
-    /// Ignore watermarks: read everything.
-    pub full: bool,
-    /// Read from this instant, whatever the watermarks say.
-    pub since: Option<DateTime<Utc>>,
-    /// The run's start (the new watermark).
-    pub now: DateTime<Utc>,
+pub struct Github {
+    /// The source's name.
+    pub name: String,
+    /// Its configuration.
+    pub config: GithubSource,
+}
+
+impl Source for Github {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>> {
+        Box::pin(async move {
+            let cfg = &self.config;
+            let fail = |e: ApiError| IngestError::Source {
+                name: self.name.clone(),
+                message: e.to_string(),
+                hint: e.hint().map(str::to_string),
+            };
+            (ctx.progress)(&Event::new(Level::Info, format!("source {}: GitHub {}", self.name, cfg.base_url)));
+            let sync = sync_source(
+                &self.name,
+                cfg,
+                ctx.production_environments,
+                ctx.data_dir,
+                ctx.options,
+                Arc::clone(&ctx.progress),
+            )
+            .await
+            .map_err(fail)?;
+            let tables = land(
+                ctx,
+                "github",
+                &self.name,
+                &[
+                    (Table::Deployments, &sync.deployments),
+                    (Table::Changes, &sync.changes),
+                    (Table::Incidents, &sync.incidents),
+                ],
+            )
+            .await?;
+            // Only now that the rows are in the lake do the watermarks move.
+            save_state(ctx.data_dir, &self.name, &sync).map_err(fail)?;
+            Ok(SourceRecord {
+                source: self.name.clone(),
+                kind: self.kind().into(),
+                tables,
+                errors: repo_errors(&sync.repos),
+                requests: Some(sync.requests),
+                not_modified: Some(sync.not_modified),
+                repos: Some(sync.repos.len()),
+                ..Default::default()
+            })
+        })
+    }
 }
 
 /// One repository's result.
@@ -120,13 +179,16 @@ pub async fn sync_source(
     production: &[String],
     data_dir: &Path,
     opts: &SyncOptions,
-    notify: Arc<dyn Fn(&str) + Send + Sync>,
+    notify: Progress,
 ) -> Result<SourceSync, ApiError> {
     let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty());
     if token.is_none() {
-        notify(&format!(
-            "{name}: ${} is not set: unauthenticated requests (GitHub allows 60 an hour, public repositories only)",
-            cfg.token_env
+        notify(&Event::new(
+            Level::Warn,
+            format!(
+                "{name}: ${} is not set: unauthenticated requests (GitHub allows 60 an hour, public repositories only)",
+                cfg.token_env
+            ),
         ));
     }
     let cache: HashMap<String, CachedPage> = std::fs::read_to_string(cache_path(data_dir, name))
@@ -168,19 +230,25 @@ pub async fn sync_source(
         .enumerate()
         .map(|(i, (plan, r))| {
             match &r {
-                Ok(rows) => notify(&format!(
-                    "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
-                    i + 1,
-                    plan.repo,
-                    rows.deployments.len(),
-                    rows.changes.len(),
-                    rows.incidents.len()
+                Ok(rows) => notify(&Event::new(
+                    Level::Detail,
+                    format!(
+                        "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
+                        i + 1,
+                        plan.repo,
+                        rows.deployments.len(),
+                        rows.changes.len(),
+                        rows.incidents.len()
+                    ),
                 )),
-                Err(e) => notify(&format!(
-                    "[{}/{total}] {}: failed: {}",
-                    i + 1,
-                    plan.repo,
-                    redact_text(&e.to_string(), secret.as_deref())
+                Err(e) => notify(&Event::new(
+                    Level::Warn,
+                    format!(
+                        "[{}/{total}] {}: failed: {}",
+                        i + 1,
+                        plan.repo,
+                        redact_text(&e.to_string(), secret.as_deref())
+                    ),
                 )),
             }
             (plan, r)
@@ -221,6 +289,20 @@ pub async fn sync_source(
     out.not_modified = client.not_modified();
     out.cache = client.cache();
     Ok(out)
+}
+
+/// `repo: error (hint: ...)` for every repository that failed.
+fn repo_errors(repos: &[RepoOutcome]) -> Vec<String> {
+    repos
+        .iter()
+        .filter_map(|r| {
+            let e = r.error.as_ref()?;
+            Some(match &r.hint {
+                Some(h) => format!("{}: {e} (hint: {h})", r.repo),
+                None => format!("{}: {e}", r.repo),
+            })
+        })
+        .collect()
 }
 
 /// After the rows landed: advance the watermark of every repository that synced

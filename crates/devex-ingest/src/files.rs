@@ -21,8 +21,120 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use devex_model::Table;
+use devex_model::config::FilesSource;
+use futures::future::LocalBoxFuture;
 
-use crate::input::InputFormat;
+use crate::error::IngestError;
+use crate::import::{ImportRequest, import};
+use crate::input::{InputFormat, InputSource};
+use crate::progress::{Event, Level};
+use crate::source::{Source, SourceContext, SourceRecord};
+use crate::validate::RunContext;
+
+/// The `files` source: an inbox directory of export files.
+#[derive(Debug, Clone)]
+pub struct Files {
+    /// The source's name.
+    pub name: String,
+    /// Its configuration.
+    pub config: FilesSource,
+}
+
+impl Source for Files {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "files"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>> {
+        Box::pin(self.import_inbox(ctx))
+    }
+}
+
+impl Files {
+    async fn import_inbox(&self, ctx: &SourceContext<'_>) -> Result<SourceRecord, IngestError> {
+        let (name, cfg) = (&self.name, &self.config);
+        let inbox = &cfg.inbox;
+        let io = |e: std::io::Error| IngestError::Io { file: inbox.display().to_string(), source: e };
+        if !inbox.is_dir() {
+            return Err(IngestError::Source {
+                name: name.clone(),
+                message: format!("inbox {} is not a directory", inbox.display()),
+                hint: Some("create it, or fix `inbox` in devex.toml".into()),
+            });
+        }
+        let say = |level, message: String| (ctx.progress)(&Event::new(level, message));
+        let (pending, unknown) = pending(inbox).map_err(io)?;
+        say(Level::Info, format!("source {name}: {} file(s) in {}", pending.len(), inbox.display()));
+        let run = RunContext { source: cfg.source.clone(), ..ctx.run.clone() };
+        let mut record = SourceRecord { source: name.clone(), kind: self.kind().into(), ..Default::default() };
+        for u in &unknown {
+            record.errors.push(format!(
+                "{}: left in the inbox: its name names no table or format (e.g. deployments-2026-03.csv)",
+                u.display()
+            ));
+        }
+        let settle_for = Duration::from_secs(cfg.settle_secs);
+        let mut attempts = Attempts::load(ctx.data_dir, name).map_err(io)?;
+        let mut left = 0;
+        for p in &pending {
+            if !settled(&p.path, settle_for, SystemTime::now()).map_err(io)? {
+                say(
+                    Level::Info,
+                    format!("{}: modified in the last {} s; left for the next run", p.path.display(), cfg.settle_secs),
+                );
+                left += 1;
+                continue;
+            }
+            if record.failed {
+                // The lake failed on an earlier file: leave the rest for the next run.
+                left += 1;
+                continue;
+            }
+            if attempts.made(&p.path) >= MAX_ATTEMPTS {
+                let to = settle(inbox, &p.path, false).map_err(io)?;
+                attempts.finish(&p.path).map_err(io)?;
+                record.errors.push(format!(
+                    "{}: gave up after {MAX_ATTEMPTS} attempts that did not finish (did it crash or exhaust memory?); moved to {}",
+                    p.path.display(),
+                    to.display()
+                ));
+                continue;
+            }
+            attempts.begin(&p.path).map_err(io)?;
+            let req =
+                ImportRequest { table: p.table, inputs: vec![InputSource::Path(p.path.clone())], run: run.clone() };
+            match import(ctx.lake, ctx.lock, &req).await {
+                Ok(o) => {
+                    let to = settle(inbox, &p.path, true).map_err(io)?;
+                    attempts.finish(&p.path).map_err(io)?;
+                    say(Level::Info, format!("{} -> {}", p.path.display(), to.display()));
+                    for t in o.tables {
+                        record.add(t);
+                    }
+                }
+                Err(e) if e.is_bad_input() => {
+                    let to = settle(inbox, &p.path, false).map_err(io)?;
+                    attempts.finish(&p.path).map_err(io)?;
+                    let hint = e.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+                    record.errors.push(format!("{e}{hint}; moved to {}", to.display()));
+                }
+                Err(e) => {
+                    // Not the file's fault: it stays for the next run (its attempt is counted).
+                    record.failed = true;
+                    left += 1;
+                    record.errors.push(format!("{}: {e}; left in the inbox for the next run", p.path.display()));
+                }
+            }
+        }
+        record.files = Some(pending.len());
+        record.files_left = Some(left);
+        Ok(record)
+    }
+}
 
 /// A file waiting in the inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,165 @@
+//! What every source is to the run loop: a name, a config `type`, and a run
+//! that lands its rows through the one lake writer and says what it did.
+//!
+//! Adding a source is a module with a type implementing [`Source`] and one
+//! line in [`from_config`]. A pull source (GitHub, and the next ones) reads
+//! rows into memory, lands them with [`land`] (validation, quarantine, one
+//! MERGE per table), and only then saves its state, so a crash in between
+//! re-reads instead of skipping.
+
+use chrono::{DateTime, Utc};
+use devex_model::Table;
+use devex_model::config::SourceConfig;
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::IngestError;
+use crate::import::{ImportRequest, TableReport, import};
+use crate::input::{InputFormat, InputSource};
+use crate::lake::Lake;
+use crate::lock::WriterLock;
+use crate::progress::Progress;
+use crate::validate::RunContext;
+
+/// How a run reads.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Ignore watermarks: read everything.
+    pub full: bool,
+    /// Read from this instant, whatever the watermarks say.
+    pub since: Option<DateTime<Utc>>,
+    /// The run's start (the new watermark).
+    pub now: DateTime<Utc>,
+}
+
+/// What a source gets to run with.
+pub struct SourceContext<'a> {
+    /// The data dir (state lives under `_state/`).
+    pub data_dir: &'a std::path::Path,
+    /// The lake writer.
+    pub lake: &'a Lake,
+    /// The writer lock, held for the whole run.
+    pub lock: &'a WriterLock,
+    /// Run id, time zone, clock, Likert scales; `source` is set by each source.
+    pub run: RunContext,
+    /// Full, since, now.
+    pub options: &'a SyncOptions,
+    /// Environments that count as production (as configured).
+    pub production_environments: &'a [String],
+    /// Where progress goes.
+    pub progress: Progress,
+}
+
+/// One source's part of a run record (a line of `_state/runs.ndjson`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// The `[sources.<name>]` name.
+    pub source: String,
+    /// Its `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What landed, per table.
+    #[serde(default)]
+    pub tables: Vec<TableReport>,
+    /// What failed (each also says what was kept for the next run).
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// HTTP requests sent (pull sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Of which answered 304 Not Modified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_modified: Option<u64>,
+    /// Repositories (or projects) synced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repos: Option<usize>,
+    /// Files found in an inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<usize>,
+    /// Files left in an inbox for the next run (still being written, or an I/O or lake error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_left: Option<usize>,
+    /// An I/O or lake error stopped the source: the run exits 2.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+}
+
+impl SourceRecord {
+    /// A record of a source that failed before landing anything.
+    pub fn failed_with(name: &str, kind: &str, error: &IngestError) -> SourceRecord {
+        let hint = error.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+        SourceRecord {
+            source: name.into(),
+            kind: kind.into(),
+            errors: vec![format!("{error}{hint}")],
+            ..Default::default()
+        }
+    }
+
+    /// Add a table's report to the totals of the same table.
+    pub fn add(&mut self, t: TableReport) {
+        match self.tables.iter_mut().find(|x| x.table == t.table) {
+            Some(x) => {
+                x.read += t.read;
+                x.written += t.written;
+                x.replaced += t.replaced;
+                x.quarantined += t.quarantined;
+                x.version = t.version;
+            }
+            None => self.tables.push(t),
+        }
+    }
+}
+
+/// A configured source.
+pub trait Source: Send + Sync {
+    /// The `[sources.<name>]` name.
+    fn name(&self) -> &str;
+    /// The config `type` (`github`, `files`, ...).
+    fn kind(&self) -> &'static str;
+    /// Read what is new, land it, then save the source's state. A unit that
+    /// fails (a repository, a file) is reported in the record and keeps its
+    /// state; an error fails the whole source and lands nothing more. (Sources
+    /// run one after another on the caller's task, so the future need not be `Send`.)
+    fn run<'a>(&'a self, ctx: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>>;
+}
+
+/// The source a `[sources.<name>]` table configures: the registry of source types.
+pub fn from_config(name: &str, config: &SourceConfig) -> Box<dyn Source> {
+    match config {
+        SourceConfig::Github(cfg) => Box::new(crate::github::Github { name: name.into(), config: cfg.clone() }),
+        SourceConfig::Files(cfg) => Box::new(crate::files::Files { name: name.into(), config: cfg.clone() }),
+    }
+}
+
+/// Land a pull source's rows: per table, one import of the rows as NDJSON
+/// through validation, quarantine and one MERGE commit. `source` is the
+/// value of the rows' `source` column (`github`); the quarantine names the
+/// input `<source>:<name>`.
+pub async fn land(
+    ctx: &SourceContext<'_>,
+    source: &str,
+    name: &str,
+    rows: &[(Table, &[Value])],
+) -> Result<Vec<TableReport>, IngestError> {
+    let run = RunContext { source: source.to_string(), ..ctx.run.clone() };
+    let mut reports = Vec::new();
+    for (table, rows) in rows {
+        if rows.is_empty() {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        for r in *rows {
+            serde_json::to_writer(&mut bytes, r).map_err(|e| IngestError::internal("encoding rows", e))?;
+            bytes.push(b'\n');
+        }
+        let req = ImportRequest {
+            table: *table,
+            inputs: vec![InputSource::Memory { name: format!("{source}:{name}"), format: InputFormat::Ndjson, bytes }],
+            run: run.clone(),
+        };
+        reports.extend(import(ctx.lake, ctx.lock, &req).await?.tables);
+    }
+    Ok(reports)
+}
