@@ -14,10 +14,11 @@
 -- Bands (dora-2023): elite if deploy_days_per_week_p50 >= 5; high if >= 1; medium if at least
 -- one deploy-day a month (median over months); otherwise low.
 --
+-- Bands: from `dora_bands` (00_bands.sql).
+--
 -- Parameters (window_from, window_to, group_by, attribution_window_hours, min_group_size,
--- timezone) appear as double-brace placeholders: typed values that devex-query renders as SQL
--- literals (never text a user typed); the one-row `params` table shows the same values.
--- `calendar_week`, `calendar_month` and
+-- benchmarks, timezone) appear as double-brace placeholders: typed values that devex-query
+-- renders as SQL literals (never text a user typed). `calendar_week`, `calendar_month` and
 -- `calendar_quarter` list the ISO weeks (by their Monday), months and quarters overlapping the
 -- window (by their first day) in the configured time zone, which all calendars follow.
 
@@ -48,6 +49,16 @@ SELECT CAST(to_local_time({{window_from}} AT TIME ZONE '{{timezone}}') AS DATE) 
        CAST(to_local_time(({{window_to}} - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
        (date_part('epoch', to_local_time({{window_to}} AT TIME ZONE '{{timezone}}'))
         - date_part('epoch', to_local_time({{window_from}} AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days;
+
+-- A change or an incident takes its service's team (metrics.md, "Window and groups"): the
+-- group of every service the catalog, the changes or the incidents name. The one place that
+-- rule is written; deployments follow their own (their `team` column, else the catalog's).
+CREATE VIEW service_group AS
+SELECT x.service,
+       CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
+                       WHEN 'service' THEN x.service ELSE '' END AS grp
+FROM (SELECT service FROM services UNION SELECT service FROM changes UNION SELECT service FROM incidents) x
+LEFT JOIN services s ON s.service = x.service;
 
 -- The groups reported: every team or service the catalog, the deployments or the surveys know.
 CREATE VIEW metric_group AS
@@ -90,12 +101,13 @@ SELECT g.grp,
        CAST(COALESCE(c.deployments, 0) AS DOUBLE) / cal.days AS per_day,
        w.p50 AS deploy_days_per_week_p50,
        m.p50 AS deploy_days_per_month_p50,
-       CASE WHEN w.p50 >= 5 THEN 'elite'
-            WHEN w.p50 >= 1 THEN 'high'
-            WHEN m.p50 >= 1 THEN 'medium'
+       CASE WHEN w.p50 >= t.frequency_elite THEN 'elite'
+            WHEN w.p50 >= t.frequency_high THEN 'high'
+            WHEN m.p50 >= t.frequency_medium THEN 'medium'
             ELSE 'low' END AS band
 FROM metric_group g
 CROSS JOIN window_calendar cal
+CROSS JOIN band_threshold t
 LEFT JOIN counts c ON c.grp = g.grp
 LEFT JOIN weekly w ON w.grp = g.grp
 LEFT JOIN monthly m ON m.grp = g.grp;

@@ -15,7 +15,7 @@
 -- it, if all are resolved. Hours from d.finished_at; p50 over failed deployments that
 -- recovered, n their count, open those not yet recovered.
 -- rework_rate = deployments in D with kind in (rollback, hotfix) / |D|.
--- Bands (dora-2023): failure rate <= 5 % elite, <= 10 % high, <= 15 % medium, otherwise low;
+-- Bands (dora-2023, dora_bands): failure rate <= 5 % elite, <= 10 % high, <= 15 % medium, otherwise low;
 -- recovery p50 < 1 h elite, < 24 h high, < 168 h medium, otherwise low.
 
 -- Rule 3 without a quadratic join: one ordered stream per service of production deployments
@@ -88,29 +88,37 @@ JOIN next_deployment n ON n.source = wd.source AND n.id = wd.id
 LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
 
 CREATE VIEW change_failure_rate AS
-SELECT grp,
-       count(*) AS deployments,
-       sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,
-       CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value,
-       CASE WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.05 THEN 'elite'
-            WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.10 THEN 'high'
-            WHEN CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) <= 0.15 THEN 'medium'
+WITH v AS (
+    SELECT grp,
+           count(*) AS deployments,
+           sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,
+           CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value
+    FROM deployment_outcome
+    GROUP BY grp
+)
+SELECT v.grp, v.deployments, v.failed, v.value,
+       CASE WHEN v.value <= t.failure_elite THEN 'elite'
+            WHEN v.value <= t.failure_high THEN 'high'
+            WHEN v.value <= t.failure_medium THEN 'medium'
             ELSE 'low' END AS band
-FROM deployment_outcome
-GROUP BY grp;
+FROM v CROSS JOIN band_threshold t;
 
 CREATE VIEW recovery_time AS
-SELECT grp,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
-       count(hours) AS n,
-       count(*) - count(hours) AS open,
-       CASE WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 1 THEN 'elite'
-            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 24 THEN 'high'
-            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) < 168 THEN 'medium'
-            WHEN percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) IS NOT NULL THEN 'low' END AS band
-FROM (SELECT grp, (date_part('epoch', recovered_at) - date_part('epoch', finished_at)) / 3600.0 AS hours
-      FROM deployment_outcome WHERE failed) f
-GROUP BY grp;
+WITH v AS (
+    SELECT grp,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
+           count(hours) AS n,
+           count(*) - count(hours) AS open
+    FROM (SELECT grp, (date_part('epoch', recovered_at) - date_part('epoch', finished_at)) / 3600.0 AS hours
+          FROM deployment_outcome WHERE failed) f
+    GROUP BY grp
+)
+SELECT v.grp, v.p50, v.n, v.open,
+       CASE WHEN v.p50 < t.recovery_elite THEN 'elite'
+            WHEN v.p50 < t.recovery_high THEN 'high'
+            WHEN v.p50 < t.recovery_medium THEN 'medium'
+            WHEN v.p50 IS NOT NULL THEN 'low' END AS band
+FROM v CROSS JOIN band_threshold t;
 
 CREATE VIEW rework_rate AS
 SELECT grp,

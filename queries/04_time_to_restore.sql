@@ -7,15 +7,14 @@
 --   incidents created in the window that are linked to a deployment (by any of the failure
 --   rules 1-3, see 03_change_failure.sql). Shown beside the metrics, so a number built on thin
 --   data says so.
--- An incident or change takes its service's team (metrics.md, "Window and groups").
+-- An incident or change takes its service's team (metrics.md, "Window and groups"): service_group.
 
 CREATE VIEW window_incident AS
-SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
-                       WHEN 'service' THEN i.service ELSE '' END AS grp,
+SELECT sg.grp,
        i.*,
        l.incident_id IS NOT NULL AS linked
 FROM incidents i
-LEFT JOIN services s ON s.service = i.service
+JOIN service_group sg ON sg.service = i.service
 LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
        ON l.incident_source = i.source AND l.incident_id = i.id
 WHERE i.created_at >= {{window_from}} AND i.created_at < {{window_to}};
@@ -29,11 +28,10 @@ WHERE resolved_at IS NOT NULL
 GROUP BY grp;
 
 CREATE VIEW window_change AS
-SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
-                       WHEN 'service' THEN c.service ELSE '' END AS grp,
+SELECT sg.grp,
        c.*
 FROM changes c
-LEFT JOIN services s ON s.service = c.service
+JOIN service_group sg ON sg.service = c.service
 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 
 CREATE VIEW coverage AS

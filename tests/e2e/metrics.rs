@@ -170,6 +170,43 @@ fn organisation_metrics_match_the_hand_worked_numbers() {
 }
 
 #[test]
+fn custom_benchmarks_band_the_same_numbers_by_their_own_thresholds() {
+    let ws = organisation();
+    // Same window as the hand-worked organisation: deploy days per week p50 0.5, per month 6;
+    // lead time p50 24 h; change failure rate 6/9; recovery p50 5 h.
+    let config = ws.file(
+        "custom.toml",
+        "benchmarks = \"custom\"\n[custom_benchmarks]\n\
+         lead_time_hours = { elite = 25, high = 48, medium = 96 }\n\
+         deploy_days = { elite = 3, high = 0.5, medium = 8 }\n\
+         change_failure_rate = { elite = 0.1, high = 0.5, medium = 0.7 }\n\
+         recovery_hours = { elite = 2, high = 5, medium = 6 }\n",
+    );
+    let doc = metrics(&ws, &["--config", config.to_str().unwrap(), "--from", "2026-03-01", "--to", "2026-04-01"]);
+    assert_eq!(doc["benchmarks"], "custom");
+    let g = &doc["groups"][0];
+    // 24 < 25: elite (dora-2023: high).
+    assert_eq!(g["lead_time_hours"]["band"], "elite");
+    // 0.5 >= 0.5 a week: high (dora-2023: medium).
+    assert_eq!(g["deployment_frequency"]["band"], "high");
+    // 0.667 <= 0.7: medium (dora-2023: low).
+    assert_eq!(g["change_failure_rate"]["band"], "medium");
+    // 5 is not < 5, but < 6: medium (dora-2023: high).
+    assert_eq!(g["recovery_time_hours"]["band"], "medium");
+    // The numbers themselves do not move.
+    assert_num!(g["lead_time_hours"]["p50"], 24.0);
+    assert_num!(g["change_failure_rate"]["value"], 6.0 / 9.0);
+    // The thresholds are one table, readable like any view.
+    let out = ws
+        .devex()
+        .args(["--config", config.to_str().unwrap(), "sql", "--format", "csv"])
+        .arg("SELECT band, threshold FROM dora_bands WHERE metric = 'lead_time_p50' ORDER BY threshold")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "band,threshold\nelite,25.0\nhigh,48.0\nmedium,96.0\n");
+}
+
+#[test]
 fn team_metrics_and_nps_suppression_at_four_and_five() {
     let ws = organisation();
     let doc = metrics(&ws, &["--from", "2026-03-01", "--to", "2026-04-01", "--by", "team"]);

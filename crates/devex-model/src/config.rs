@@ -46,8 +46,10 @@ pub struct Config {
     /// Hours after a deployment within which an unlinked incident of the same
     /// service is attributed to it.
     pub attribution_window_hours: u32,
-    /// Band thresholds: `dora-2023`.
+    /// Band thresholds: `dora-2023`, or `custom` with `[custom_benchmarks]`.
     pub benchmarks: String,
+    /// With `benchmarks = "custom"`: the thresholds of each band.
+    pub custom_benchmarks: Option<CustomBenchmarks>,
     /// Survey settings.
     pub survey: SurveyConfig,
     /// Lake maintenance and locking.
@@ -172,6 +174,83 @@ fn default_settle_secs() -> u64 {
     60
 }
 
+/// `[custom_benchmarks]`: band thresholds of your own, in the units of
+/// `spec/metrics.md`'s band table. A value is elite if it passes `elite`, else
+/// high if it passes `high`, else medium if it passes `medium`, else low; lead
+/// time and recovery pass by being below (hours), change failure rate by being
+/// at most (a share, 0..1), deployment frequency by being at least (`elite` and
+/// `high` in deploy days per ISO week, median week; `medium` in deploy days per
+/// month, median month).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomBenchmarks {
+    /// Lead time p50, hours.
+    pub lead_time_hours: Thresholds,
+    /// Deployment frequency, deploy days.
+    pub deploy_days: Thresholds,
+    /// Change failure rate, a share.
+    pub change_failure_rate: Thresholds,
+    /// Failed deployment recovery time p50, hours.
+    pub recovery_hours: Thresholds,
+}
+
+/// The three thresholds of one metric's bands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// The elite threshold.
+    pub elite: f64,
+    /// The high threshold.
+    pub high: f64,
+    /// The medium threshold.
+    pub medium: f64,
+}
+
+impl CustomBenchmarks {
+    /// (metric, band, threshold) rows, as the `dora_bands` view holds them.
+    pub fn rows(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let mut out = Vec::new();
+        for (metric, t) in [
+            ("lead_time_p50", self.lead_time_hours),
+            ("change_failure_rate", self.change_failure_rate),
+            ("recovery_p50", self.recovery_hours),
+        ] {
+            out.extend([(metric, "elite", t.elite), (metric, "high", t.high), (metric, "medium", t.medium)]);
+        }
+        out.extend([
+            ("deploy_days_per_week_p50", "elite", self.deploy_days.elite),
+            ("deploy_days_per_week_p50", "high", self.deploy_days.high),
+            ("deploy_days_per_month_p50", "medium", self.deploy_days.medium),
+        ]);
+        out
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (name, t) in [
+            ("lead_time_hours", self.lead_time_hours),
+            ("change_failure_rate", self.change_failure_rate),
+            ("recovery_hours", self.recovery_hours),
+        ] {
+            if !(t.elite.is_finite()
+                && 0.0 < t.elite
+                && t.elite <= t.high
+                && t.high <= t.medium
+                && t.medium.is_finite())
+            {
+                return Err(format!("custom_benchmarks.{name}: need 0 < elite <= high <= medium"));
+            }
+        }
+        let d = self.deploy_days;
+        if !(d.high > 0.0 && d.high <= d.elite && d.elite <= 7.0 && d.medium > 0.0 && d.medium <= 31.0) {
+            return Err(
+                "custom_benchmarks.deploy_days: need 0 < high <= elite <= 7 (days a week) and 0 < medium <= 31 (days a month)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// `[survey]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -216,6 +295,7 @@ impl Default for Config {
             production_environments: vec!["production".into(), "prod".into()],
             attribution_window_hours: 24,
             benchmarks: "dora-2023".into(),
+            custom_benchmarks: None,
             survey: SurveyConfig::default(),
             lake: LakeConfig::default(),
             sources: BTreeMap::new(),
@@ -249,11 +329,25 @@ impl Config {
         if self.production_environments.is_empty() {
             return Err(ConfigError::Invalid("production_environments must name at least one environment".into()));
         }
-        if self.benchmarks != "dora-2023" {
-            return Err(ConfigError::Invalid(format!(
-                "benchmarks `{}` is unknown (supported: dora-2023)",
-                self.benchmarks
-            )));
+        match (self.benchmarks.as_str(), &self.custom_benchmarks) {
+            ("dora-2023", None) => {}
+            ("custom", Some(c)) => c.validate().map_err(ConfigError::Invalid)?,
+            ("custom", None) => {
+                return Err(ConfigError::Invalid(
+                    "benchmarks = \"custom\" needs a [custom_benchmarks] table (devex init shows one)".into(),
+                ));
+            }
+            ("dora-2023", Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "[custom_benchmarks] is set but benchmarks = \"dora-2023\": set benchmarks = \"custom\" to use it"
+                        .into(),
+                ));
+            }
+            (other, _) => {
+                return Err(ConfigError::Invalid(format!(
+                    "benchmarks `{other}` is unknown (supported: dora-2023, custom)"
+                )));
+            }
         }
         for (name, source) in &self.sources {
             if let SourceConfig::Github(g) = source {
@@ -323,8 +417,14 @@ production_environments = ["production", "prod"]
 # deployment of its service finished at most this many hours before it.
 attribution_window_hours = 24
 
-# Band thresholds for the DORA metrics.
+# Band thresholds for the DORA metrics: "dora-2023", or "custom" with a
+# [custom_benchmarks] table of your own thresholds, for example:
 benchmarks = "dora-2023"
+# [custom_benchmarks]
+# lead_time_hours = { elite = 24, high = 168, medium = 720 }        # elite if below, ...
+# deploy_days = { elite = 5, high = 1, medium = 1 }                 # days a week (elite, high), a month (medium)
+# change_failure_rate = { elite = 0.05, high = 0.10, medium = 0.15 } # elite if at most, ...
+# recovery_hours = { elite = 1, high = 24, medium = 168 }
 
 [survey]
 # Survey scores of groups with fewer responses are withheld (at least 3). Where
@@ -395,6 +495,25 @@ mod tests {
         let err = Config::from_toml_str("[survey]\nmin_group_size = 2").unwrap_err().to_string();
         assert!(err.contains("min_group_size"), "{err}");
         assert_eq!(Config::from_toml_str("[survey]\nmin_group_size = 3").unwrap().survey.min_group_size, 3);
+    }
+
+    #[test]
+    fn custom_benchmarks_need_each_other_and_sane_thresholds() {
+        let custom = "benchmarks = \"custom\"\n[custom_benchmarks]\n\
+                      lead_time_hours = { elite = 12, high = 48, medium = 336 }\n\
+                      deploy_days = { elite = 4, high = 1, medium = 2 }\n\
+                      change_failure_rate = { elite = 0.02, high = 0.05, medium = 0.1 }\n\
+                      recovery_hours = { elite = 0.5, high = 4, medium = 72 }\n";
+        let cfg = Config::from_toml_str(custom).unwrap();
+        let rows = cfg.custom_benchmarks.unwrap().rows();
+        assert!(
+            rows.contains(&("lead_time_p50", "elite", 12.0))
+                && rows.contains(&("deploy_days_per_month_p50", "medium", 2.0))
+        );
+        assert!(Config::from_toml_str("benchmarks = \"custom\"").is_err());
+        assert!(Config::from_toml_str(&custom.replace("\"custom\"", "\"dora-2023\"")).is_err());
+        assert!(Config::from_toml_str(&custom.replace("elite = 12, high = 48", "elite = 48, high = 12")).is_err());
+        assert!(Config::from_toml_str("benchmarks = \"dora-2019\"").unwrap_err().to_string().contains("custom"));
     }
 
     #[test]

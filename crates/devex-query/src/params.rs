@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use datafusion::arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -55,8 +55,10 @@ pub struct QuerySettings {
     pub min_group_size: i64,
     /// (question, dimension, scale_max).
     pub questions: Vec<(String, String, i64)>,
-    /// Band thresholds' name.
+    /// Band thresholds' name: `dora-2023` or `custom`.
     pub benchmarks: String,
+    /// With `custom`: (metric, band, threshold), the `custom_bands` table.
+    pub custom_bands: Vec<(String, String, f64)>,
 }
 
 impl QuerySettings {
@@ -74,6 +76,12 @@ impl QuerySettings {
                 .map(|(q, s)| (q.clone(), s.dimension.clone(), i64::from(s.scale_max)))
                 .collect(),
             benchmarks: cfg.benchmarks.clone(),
+            custom_bands: cfg
+                .custom_benchmarks
+                .iter()
+                .flat_map(|c| c.rows())
+                .map(|(m, b, t)| (m.to_string(), b.to_string(), t))
+                .collect(),
         })
     }
 
@@ -94,7 +102,7 @@ impl Default for QuerySettings {
     }
 }
 
-/// Register `production_environments`, `survey_questions` and the window's calendar tables.
+/// Register `production_environments`, `survey_questions`, `custom_bands` and the window's calendar tables.
 pub fn register(ctx: &SessionContext, settings: &QuerySettings, window: Window) -> Result<(), QueryError> {
     let envs = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("environment", DataType::Utf8, false)])),
@@ -112,6 +120,18 @@ pub fn register(ctx: &SessionContext, settings: &QuerySettings, window: Window) 
             Arc::new(Int64Array::from(settings.questions.iter().map(|q| q.2).collect::<Vec<_>>())),
         ],
     )?;
+    let bands = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("metric", DataType::Utf8, false),
+            Field::new("band", DataType::Utf8, false),
+            Field::new("threshold", DataType::Float64, false),
+        ])),
+        vec![
+            Arc::new(StringArray::from(settings.custom_bands.iter().map(|b| b.0.clone()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(settings.custom_bands.iter().map(|b| b.1.clone()).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(settings.custom_bands.iter().map(|b| b.2).collect::<Vec<_>>())),
+        ],
+    )?;
     let date_table = |column: &str, days: Vec<i32>| -> Result<RecordBatch, QueryError> {
         Ok(RecordBatch::try_new(
             Arc::new(Schema::new(vec![Field::new(column, DataType::Date32, false)])),
@@ -122,6 +142,7 @@ pub fn register(ctx: &SessionContext, settings: &QuerySettings, window: Window) 
     let tables = [
         ("production_environments", envs),
         ("survey_questions", questions),
+        ("custom_bands", bands),
         ("calendar_week", date_table("week_start", cal.weeks)?),
         ("calendar_month", date_table("month_start", cal.months)?),
         ("calendar_quarter", date_table("quarter_start", cal.quarters)?),

@@ -15,6 +15,7 @@ use crate::params::{GroupBy, QuerySettings};
 
 /// Every saved query file, in the order they build on each other.
 pub const FILES: &[(&str, &str)] = &[
+    ("00_bands.sql", include_str!("../../../queries/00_bands.sql")),
     ("01_deployments.sql", include_str!("../../../queries/01_deployments.sql")),
     ("02_lead_time.sql", include_str!("../../../queries/02_lead_time.sql")),
     ("03_change_failure.sql", include_str!("../../../queries/03_change_failure.sql")),
@@ -30,7 +31,8 @@ pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
 /// Views that several metrics read. When a whole metrics run is planned, each
 /// is computed once and kept in memory instead of being re-planned inline by
 /// every view that reads it (DataFusion does not share common subplans).
-pub const SHARED_VIEWS: &[&str] = &["production_deployment", "incident_link", "deployment_outcome"];
+pub const SHARED_VIEWS: &[&str] =
+    &["band_threshold", "production_deployment", "service_group", "incident_link", "deployment_outcome"];
 
 /// Run every statement of every file (`CREATE VIEW ...`) in `ctx`; with
 /// `materialize`, the [`SHARED_VIEWS`] are computed once as they are created.
@@ -79,6 +81,7 @@ pub fn render(text: &str, settings: &QuerySettings, window: Window, group_by: Gr
         .replace("{{window_from}}", &ts(window.from))
         .replace("{{window_to}}", &ts(window.to))
         .replace("{{group_by}}", &format!("'{}'", group_by.as_str()))
+        .replace("{{benchmarks}}", &format!("'{}'", settings.benchmarks.replace('\'', "''")))
         .replace("{{attribution_window_hours}}", &format!("{:?}", settings.attribution_window_hours))
         .replace("{{min_group_size}}", &settings.min_group_size.to_string()))
 }

@@ -259,6 +259,21 @@ pub struct Scorecard {
     pub wave_dimensions: Vec<WaveDimension>,
     /// Each table's version and freshness.
     pub tables: Vec<TableState>,
+    /// The band thresholds the metrics were banded with (`dora_bands`), for the
+    /// page's "about" text; `benchmarks` names them in the JSON.
+    #[serde(skip)]
+    pub bands: Vec<BandThreshold>,
+}
+
+/// One band threshold (`dora_bands`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BandThreshold {
+    /// `lead_time_p50`, `deploy_days_per_week_p50`, ...
+    pub metric: String,
+    /// `elite`, `high` or `medium`.
+    pub band: String,
+    /// The value a metric is compared with.
+    pub threshold: f64,
 }
 
 /// Compute the scorecard.
@@ -321,6 +336,7 @@ pub async fn build(
     let waves_sql = "SELECT grp, survey, n, promoters, passives, detractors, value, suppressed, suppressed_reason FROM nps_by_wave ORDER BY grp, survey";
     let waves: Vec<WaveNps> = rows(&org_ctx, waves_sql).await?;
     let team_waves: Vec<WaveNps> = rows(&team_ctx, waves_sql).await?;
+    let bands: Vec<BandThreshold> = rows(&org_ctx, "SELECT metric, band, threshold FROM dora_bands").await?;
     let wave_dimensions: Vec<WaveDimension> = rows(
         &org_ctx,
         "SELECT survey, dimension, n, value, suppressed, suppressed_reason FROM devex_scores_by_wave ORDER BY survey, dimension",
@@ -380,6 +396,7 @@ pub async fn build(
         waves,
         wave_dimensions,
         tables,
+        bands,
     })
 }
 

@@ -785,6 +785,45 @@ fn coverage_table(out: &mut String, groups: &[(String, &Vec<QuarterMetrics>)]) {
     out.push_str("</div>");
 }
 
+/// The band thresholds in words, from the `dora_bands` rows the metrics were banded with.
+fn bands_text(card: &Scorecard) -> String {
+    let t = |metric: &str, band: &str| {
+        card.bands.iter().find(|b| b.metric == metric && b.band == band).map(|b| b.threshold).unwrap_or(f64::NAN)
+    };
+    let hours = |h: f64| {
+        if h >= 168.0 && h % 168.0 == 0.0 {
+            let w = h / 168.0;
+            format!("{w} week{}", if w == 1.0 { "" } else { "s" })
+        } else if h >= 48.0 && h % 24.0 == 0.0 {
+            format!("{} days", h / 24.0)
+        } else {
+            format!("{h} h")
+        }
+    };
+    let share = |s: f64| format!("{} %", (s * 1000.0).round() / 10.0);
+    let days = |d: f64| format!("{d}+ day{}", if d == 1.0 { "" } else { "s" });
+    let below = |metric: &str| {
+        format!(
+            "elite &lt; {}, high &lt; {}, medium &lt; {}",
+            hours(t(metric, "elite")),
+            hours(t(metric, "high")),
+            hours(t(metric, "medium"))
+        )
+    };
+    format!(
+        "Lead time p50: {}. Deployment frequency: elite on {} a week (median week), high on {} a week, medium on {} \
+         a month. Change failure rate: elite ≤ {}, high ≤ {}, medium ≤ {}. Recovery p50: {}. Otherwise low.",
+        below("lead_time_p50"),
+        days(t("deploy_days_per_week_p50", "elite")),
+        days(t("deploy_days_per_week_p50", "high")),
+        days(t("deploy_days_per_month_p50", "medium")),
+        share(t("change_failure_rate", "elite")),
+        share(t("change_failure_rate", "high")),
+        share(t("change_failure_rate", "medium")),
+        below("recovery_p50"),
+    )
+}
+
 fn about(out: &mut String, card: &Scorecard, root: &str) {
     let _ = write!(
         out,
@@ -807,12 +846,10 @@ fn about(out: &mut String, card: &Scorecard, root: &str) {
          than {0} responses are withheld. Where groups stand beside their total, the withheld groups together \
          always hold none or at least {0} responses (another group is withheld if needed), so no small group \
          can be worked out by subtraction. No names and no free-text answers are published.</dd>\
-         <dt>Bands ({1})</dt><dd>Lead time p50: elite &lt; 24 h, high &lt; 1 week, medium &lt; 30 days. Deployment \
-         frequency: elite on 5+ days a week (median week), high on 1+ day a week, medium on 1+ day a month. Change \
-         failure rate: elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %. Recovery p50: elite &lt; 1 h, high &lt; 24 h, medium \
-         &lt; 1 week. Otherwise low.</dd></dl>",
+         <dt>Bands ({1})</dt><dd>{2}</dd></dl>",
         card.min_group_size,
         escape(&card.benchmarks),
+        bands_text(card),
     );
     let rows: Vec<Vec<String>> = card
         .tables
