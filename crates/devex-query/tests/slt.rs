@@ -1,0 +1,194 @@
+//! Runs the metric rules of `queries/tests/*.slt` in-process: each file gets a
+//! fresh session with the lake's tables (empty, writable in memory) and every
+//! view of `queries/` registered for the window and grouping its header names;
+//! it fills the tables with `INSERT`s and checks query results as sqllogictest
+//! does (`statement ok`, `query ... ----` and the expected rows).
+//!
+//! A file's settings are `# devex: key=value ...` lines: `window=FROM..TO`
+//! (dates, UTC midnight), `group_by=org|team|service`, `timezone=UTC`,
+//! `min_group_size=5`, `attribution_window_hours=24`,
+//! `question=q_ci:feedback_loops:5` (repeatable), `benchmarks=custom` with
+//! `band=lead_time_p50:elite:12` (repeatable). Floats print with at most 9
+//! decimals, NULL as `NULL`.
+//!
+//! `cargo test -p devex-query --test slt` runs them all; `-- NAME` only the
+//! files whose path contains NAME.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type, UInt64Type};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+use sqllogictest::{DBOutput, DefaultColumnType, Runner};
+
+/// One file's session settings, from its `# devex:` lines.
+struct Header {
+    window: Window,
+    group_by: GroupBy,
+    settings: QuerySettings,
+}
+
+fn header(text: &str, file: &Path) -> Result<Header, String> {
+    let mut settings = QuerySettings::default();
+    let mut window = None;
+    let mut group_by = GroupBy::Org;
+    let day = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+            .map_err(|e| format!("{}: window `{s}`: {e}", file.display()))
+    };
+    for line in text.lines().filter_map(|l| l.strip_prefix("# devex:")) {
+        for pair in line.split_whitespace() {
+            let (key, value) =
+                pair.split_once('=').ok_or_else(|| format!("{}: `{pair}` is not key=value", file.display()))?;
+            let bad = |what: &str| format!("{}: {key}: {what}", file.display());
+            match key {
+                "window" => {
+                    let (from, to) = value.split_once("..").ok_or_else(|| bad("write FROM..TO"))?;
+                    window = Some(Window { from: day(from)?, to: day(to)? });
+                }
+                "group_by" => {
+                    group_by = match value {
+                        "org" => GroupBy::Org,
+                        "team" => GroupBy::Team,
+                        "service" => GroupBy::Service,
+                        _ => return Err(bad("org, team or service")),
+                    }
+                }
+                "timezone" => settings.timezone = value.parse().map_err(|_| bad("an IANA zone"))?,
+                "min_group_size" => settings.min_group_size = value.parse().map_err(|_| bad("a number"))?,
+                "attribution_window_hours" => {
+                    settings.attribution_window_hours = value.parse().map_err(|_| bad("a number"))?
+                }
+                "question" => {
+                    let parts: Vec<&str> = value.split(':').collect();
+                    let [q, dimension, max] = parts[..] else { return Err(bad("question:dimension:scale_max")) };
+                    settings.questions.push((q.into(), dimension.into(), max.parse().map_err(|_| bad("scale_max"))?));
+                }
+                "benchmarks" => settings.benchmarks = value.into(),
+                "band" => {
+                    let parts: Vec<&str> = value.split(':').collect();
+                    let [metric, band, t] = parts[..] else { return Err(bad("metric:band:threshold")) };
+                    settings.custom_bands.push((metric.into(), band.into(), t.parse().map_err(|_| bad("threshold"))?));
+                }
+                _ => return Err(bad("unknown setting")),
+            }
+        }
+    }
+    let window = window.ok_or_else(|| format!("{}: no `# devex: window=FROM..TO`", file.display()))?;
+    Ok(Header { window, group_by, settings })
+}
+
+/// A session over in-memory lake tables, driven by the sqllogictest runner.
+struct Db {
+    ctx: SessionContext,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+impl sqllogictest::DB for Db {
+    type Error = DataFusionError;
+    type ColumnType = DefaultColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
+        let ctx = self.ctx.clone();
+        let sql = sql.to_string();
+        let batches = self.rt.block_on(async move { ctx.sql(&sql).await?.collect().await })?;
+        if let Some(n) = inserted(&batches) {
+            return Ok(DBOutput::StatementComplete(n));
+        }
+        let mut rows = Vec::new();
+        for b in &batches {
+            for r in 0..b.num_rows() {
+                rows.push(b.columns().iter().map(|c| cell(c.as_ref(), r)).collect::<Result<Vec<_>, _>>()?);
+            }
+        }
+        let width = batches.first().map(RecordBatch::num_columns).unwrap_or(0);
+        Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; width], rows })
+    }
+}
+
+/// The row count of an `INSERT`'s one-row, one-column `count` result.
+fn inserted(batches: &[RecordBatch]) -> Option<u64> {
+    let b = batches.first()?;
+    let is_count = batches.len() == 1
+        && b.num_columns() == 1
+        && b.num_rows() == 1
+        && b.schema().field(0).name() == "count"
+        && b.column(0).data_type() == &DataType::UInt64;
+    is_count.then(|| b.column(0).as_primitive::<UInt64Type>().value(0))
+}
+
+fn cell(c: &dyn Array, row: usize) -> Result<String, DataFusionError> {
+    if c.is_null(row) {
+        return Ok("NULL".into());
+    }
+    if c.data_type() == &DataType::Float64 {
+        let v = c.as_primitive::<Float64Type>().value(row);
+        let s = format!("{v:.9}");
+        let s = s.trim_end_matches('0');
+        return Ok(match s.strip_suffix('.') {
+            Some(whole) => format!("{whole}.0"),
+            None => s.to_string(),
+        });
+    }
+    Ok(array_value_to_string(c, row)?)
+}
+
+fn files(filter: Option<&str>) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/tests");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .filter(|p| filter.is_none_or(|f| p.to_string_lossy().contains(f)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let h = header(&text, file)?;
+    let empty = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let ctx = rt
+        .block_on(async {
+            let lake = LakeSession::open(empty.path()).await?;
+            lake.metrics_context(&h.settings, h.window, h.group_by).await
+        })
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let rt = Arc::clone(rt);
+    let mut runner = Runner::new(move || {
+        let db = Db { ctx: ctx.clone(), rt: Arc::clone(&rt) };
+        async move { Ok::<_, DataFusionError>(db) }
+    });
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    runner.run_script_with_name(&text, name).map_err(|e| format!("{}", e.display(false)))
+}
+
+fn main() {
+    // `cargo test` passes harness flags (`--nocapture`, ...); a bare word filters files.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
+    let (mut passed, mut failed) = (0, 0);
+    for file in files(filter.as_deref()) {
+        match run_file(&file, &rt) {
+            Ok(()) => {
+                passed += 1;
+                println!("ok   {}", file.display());
+            }
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {}\n{e}", file.display());
+            }
+        }
+    }
+    println!("slt: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
