@@ -364,6 +364,12 @@ impl Config {
                 if g.concurrency == 0 {
                     return bad("concurrency must be at least 1".into());
                 }
+                if g.retry_base_ms > 60_000 || !(1..=3_600).contains(&g.timeout_secs) || g.max_wait_secs > 86_400 {
+                    return bad(
+                        "retry_base_ms must be at most 60000, timeout_secs 1..=3600, max_wait_secs at most 86400"
+                            .into(),
+                    );
+                }
                 if !(g.base_url.starts_with("https://") || g.base_url.starts_with("http://")) {
                     return bad(format!("base_url `{}` is not an http(s) URL", g.base_url));
                 }

@@ -464,7 +464,7 @@ fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     let factor = 0.5 + (h % 1000) as f64 / 1000.0;
-    exp.mul_f64(factor)
+    Duration::try_from_secs_f64(exp.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 /// A transport error's message without anything that could carry a secret:
@@ -488,6 +488,13 @@ mod tests {
                     <https://api.github.com/repos/o/r/deployments?page=5>; rel=\"last\"";
         assert_eq!(next_link(link).as_deref(), Some("https://api.github.com/repos/o/r/deployments?page=2"));
         assert_eq!(next_link("<https://x/?page=1>; rel=\"prev\""), None);
+    }
+
+    #[test]
+    fn a_huge_configured_backoff_saturates_instead_of_panicking() {
+        for attempt in [1, 5, 40] {
+            assert!(backoff(Duration::from_millis(u64::MAX), attempt, "u") >= Duration::from_secs(u64::MAX / 2000));
+        }
     }
 
     #[test]
