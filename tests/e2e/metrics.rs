@@ -1,5 +1,7 @@
 //! `devex metrics`: one small organisation where every number is worked out by
-//! hand (in the comments), asserted exactly against the JSON output.
+//! hand (in the comments), asserted exactly against the JSON output. The same
+//! rules are pinned in-process by `queries/tests/*.slt` (DORA rules, bands,
+//! survey withholding, DevEx scores, adoption, retention).
 //!
 //! Window: March 2026, UTC, [2026-03-01, 2026-04-01): 31 days.
 //! Services: api (team payments), web (team checkout).
@@ -401,99 +403,6 @@ fn the_j_curve_finds_baseline_dip_and_recovery() {
     let csv = String::from_utf8_lossy(&out.stdout);
     let quarters: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(quarters, ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]);
-}
-
-fn sql_csv(ws: &Workspace, args: &[&str], sql: &str) -> String {
-    let out = ws.devex().args(args).args(["--format", "csv"]).arg(sql).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-#[test]
-fn devex_scores_adoption_and_retention_by_hand() {
-    let ws = Workspace::new();
-    // q_ci: feedback_loops on 1..5; q_focus: flow_state on 1..7.
-    let config = ws.file(
-        "devex.toml",
-        "[survey.questions]\nq_ci = { dimension = \"feedback_loops\", scale_max = 5 }\nq_focus = { dimension = \"flow_state\", scale_max = 7 }\n",
-    );
-    // payments (5 responses): q_ci 5 4 3 2 1 -> 100 75 50 25 0 -> 50; q_focus 7 7 1 1 4 -> 100 100 0 0 50 -> 50.
-    // checkout (4 responses) and ops (1): withheld; together 5, so payments need not be withheld
-    // to keep them from being worked out from the organisation's total.
-    let survey = ws.file(
-        "wave.csv",
-        "id,survey,submitted_at,team,nps,q_ci,q_focus\n\
-         p1,2026-Q1,2026-03-10,payments,9,5,7\n\
-         p2,2026-Q1,2026-03-10,payments,9,4,7\n\
-         p3,2026-Q1,2026-03-10,payments,9,3,1\n\
-         p4,2026-Q1,2026-03-10,payments,9,2,1\n\
-         p5,2026-Q1,2026-03-10,payments,9,1,4\n\
-         k1,2026-Q1,2026-03-10,checkout,9,5,7\n\
-         k2,2026-Q1,2026-03-10,checkout,9,5,7\n\
-         k3,2026-Q1,2026-03-10,checkout,9,5,7\n\
-         k4,2026-Q1,2026-03-10,checkout,9,5,7\n\
-         o1,2026-Q1,2026-03-10,ops,9,5,7\n",
-    );
-    // api: onboarded in the catalog in Q1. web: no catalog date, but an onboarded event in Q1.
-    // db: onboarded in the catalog only in Q2; its Q1 onboarded event is cancelled by an offboarded one.
-    let services =
-        ws.file("s.csv", "service,team,onboarded_at\napi,payments,2026-01-15\nweb,payments,\ndb,checkout,2026-04-10\n");
-    // Used events: payments in Q1 and Q2, checkout in Q1 only.
-    let adoption = ws.file(
-        "a.ndjson",
-        "{\"id\":\"e1\",\"team\":\"payments\",\"service\":\"web\",\"capability\":\"golden-path\",\"event\":\"onboarded\",\"at\":\"2026-03-15\"}\n\
-         {\"id\":\"e2\",\"team\":\"checkout\",\"service\":\"db\",\"capability\":\"golden-path\",\"event\":\"onboarded\",\"at\":\"2026-02-01\"}\n\
-         {\"id\":\"e3\",\"team\":\"checkout\",\"service\":\"db\",\"capability\":\"golden-path\",\"event\":\"offboarded\",\"at\":\"2026-03-01\"}\n\
-         {\"id\":\"e4\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-10\"}\n\
-         {\"id\":\"e5\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-05-10\"}\n\
-         {\"id\":\"e6\",\"team\":\"checkout\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-11\"}\n",
-    );
-    for (table, f) in [("survey_responses", &survey), ("services", &services), ("adoption_events", &adoption)] {
-        let (code, _, stderr) = ws.import(table, &[f], &[]);
-        assert_eq!(code, 0, "{stderr}");
-    }
-    let cfg = config.to_str().unwrap();
-
-    assert_eq!(
-        sql_csv(
-            &ws,
-            &["--config", cfg, "sql", "--quarter", "2026-Q1", "--by", "team"],
-            "SELECT grp, dimension, n, value, suppressed FROM devex_scores ORDER BY grp, dimension"
-        ),
-        "grp,dimension,n,value,suppressed\n\
-         checkout,feedback_loops,4,,true\n\
-         checkout,flow_state,4,,true\n\
-         ops,feedback_loops,1,,true\n\
-         ops,flow_state,1,,true\n\
-         payments,feedback_loops,5,50.0,false\n\
-         payments,flow_state,5,50.0,false\n"
-    );
-
-    // Q1 (ends 2026-04-01): api and web onboarded, db not (catalog date in Q2, net events 0) -> 2/3.
-    // Q2: all three -> 3/3.
-    let window = ["sql", "--from", "2026-01-01", "--to", "2026-07-01"];
-    assert_eq!(
-        sql_csv(
-            &ws,
-            &window,
-            "SELECT CAST(quarter_start AS VARCHAR) AS q, services, onboarded, share FROM adoption ORDER BY q"
-        ),
-        "q,services,onboarded,share\n2026-01-01,3,2,0.6666666666666666\n2026-04-01,3,3,1.0\n"
-    );
-    let by_team = ["sql", "--from", "2026-01-01", "--to", "2026-04-01", "--by", "team"];
-    assert_eq!(
-        sql_csv(&ws, &by_team, "SELECT grp, onboarded, services FROM adoption ORDER BY grp"),
-        "grp,onboarded,services\ncheckout,0,1\npayments,2,2\n"
-    );
-    // Retention: Q1 used by payments and checkout, Q2 by payments -> 1/2. Q2 has no next quarter in the window.
-    assert_eq!(
-        sql_csv(
-            &ws,
-            &window,
-            "SELECT CAST(quarter_start AS VARCHAR) AS q, teams, retained, share FROM retention ORDER BY q"
-        ),
-        "q,teams,retained,share\n2026-01-01,2,1,0.5\n"
-    );
 }
 
 #[test]
