@@ -20,6 +20,7 @@
 //! ```
 
 pub mod client;
+mod map;
 pub mod parse;
 pub mod sync;
 

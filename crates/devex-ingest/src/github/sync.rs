@@ -5,7 +5,7 @@
 //! Everything is fetched into memory first; a repository whose sync fails
 //! returns an error and contributes no row, so nothing partial lands.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use devex_model::config::{DeployFrom, GithubSource};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::{ApiError, Client};
+use super::map::{self, Commit, CommitSource, Deploy, PullRequest, PullRequests};
 use super::parse::{self, at, format_time, malformed, opt_string, opt_time, string, time};
 
 /// Requests in flight per repository.
@@ -75,28 +76,6 @@ pub struct SyncWindow {
     pub now: DateTime<Utc>,
 }
 
-/// A deployment as fetched, before mapping.
-#[derive(Debug, Clone)]
-struct Deploy {
-    id: String,
-    environment: String,
-    sha: String,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: DateTime<Utc>,
-    success: bool,
-    url: Option<String>,
-}
-
-/// A commit a deployment shipped.
-#[derive(Debug, Clone)]
-struct Commit {
-    sha: String,
-    authored_at: DateTime<Utc>,
-    author: Option<String>,
-    message: String,
-    parents: usize,
-}
-
 /// Sync one repository.
 pub async fn sync_repo(
     client: &Client,
@@ -112,61 +91,16 @@ pub async fn sync_repo(
         DeployFrom::Workflows => workflow_runs(client, cfg, repo, window.since).await?,
         DeployFrom::Releases => releases(client, cfg, repo, window.since).await?,
     };
-    let is_prod = |env: &str| production.iter().any(|p| p.eq_ignore_ascii_case(env));
-
-    // The chain of successful production deployments: what was remembered, updated with what was read.
-    let mut chain: BTreeMap<String, Shipped> = previous.shipped.into_iter().map(|s| (s.id.clone(), s)).collect();
-    for d in deploys.iter().filter(|d| d.success && is_prod(&d.environment)) {
-        chain.insert(
-            d.id.clone(),
-            Shipped {
-                id: d.id.clone(),
-                sha: d.sha.clone(),
-                environment: d.environment.to_ascii_lowercase(),
-                finished_at: d.finished_at,
-                rollback: false,
-            },
-        );
-    }
-    let mut chain: Vec<Shipped> = chain.into_values().collect();
-    chain.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-
-    // Per production deployment read now: rollback or not, and where its commits come from.
-    enum Source {
-        Nothing,
-        Compare(String),
-        Lookback,
-    }
-    let fetched: HashSet<&str> = deploys.iter().map(|d| d.id.as_str()).collect();
-    let mut plans: Vec<(usize, Source)> = Vec::new();
-    for i in 0..chain.len() {
-        let (earlier, rest) = chain.split_at_mut(i);
-        let this = &mut rest[0];
-        let mut same_env = earlier.iter().filter(|e| e.environment == this.environment);
-        this.rollback = same_env.clone().any(|e| e.sha == this.sha);
-        if !fetched.contains(this.id.as_str()) {
-            continue;
-        }
-        let source = if this.rollback {
-            Source::Nothing
-        } else {
-            match same_env.rfind(|e| !e.rollback) {
-                Some(base) => Source::Compare(base.sha.clone()),
-                None => Source::Lookback,
-            }
-        };
-        plans.push((i, source));
-    }
-
+    let (chain, plans) = map::chain(previous.shipped, &deploys, production);
     // Fetch each deployment's commits, several at a time, keeping chronological order.
     let lookback = Duration::days(i64::from(cfg.first_deploy_lookback_days));
     let shipped_commits: Vec<Vec<Commit>> = futures::stream::iter(plans.iter().map(|(i, source)| {
         let d = &chain[*i];
         async move {
             match source {
-                Source::Nothing => Ok(Vec::new()),
-                Source::Compare(base) => compare(client, repo, base, &d.sha).await,
-                Source::Lookback => history(client, repo, &d.sha, d.finished_at - lookback).await,
+                CommitSource::Nothing => Ok(Vec::new()),
+                CommitSource::Compare(base) => compare(client, repo, base, &d.sha).await,
+                CommitSource::Lookback => history(client, repo, &d.sha, d.finished_at - lookback).await,
             }
         }
     }))
@@ -174,75 +108,17 @@ pub async fn sync_repo(
     .try_collect()
     .await?;
 
-    // First deployment wins: a commit is attributed once, to the earliest deployment shipping it.
-    let mut attributed: HashSet<String> = HashSet::new();
-    let mut shipped: Vec<(String, Commit)> = Vec::new();
-    for ((i, _), commits) in plans.iter().zip(shipped_commits) {
-        for c in commits {
-            if attributed.insert(c.sha.clone()) {
-                shipped.push((chain[*i].id.clone(), c));
-            }
-        }
-    }
+    let (shipped, attributed) = map::attribute(&chain, &plans, shipped_commits);
 
     // Pull requests of the shipped commits.
     let prs = pull_requests(client, repo, &shipped).await?;
 
-    // Kinds: rollback (a redeployed sha), hotfix (a revert commit, or a PR with a hotfix label).
-    let mut kind: HashMap<String, &str> = HashMap::new();
-    for s in chain.iter().filter(|s| s.rollback) {
-        kind.insert(s.id.clone(), "rollback");
-    }
-    for (deploy_id, c) in &shipped {
-        let pr_hotfix = prs
-            .by_sha
-            .get(&c.sha)
-            .is_some_and(|pr| pr.labels.iter().any(|l| cfg.hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
-        if (parse::is_revert(&c.message) || pr_hotfix) && !kind.contains_key(deploy_id) {
-            kind.insert(deploy_id.clone(), "hotfix");
-        }
-    }
-
-    let mut rows = RepoRows::default();
-    for d in &deploys {
-        rows.deployments.push(json!({
-            "id": d.id,
-            "service": plan.service,
-            "environment": d.environment,
-            "status": if d.success { "success" } else { "failure" },
-            "finished_at": format_time(d.finished_at),
-            "started_at": d.started_at.map(format_time),
-            "commit_sha": d.sha,
-            "kind": kind.get(&d.id).copied().unwrap_or("regular"),
-            "url": d.url,
-        }));
-    }
-    let repo_name = repo.rsplit('/').next().unwrap_or(repo);
-    for (deploy_id, c) in &shipped {
-        let pr = prs.by_sha.get(&c.sha);
-        // A squash or rebase merge rewrote the PR's commits: lead time starts at its first commit.
-        let squashed = pr.is_some_and(|pr| {
-            pr.merge_commit_sha.as_deref() == Some(c.sha.as_str())
-                && c.parents <= 1
-                && !pr.commit_shas.iter().any(|s| attributed.contains(s) && s != &c.sha)
-        });
-        let committed_at = match (squashed, pr.and_then(|p| p.first_commit_at)) {
-            (true, Some(first)) if first < c.authored_at => first,
-            _ => c.authored_at,
-        };
-        rows.changes.push(json!({
-            "repo": repo_name,
-            "sha": c.sha,
-            "service": plan.service,
-            "committed_at": format_time(committed_at),
-            "deployment_id": deploy_id,
-            "pr_number": pr.map(|p| p.number),
-            "pr_opened_at": pr.map(|p| format_time(p.opened_at)),
-            "first_review_at": pr.and_then(|p| p.first_review_at).map(format_time),
-            "merged_at": pr.and_then(|p| p.merged_at).map(format_time),
-            "author": c.author,
-        }));
-    }
+    let kinds = map::kinds(&chain, &shipped, &prs, &cfg.hotfix_labels);
+    let mut rows = RepoRows {
+        deployments: map::deployment_rows(&deploys, &kinds, &plan.service),
+        changes: map::change_rows(repo, &plan.service, &shipped, &attributed, &prs),
+        ..RepoRows::default()
+    };
     rows.incidents = incidents(client, cfg, plan, window.since).await?;
     rows.state = RepoState { watermark: Some(window.now), shipped: chain };
     Ok(rows)
@@ -433,25 +309,6 @@ async fn history(client: &Client, repo: &str, sha: &str, since: DateTime<Utc>) -
     let mut out: Vec<Commit> = items.iter().map(|c| commit_of(c, &url)).collect::<Result<_, _>>()?;
     out.reverse();
     Ok(out)
-}
-
-/// A merged pull request.
-#[derive(Debug, Clone)]
-struct PullRequest {
-    number: i64,
-    opened_at: DateTime<Utc>,
-    merged_at: Option<DateTime<Utc>>,
-    first_review_at: Option<DateTime<Utc>>,
-    first_commit_at: Option<DateTime<Utc>>,
-    merge_commit_sha: Option<String>,
-    commit_shas: Vec<String>,
-    labels: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-struct PullRequests {
-    /// Every shipped commit that belongs to a PR (its merge commit or one of its commits).
-    by_sha: HashMap<String, PullRequest>,
 }
 
 /// The merged pull requests whose merge commit was shipped, with their commits and first review.

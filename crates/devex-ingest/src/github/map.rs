@@ -1,0 +1,322 @@
+//! The GitHub mapping rules, with no HTTP in them: which successful production
+//! deployments form the chain and which are rollbacks, where each deployment's
+//! commits come from, which deployment a commit is attributed to, each
+//! deployment's kind, and the canonical `deployments` and `changes` rows.
+//! `sync.rs` fetches what these need and calls them in that order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::parse::{self, format_time};
+use super::sync::Shipped;
+
+/// A deployment as fetched, before mapping.
+#[derive(Debug, Clone)]
+pub(crate) struct Deploy {
+    pub(crate) id: String,
+    pub(crate) environment: String,
+    pub(crate) sha: String,
+    pub(crate) started_at: Option<DateTime<Utc>>,
+    pub(crate) finished_at: DateTime<Utc>,
+    pub(crate) success: bool,
+    pub(crate) url: Option<String>,
+}
+
+/// A commit a deployment shipped.
+#[derive(Debug, Clone)]
+pub(crate) struct Commit {
+    pub(crate) sha: String,
+    pub(crate) authored_at: DateTime<Utc>,
+    pub(crate) author: Option<String>,
+    pub(crate) message: String,
+    pub(crate) parents: usize,
+}
+
+/// A merged pull request.
+#[derive(Debug, Clone)]
+pub(crate) struct PullRequest {
+    pub(crate) number: i64,
+    pub(crate) opened_at: DateTime<Utc>,
+    pub(crate) merged_at: Option<DateTime<Utc>>,
+    pub(crate) first_review_at: Option<DateTime<Utc>>,
+    pub(crate) first_commit_at: Option<DateTime<Utc>>,
+    pub(crate) merge_commit_sha: Option<String>,
+    pub(crate) commit_shas: Vec<String>,
+    pub(crate) labels: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PullRequests {
+    /// Every shipped commit that belongs to a PR (its merge commit or one of its commits).
+    pub(crate) by_sha: HashMap<String, PullRequest>,
+}
+
+/// Where a production deployment's commits come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CommitSource {
+    /// A rollback: it ships nothing.
+    Nothing,
+    /// The commits between this sha (the latest earlier deployment that shipped code) and its own.
+    Compare(String),
+    /// The repository's first deployment: the commits of the lookback before it.
+    Lookback,
+}
+
+/// The chain of successful production deployments, what was remembered updated
+/// with what was read now, oldest first, rollbacks (a redeploy of an earlier
+/// sha in the same environment) marked; and, for each deployment read now, its
+/// index in the chain and where its commits come from.
+pub(crate) fn chain(
+    previous: Vec<Shipped>,
+    deploys: &[Deploy],
+    production: &[String],
+) -> (Vec<Shipped>, Vec<(usize, CommitSource)>) {
+    let is_prod = |env: &str| production.iter().any(|p| p.eq_ignore_ascii_case(env));
+    let mut chain: BTreeMap<String, Shipped> = previous.into_iter().map(|s| (s.id.clone(), s)).collect();
+    for d in deploys.iter().filter(|d| d.success && is_prod(&d.environment)) {
+        chain.insert(
+            d.id.clone(),
+            Shipped {
+                id: d.id.clone(),
+                sha: d.sha.clone(),
+                environment: d.environment.to_ascii_lowercase(),
+                finished_at: d.finished_at,
+                rollback: false,
+            },
+        );
+    }
+    let mut chain: Vec<Shipped> = chain.into_values().collect();
+    chain.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+
+    let fetched: HashSet<&str> = deploys.iter().map(|d| d.id.as_str()).collect();
+    let mut plans = Vec::new();
+    for i in 0..chain.len() {
+        let (earlier, rest) = chain.split_at_mut(i);
+        let this = &mut rest[0];
+        let mut same_env = earlier.iter().filter(|e| e.environment == this.environment);
+        this.rollback = same_env.clone().any(|e| e.sha == this.sha);
+        if !fetched.contains(this.id.as_str()) {
+            continue;
+        }
+        let source = if this.rollback {
+            CommitSource::Nothing
+        } else {
+            match same_env.rfind(|e| !e.rollback) {
+                Some(base) => CommitSource::Compare(base.sha.clone()),
+                None => CommitSource::Lookback,
+            }
+        };
+        plans.push((i, source));
+    }
+    (chain, plans)
+}
+
+/// First deployment wins: each commit is attributed once, to the earliest
+/// deployment that shipped it. `commits` are in the order of `plans`. Returns
+/// (deployment id, commit) pairs and the set of attributed shas.
+pub(crate) fn attribute(
+    chain: &[Shipped],
+    plans: &[(usize, CommitSource)],
+    commits: Vec<Vec<Commit>>,
+) -> (Vec<(String, Commit)>, HashSet<String>) {
+    let mut attributed: HashSet<String> = HashSet::new();
+    let mut shipped: Vec<(String, Commit)> = Vec::new();
+    for ((i, _), commits) in plans.iter().zip(commits) {
+        for c in commits {
+            if attributed.insert(c.sha.clone()) {
+                shipped.push((chain[*i].id.clone(), c));
+            }
+        }
+    }
+    (shipped, attributed)
+}
+
+/// Kinds: `rollback` (a redeployed sha), else `hotfix` (it ships a revert commit,
+/// or a pull request with one of `hotfix_labels`); unlisted deployments are `regular`.
+pub(crate) fn kinds(
+    chain: &[Shipped],
+    shipped: &[(String, Commit)],
+    prs: &PullRequests,
+    hotfix_labels: &[String],
+) -> HashMap<String, &'static str> {
+    let mut kind: HashMap<String, &'static str> = HashMap::new();
+    for s in chain.iter().filter(|s| s.rollback) {
+        kind.insert(s.id.clone(), "rollback");
+    }
+    for (deploy_id, c) in shipped {
+        let pr_hotfix = prs
+            .by_sha
+            .get(&c.sha)
+            .is_some_and(|pr| pr.labels.iter().any(|l| hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
+        if (parse::is_revert(&c.message) || pr_hotfix) && !kind.contains_key(deploy_id) {
+            kind.insert(deploy_id.clone(), "hotfix");
+        }
+    }
+    kind
+}
+
+/// The `deployments` rows of every deployment read.
+pub(crate) fn deployment_rows(deploys: &[Deploy], kinds: &HashMap<String, &str>, service: &str) -> Vec<Value> {
+    deploys
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "service": service,
+                "environment": d.environment,
+                "status": if d.success { "success" } else { "failure" },
+                "finished_at": format_time(d.finished_at),
+                "started_at": d.started_at.map(format_time),
+                "commit_sha": d.sha,
+                "kind": kinds.get(&d.id).copied().unwrap_or("regular"),
+                "url": d.url,
+            })
+        })
+        .collect()
+}
+
+/// The `changes` rows of the shipped commits. A squash or rebase merge rewrote
+/// its pull request's commits: its lead time starts at the PR's first commit.
+pub(crate) fn change_rows(
+    repo: &str,
+    service: &str,
+    shipped: &[(String, Commit)],
+    attributed: &HashSet<String>,
+    prs: &PullRequests,
+) -> Vec<Value> {
+    let repo_name = repo.rsplit('/').next().unwrap_or(repo);
+    shipped
+        .iter()
+        .map(|(deploy_id, c)| {
+            let pr = prs.by_sha.get(&c.sha);
+            let squashed = pr.is_some_and(|pr| {
+                pr.merge_commit_sha.as_deref() == Some(c.sha.as_str())
+                    && c.parents <= 1
+                    && !pr.commit_shas.iter().any(|s| attributed.contains(s) && s != &c.sha)
+            });
+            let committed_at: DateTime<Utc> = match (squashed, pr.and_then(|p| p.first_commit_at)) {
+                (true, Some(first)) if first < c.authored_at => first,
+                _ => c.authored_at,
+            };
+            json!({
+                "repo": repo_name,
+                "sha": c.sha,
+                "service": service,
+                "committed_at": format_time(committed_at),
+                "deployment_id": deploy_id,
+                "pr_number": pr.map(|p| p.number),
+                "pr_opened_at": pr.map(|p| format_time(p.opened_at)),
+                "first_review_at": pr.and_then(|p| p.first_review_at).map(format_time),
+                "merged_at": pr.and_then(|p| p.merged_at).map(format_time),
+                "author": c.author,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn deploy(id: &str, sha: &str, env: &str, at: &str, success: bool) -> Deploy {
+        Deploy {
+            id: id.into(),
+            environment: env.into(),
+            sha: sha.into(),
+            started_at: None,
+            finished_at: t(at),
+            success,
+            url: None,
+        }
+    }
+
+    fn commit(sha: &str, at: &str, message: &str) -> Commit {
+        Commit { sha: sha.into(), authored_at: t(at), author: None, message: message.into(), parents: 1 }
+    }
+
+    /// d1 (first: lookback), d2 (compare from d1), d3 (redeploys d1's sha: rollback), d4 (compare
+    /// from d2, the latest earlier deployment that shipped code), a staging and a failed deploy
+    /// that are not in the chain.
+    fn deploys() -> Vec<Deploy> {
+        vec![
+            deploy("d1", "s1", "production", "2026-03-01T10:00:00Z", true),
+            deploy("d2", "s2", "Production", "2026-03-02T10:00:00Z", true),
+            deploy("d3", "s1", "production", "2026-03-02T12:00:00Z", true),
+            deploy("st", "s9", "staging", "2026-03-02T13:00:00Z", true),
+            deploy("df", "s8", "production", "2026-03-02T14:00:00Z", false),
+            deploy("d4", "s4", "production", "2026-03-03T10:00:00Z", true),
+        ]
+    }
+
+    #[test]
+    fn the_chain_marks_rollbacks_and_says_where_commits_come_from() {
+        let (chain, plans) = chain(Vec::new(), &deploys(), &["production".into()]);
+        let ids: Vec<(&str, bool)> = chain.iter().map(|s| (s.id.as_str(), s.rollback)).collect();
+        assert_eq!(ids, [("d1", false), ("d2", false), ("d3", true), ("d4", false)]);
+        let sources: Vec<(usize, CommitSource)> = plans;
+        assert_eq!(
+            sources,
+            [
+                (0, CommitSource::Lookback),
+                (1, CommitSource::Compare("s1".into())),
+                (2, CommitSource::Nothing),
+                (3, CommitSource::Compare("s2".into())),
+            ]
+        );
+        // A later run remembers the chain: a new deployment compares from the remembered d4.
+        let later = [deploy("d5", "s5", "production", "2026-03-04T10:00:00Z", true)];
+        let (chain2, plans2) = super::chain(chain, &later, &["production".into()]);
+        assert_eq!(chain2.len(), 5);
+        assert_eq!(plans2, [(4, CommitSource::Compare("s4".into()))]);
+    }
+
+    #[test]
+    fn a_commit_goes_to_the_first_deployment_and_kinds_follow_reverts_and_labels() {
+        let (chain, plans) = chain(Vec::new(), &deploys(), &["production".into()]);
+        let commits = vec![
+            vec![commit("c1", "2026-02-28T10:00:00Z", "feature")],
+            vec![commit("c1", "2026-02-28T10:00:00Z", "feature"), commit("c2", "2026-03-01T12:00:00Z", "fix")],
+            vec![],
+            vec![commit("c4", "2026-03-02T20:00:00Z", "Revert \"fix\"\n\nThis reverts commit c2.")],
+        ];
+        let (shipped, attributed) = attribute(&chain, &plans, commits);
+        let pairs: Vec<(&str, &str)> = shipped.iter().map(|(d, c)| (d.as_str(), c.sha.as_str())).collect();
+        assert_eq!(pairs, [("d1", "c1"), ("d2", "c2"), ("d4", "c4")]);
+        assert_eq!(attributed.len(), 3);
+
+        let mut prs = PullRequests::default();
+        prs.by_sha.insert(
+            "c2".into(),
+            PullRequest {
+                number: 7,
+                opened_at: t("2026-03-01T11:00:00Z"),
+                merged_at: Some(t("2026-03-01T13:00:00Z")),
+                first_review_at: None,
+                first_commit_at: Some(t("2026-03-01T08:00:00Z")),
+                merge_commit_sha: Some("c2".into()),
+                commit_shas: vec!["x1".into(), "x2".into()],
+                labels: vec!["HotFix".into()],
+            },
+        );
+        let kinds = kinds(&chain, &shipped, &prs, &["hotfix".into()]);
+        assert_eq!(kinds.get("d2"), Some(&"hotfix"), "a PR label, compared case-insensitively");
+        assert_eq!(kinds.get("d3"), Some(&"rollback"));
+        assert_eq!(kinds.get("d4"), Some(&"hotfix"), "a revert commit");
+        assert_eq!(kinds.get("d1"), None);
+
+        let rows = deployment_rows(&deploys(), &kinds, "api");
+        assert_eq!(rows.len(), 6);
+        assert_eq!((rows[4]["status"].as_str(), rows[4]["kind"].as_str()), (Some("failure"), Some("regular")));
+        // c2 is its PR's squash merge commit: lead time starts at the PR's first commit.
+        let changes = change_rows("acme/api", "api", &shipped, &attributed, &prs);
+        assert_eq!(changes[1]["committed_at"], "2026-03-01T08:00:00Z");
+        assert_eq!((changes[1]["pr_number"].as_i64(), changes[1]["repo"].as_str()), (Some(7), Some("api")));
+        assert_eq!(changes[0]["committed_at"], "2026-02-28T10:00:00Z");
+    }
+}
