@@ -47,11 +47,8 @@ pub fn report(err: &anyhow::Error) -> Outcome {
 /// CSV writer, keep only the OS error's text).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.to_string().contains("Broken pipe (os error 32)") ||
         e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || e.downcast_ref::<datafusion::arrow::error::ArrowError>().is_some_and(|a| {
-                matches!(a, datafusion::arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe)
-            })
+            || e.to_string().contains("Broken pipe (os error 32)")
     })
 }
 

@@ -85,19 +85,16 @@ pub fn writes(sql: &str) -> Option<String> {
             other => Some(other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
         }
     }
-    let statements = DFParser::parse_sql(sql).ok()?;
-    statements.iter().find_map(|st| match st {
-        Df::Statement(s) => sql_writes(s),
-        Df::Explain(e) => match e.statement.as_ref() {
+    fn df_writes(st: &Df) -> Option<String> {
+        match st {
             Df::Statement(s) => sql_writes(s),
+            Df::Explain(e) => df_writes(&e.statement),
             Df::CreateExternalTable(_) => Some("CREATE EXTERNAL TABLE".into()),
             Df::CopyTo(_) => Some("COPY ... TO".into()),
-            _ => Some("a nested statement".into()),
-        },
-        Df::CreateExternalTable(_) => Some("CREATE EXTERNAL TABLE".into()),
-        Df::CopyTo(_) => Some("COPY ... TO".into()),
-        _ => Some(st.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
-    })
+            other => Some(other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+        }
+    }
+    DFParser::parse_sql(sql).ok()?.iter().find_map(df_writes)
 }
 
 fn refused(what: &str) -> anyhow::Error {
