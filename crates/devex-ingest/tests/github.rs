@@ -12,6 +12,7 @@ use devex_ghmock::{Repo, mount};
 use devex_ingest::github::client::{ApiError, Client, RetryPolicy};
 use devex_ingest::github::{SyncOptions, load_state, save_state, sync_source};
 use devex_model::config::GithubSource;
+use devex_model::row::{Row, records};
 use serde_json::Value;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -161,8 +162,10 @@ async fn conditional_requests_answer_304_from_the_cache() {
     assert!(sent[1].headers.get("if-none-match").is_some());
 }
 
-fn by_id<'a>(rows: &'a [Value], key: &str, id: &str) -> &'a Value {
-    rows.iter()
+/// The record (contract column names) of the row whose `key` is or ends with `id`.
+fn by_id<R: Row + std::fmt::Debug>(rows: &[R], key: &str, id: &str) -> Value {
+    records(rows)
+        .into_iter()
         .find(|r| r[key].as_str().is_some_and(|v| v == id || v.ends_with(id)))
         .unwrap_or_else(|| panic!("{id} in {rows:#?}"))
 }
@@ -198,7 +201,7 @@ async fn maps_deployments_changes_and_incidents_by_the_rules() {
     // Changes: first deployment = 30 days of history (not `old`); each commit once, to the first deployment.
     let ch = |s: &str| by_id(&sync.changes, "sha", s);
     let mut shipped: Vec<(&str, &str)> =
-        sync.changes.iter().map(|c| (c["sha"].as_str().unwrap(), c["deployment_id"].as_str().unwrap())).collect();
+        sync.changes.iter().map(|c| (c.sha.as_str(), c.deployment_id.as_deref().unwrap())).collect();
     shipped.sort();
     let mut want = vec![
         (c1.as_str(), "acme/api/deployments/1"),
@@ -259,7 +262,7 @@ async fn a_malformed_page_fails_its_repository_alone_and_keeps_its_watermark() {
         .unwrap();
     let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
     assert!(web.error.as_deref().unwrap().contains("malformed"), "{web:?}");
-    assert!(sync.deployments.iter().all(|d| d["id"].as_str().unwrap().starts_with("acme/api/")));
+    assert!(sync.deployments.iter().all(|d| d.id.starts_with("acme/api/")));
     assert_eq!(sync.deployments.len(), 5);
     save_state(data.path(), "gh", &sync).unwrap();
     let state = load_state(data.path(), "gh").unwrap();
@@ -301,7 +304,7 @@ async fn an_incremental_run_reads_only_the_overlap_and_continues_the_chain() {
     assert_eq!(second.deployments.len(), 1, "only the overlap: {:?}", second.deployments);
     // Its base is the last deployment of the first run (from the saved chain): it ships only the late change.
     assert_eq!(second.changes.len(), 1);
-    assert_eq!(second.changes[0]["sha"], late.as_str());
+    assert_eq!(second.changes[0].sha, late.as_str());
     assert!(second.requests < first.requests, "{} < {}", second.requests, first.requests);
     let issues = server.received_requests().await.unwrap();
     assert!(issues.iter().any(|r| r.url.path().ends_with("/issues") && r.url.query().unwrap_or("").contains("since=")));
@@ -354,7 +357,7 @@ async fn workflow_runs_and_org_listing() {
     assert_eq!(repos, vec!["acme/api"]);
     // Only the successful run of the exact workflow name on the default branch is a deployment.
     assert_eq!(sync.deployments.len(), 1, "{:?}", sync.deployments);
-    let d = &sync.deployments[0];
+    let d = &records(&sync.deployments)[0];
     assert_eq!(d["id"], "acme/api/actions/runs/1");
     assert_eq!(d["environment"], "production");
     assert_eq!(d["finished_at"], "2026-03-01T11:20:00Z");

@@ -5,11 +5,15 @@
 //! does (`statement ok`, `query ... ----` and the expected rows).
 //!
 //! A file's settings are `# devex: key=value ...` lines: `window=FROM..TO`
-//! (dates, UTC midnight), `group_by=org|team|service`, `timezone=UTC`,
+//! (dates, UTC midnight) or `window=2026-Q1` (the quarter in the file's
+//! `timezone`), `group_by=org|team|service`, `timezone=UTC`,
 //! `min_group_size=5`, `attribution_window_hours=24`,
 //! `question=q_ci:feedback_loops:5` (repeatable), `benchmarks=custom` with
-//! `band=lead_time_p50:elite:12` (repeatable). Floats print with at most 9
-//! decimals, NULL as `NULL`.
+//! `band=lead_time_p50:elite:12` (repeatable), `jcurve=on` (an empty
+//! in-memory `quarterly_metrics` table, the `metrics` view's columns led by
+//! `quarter` and `quarter_start`, and the J-curve views of
+//! `queries/07_jcurve.sql` over it). Floats print with at most 9 decimals,
+//! NULL as `NULL`.
 //!
 //! `cargo test -p devex-query --test slt` runs them all; `-- NAME` only the
 //! files whose path contains NAME.
@@ -19,11 +23,12 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Float64Type, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, UInt64Type};
 use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use devex_query::{GroupBy, LakeSession, QuerySettings, Window};
+use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings, Window, queries};
 use sqllogictest::{DBOutput, DefaultColumnType, Runner};
 
 /// One file's session settings, from its `# devex:` lines.
@@ -31,12 +36,14 @@ struct Header {
     window: Window,
     group_by: GroupBy,
     settings: QuerySettings,
+    jcurve: bool,
 }
 
 fn header(text: &str, file: &Path) -> Result<Header, String> {
     let mut settings = QuerySettings::default();
     let mut window = None;
     let mut group_by = GroupBy::Org;
+    let mut jcurve = false;
     let day = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
@@ -48,10 +55,8 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
                 pair.split_once('=').ok_or_else(|| format!("{}: `{pair}` is not key=value", file.display()))?;
             let bad = |what: &str| format!("{}: {key}: {what}", file.display());
             match key {
-                "window" => {
-                    let (from, to) = value.split_once("..").ok_or_else(|| bad("write FROM..TO"))?;
-                    window = Some(Window { from: day(from)?, to: day(to)? });
-                }
+                "window" => window = Some(value.to_string()),
+                "jcurve" => jcurve = value == "on",
                 "group_by" => {
                     group_by = match value {
                         "org" => GroupBy::Org,
@@ -81,7 +86,13 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
         }
     }
     let window = window.ok_or_else(|| format!("{}: no `# devex: window=FROM..TO`", file.display()))?;
-    Ok(Header { window, group_by, settings })
+    let window = match window.split_once("..") {
+        Some((from, to)) => Window { from: day(from)?, to: day(to)? },
+        None => {
+            window.parse::<Quarter>().map_err(|e| format!("{}: window: {e}", file.display()))?.window(settings.timezone)
+        }
+    };
+    Ok(Header { window, group_by, settings, jcurve })
 }
 
 /// A session over in-memory lake tables, driven by the sqllogictest runner.
@@ -139,6 +150,18 @@ fn cell(c: &dyn Array, row: usize) -> Result<String, DataFusionError> {
     Ok(array_value_to_string(c, row)?)
 }
 
+/// An empty, writable `quarterly_metrics`: `quarter`, `quarter_start`, then the
+/// `metrics` view's columns, every one nullable so a file fills only what it needs.
+async fn quarterly_metrics(ctx: &SessionContext) -> Result<(), devex_query::QueryError> {
+    let metrics = ctx.table("metrics").await?;
+    let mut fields =
+        vec![Field::new("quarter", DataType::Utf8, true), Field::new("quarter_start", DataType::Date32, true)];
+    fields.extend(metrics.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)));
+    let table = MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?;
+    ctx.register_table("quarterly_metrics", Arc::new(table))?;
+    Ok(())
+}
+
 fn files(filter: Option<&str>) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/tests");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -158,7 +181,13 @@ fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Result<(), String
     let ctx = rt
         .block_on(async {
             let lake = LakeSession::open(empty.path()).await?;
-            lake.metrics_context(&h.settings, h.window, h.group_by).await
+            let ctx = lake.metrics_context(&h.settings, h.window, h.group_by).await?;
+            if h.jcurve {
+                quarterly_metrics(&ctx).await?;
+                let sql = queries::render(queries::JCURVE, &h.settings, h.window, h.group_by)?;
+                queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+            }
+            Ok::<_, devex_query::QueryError>(ctx)
         })
         .map_err(|e| format!("{}: {e}", file.display()))?;
     let rt = Arc::clone(rt);

@@ -17,8 +17,10 @@
 // Libraries report through return values; only the binaries print.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod history;
 mod org;
 mod rng;
 mod write;
 
-pub use org::{Options, Stats, generate};
+pub use history::generate;
+pub use org::{Options, Stats};

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use devex_model::row::{self, DeploymentKind, DeploymentStatus};
 
-use super::parse::{self, format_time};
+use super::parse;
 use super::sync::Shipped;
 
 /// A deployment as fetched, before mapping.
@@ -140,10 +140,10 @@ pub(crate) fn kinds(
     shipped: &[(String, Commit)],
     prs: &PullRequests,
     hotfix_labels: &[String],
-) -> HashMap<String, &'static str> {
-    let mut kind: HashMap<String, &'static str> = HashMap::new();
+) -> HashMap<String, DeploymentKind> {
+    let mut kind: HashMap<String, DeploymentKind> = HashMap::new();
     for s in chain.iter().filter(|s| s.rollback) {
-        kind.insert(s.id.clone(), "rollback");
+        kind.insert(s.id.clone(), DeploymentKind::Rollback);
     }
     for (deploy_id, c) in shipped {
         let pr_hotfix = prs
@@ -151,28 +151,31 @@ pub(crate) fn kinds(
             .get(&c.sha)
             .is_some_and(|pr| pr.labels.iter().any(|l| hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
         if (parse::is_revert(&c.message) || pr_hotfix) && !kind.contains_key(deploy_id) {
-            kind.insert(deploy_id.clone(), "hotfix");
+            kind.insert(deploy_id.clone(), DeploymentKind::Hotfix);
         }
     }
     kind
 }
 
 /// The `deployments` rows of every deployment read.
-pub(crate) fn deployment_rows(deploys: &[Deploy], kinds: &HashMap<String, &str>, service: &str) -> Vec<Value> {
+pub(crate) fn deployment_rows(
+    deploys: &[Deploy],
+    kinds: &HashMap<String, DeploymentKind>,
+    service: &str,
+) -> Vec<row::Deployment> {
     deploys
         .iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "service": service,
-                "environment": d.environment,
-                "status": if d.success { "success" } else { "failure" },
-                "finished_at": format_time(d.finished_at),
-                "started_at": d.started_at.map(format_time),
-                "commit_sha": d.sha,
-                "kind": kinds.get(&d.id).copied().unwrap_or("regular"),
-                "url": d.url,
-            })
+        .map(|d| row::Deployment {
+            id: d.id.clone(),
+            service: service.to_string(),
+            environment: d.environment.clone(),
+            status: if d.success { DeploymentStatus::Success } else { DeploymentStatus::Failure },
+            finished_at: d.finished_at,
+            started_at: d.started_at,
+            commit_sha: Some(d.sha.clone()),
+            kind: Some(kinds.get(&d.id).copied().unwrap_or(DeploymentKind::Regular)),
+            team: None,
+            url: d.url.clone(),
         })
         .collect()
 }
@@ -185,7 +188,7 @@ pub(crate) fn change_rows(
     shipped: &[(String, Commit)],
     attributed: &HashSet<String>,
     prs: &PullRequests,
-) -> Vec<Value> {
+) -> Vec<row::Change> {
     let repo_name = repo.rsplit('/').next().unwrap_or(repo);
     shipped
         .iter()
@@ -200,18 +203,18 @@ pub(crate) fn change_rows(
                 (true, Some(first)) if first < c.authored_at => first,
                 _ => c.authored_at,
             };
-            json!({
-                "repo": repo_name,
-                "sha": c.sha,
-                "service": service,
-                "committed_at": format_time(committed_at),
-                "deployment_id": deploy_id,
-                "pr_number": pr.map(|p| p.number),
-                "pr_opened_at": pr.map(|p| format_time(p.opened_at)),
-                "first_review_at": pr.and_then(|p| p.first_review_at).map(format_time),
-                "merged_at": pr.and_then(|p| p.merged_at).map(format_time),
-                "author": c.author,
-            })
+            row::Change {
+                repo: repo_name.to_string(),
+                sha: c.sha.clone(),
+                service: service.to_string(),
+                committed_at,
+                deployment_id: Some(deploy_id.clone()),
+                pr_number: pr.map(|p| p.number),
+                pr_opened_at: pr.map(|p| p.opened_at),
+                first_review_at: pr.and_then(|p| p.first_review_at),
+                merged_at: pr.and_then(|p| p.merged_at),
+                author: c.author.clone(),
+            }
         })
         .collect()
 }
@@ -305,18 +308,18 @@ mod tests {
             },
         );
         let kinds = kinds(&chain, &shipped, &prs, &["hotfix".into()]);
-        assert_eq!(kinds.get("d2"), Some(&"hotfix"), "a PR label, compared case-insensitively");
-        assert_eq!(kinds.get("d3"), Some(&"rollback"));
-        assert_eq!(kinds.get("d4"), Some(&"hotfix"), "a revert commit");
+        assert_eq!(kinds.get("d2"), Some(&DeploymentKind::Hotfix), "a PR label, compared case-insensitively");
+        assert_eq!(kinds.get("d3"), Some(&DeploymentKind::Rollback));
+        assert_eq!(kinds.get("d4"), Some(&DeploymentKind::Hotfix), "a revert commit");
         assert_eq!(kinds.get("d1"), None);
 
         let rows = deployment_rows(&deploys(), &kinds, "api");
         assert_eq!(rows.len(), 6);
-        assert_eq!((rows[4]["status"].as_str(), rows[4]["kind"].as_str()), (Some("failure"), Some("regular")));
+        assert_eq!((rows[4].status, rows[4].kind), (DeploymentStatus::Failure, Some(DeploymentKind::Regular)));
         // c2 is its PR's squash merge commit: lead time starts at the PR's first commit.
         let changes = change_rows("acme/api", "api", &shipped, &attributed, &prs);
-        assert_eq!(changes[1]["committed_at"], "2026-03-01T08:00:00Z");
-        assert_eq!((changes[1]["pr_number"].as_i64(), changes[1]["repo"].as_str()), (Some(7), Some("api")));
-        assert_eq!(changes[0]["committed_at"], "2026-02-28T10:00:00Z");
+        assert_eq!(changes[1].committed_at, t("2026-03-01T08:00:00Z"));
+        assert_eq!((changes[1].pr_number, changes[1].repo.as_str()), (Some(7), "api"));
+        assert_eq!(changes[0].committed_at, t("2026-02-28T10:00:00Z"));
     }
 }

@@ -22,6 +22,7 @@
 pub mod client;
 mod map;
 pub mod parse;
+pub mod payload;
 pub mod sync;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,10 +33,10 @@ use std::time::Duration;
 use devex_model::Table;
 use devex_model::atomic::write_atomic;
 use devex_model::config::GithubSource;
+use devex_model::row::{self, records};
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::IngestError;
 use crate::progress::{Event, Level, Progress};
@@ -87,9 +88,9 @@ impl Source for Github {
                 "github",
                 &self.name,
                 &[
-                    (Table::Deployments, &sync.deployments),
-                    (Table::Changes, &sync.changes),
-                    (Table::Incidents, &sync.incidents),
+                    (Table::Deployments, &records(&sync.deployments)),
+                    (Table::Changes, &records(&sync.changes)),
+                    (Table::Incidents, &records(&sync.incidents)),
                 ],
             )
             .await?;
@@ -130,11 +131,11 @@ pub struct RepoOutcome {
 #[derive(Debug, Default)]
 pub struct SourceSync {
     /// `deployments` rows of every repository that synced.
-    pub deployments: Vec<Value>,
+    pub deployments: Vec<row::Deployment>,
     /// `changes` rows.
-    pub changes: Vec<Value>,
+    pub changes: Vec<row::Change>,
     /// `incidents` rows.
-    pub incidents: Vec<Value>,
+    pub incidents: Vec<row::Incident>,
     /// Per repository, in the order listed.
     pub repos: Vec<RepoOutcome>,
     /// HTTP requests sent (retries included).
@@ -329,19 +330,12 @@ async fn repositories(client: &Client, cfg: &GithubSource) -> Result<Vec<RepoPla
     if let Some(org) = &cfg.org {
         let path = format!("/orgs/{org}/repos?type=all&per_page=100");
         let url = client.url(&path);
-        for r in client.list(&path, None, |_| true).await? {
-            if r.get("archived").and_then(Value::as_bool).unwrap_or(false) {
+        let listed = client.list(&path, None, |_| true).await?;
+        for r in payload::items::<payload::Repository>(&listed, &url)? {
+            if r.archived || (!cfg.topics.is_empty() && !cfg.topics.iter().any(|t| r.topics.contains(t))) {
                 continue;
             }
-            let topics: Vec<&str> = r
-                .get("topics")
-                .and_then(Value::as_array)
-                .map(|t| t.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if !cfg.topics.is_empty() && !cfg.topics.iter().any(|t| topics.contains(&t.as_str())) {
-                continue;
-            }
-            names.push(parse::string(&r, "full_name", &url)?);
+            names.push(r.full_name.ok_or_else(|| parse::malformed(&url, "a repository without `full_name`".into()))?);
         }
     }
     names.sort();

@@ -1,44 +1,10 @@
-//! Reading GitHub's JSON: required fields are checked (a missing one makes the
-//! page malformed, failing the repository cleanly), and the small text
-//! conventions devex understands in issues and commits are parsed here.
+//! The small text conventions devex understands in GitHub's issues, labels
+//! and commits (severity, service, root cause, deployment links, reverts).
+//! The payloads themselves are typed in [`super::payload`].
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use super::client::ApiError;
-
-/// A required string field.
-pub fn string(v: &Value, field: &str, url: &str) -> Result<String, ApiError> {
-    match v.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(malformed(url, format!("`{field}` missing or not a string in {}", brief(v)))),
-    }
-}
-
-/// An optional string field.
-pub fn opt_string(v: &Value, field: &str) -> Option<String> {
-    v.get(field).and_then(Value::as_str).map(str::to_string)
-}
-
-/// A required timestamp field.
-pub fn time(v: &Value, field: &str, url: &str) -> Result<DateTime<Utc>, ApiError> {
-    let s = string(v, field, url)?;
-    parse_time(&s).ok_or_else(|| malformed(url, format!("`{field}` = `{s}` is not an RFC 3339 timestamp")))
-}
-
-/// An optional timestamp field (null or absent is `None`; garbage is an error).
-pub fn opt_time(v: &Value, field: &str, url: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    match v.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(_) => time(v, field, url).map(Some),
-    }
-}
-
-/// A value at a path of object keys (`["commit", "author", "date"]`).
-pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, k| v.get(*k))
-}
 
 /// RFC 3339.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -48,19 +14,6 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// RFC 3339 in UTC with `Z`, as the lake's import reads it.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format(devex_model::timestamp::RFC3339_UTC).to_string()
-}
-
-/// The names of an issue's or pull request's labels.
-pub fn labels(v: &Value) -> Vec<String> {
-    v.get("labels")
-        .and_then(Value::as_array)
-        .map(|ls| {
-            ls.iter()
-                .filter_map(|l| l.get("name").and_then(Value::as_str).or_else(|| l.as_str()))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `sev1`, `SEV-2`, `sev_3`, `Sev 1` -> `sev1`.
@@ -121,11 +74,6 @@ pub fn is_revert(message: &str) -> bool {
 
 pub fn malformed(url: &str, reason: String) -> ApiError {
     ApiError::Malformed { url: url.to_string(), reason }
-}
-
-fn brief(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 120 { format!("{}…", &s[..s.floor_char_boundary(120)]) } else { s }
 }
 
 #[cfg(test)]

@@ -9,13 +9,15 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use devex_model::config::{DeployFrom, GithubSource};
+use devex_model::row;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::client::{ApiError, Client};
 use super::map::{self, Commit, CommitSource, Deploy, PullRequest, PullRequests};
-use super::parse::{self, at, format_time, malformed, opt_string, opt_time, string, time};
+use super::parse::{self, format_time, malformed};
+use super::payload::{self, item, items};
 
 /// Requests in flight per repository.
 const IN_FLIGHT: usize = 8;
@@ -57,12 +59,12 @@ pub struct Shipped {
 /// The rows of one repository.
 #[derive(Debug, Default)]
 pub struct RepoRows {
-    /// `deployments` rows (contract column names, RFC 3339 timestamps).
-    pub deployments: Vec<Value>,
+    /// `deployments` rows.
+    pub deployments: Vec<row::Deployment>,
     /// `changes` rows.
-    pub changes: Vec<Value>,
+    pub changes: Vec<row::Change>,
     /// `incidents` rows.
-    pub incidents: Vec<Value>,
+    pub incidents: Vec<row::Incident>,
     /// The state to save once the rows have landed.
     pub state: RepoState,
 }
@@ -138,48 +140,40 @@ fn reaches_before(items: &[Value], field: &str, since: Option<DateTime<Utc>>) ->
 async fn deployments(client: &Client, repo: &str, since: Option<DateTime<Utc>>) -> Result<Vec<Deploy>, ApiError> {
     let path = format!("/repos/{repo}/deployments?per_page=100");
     let url = client.url(&path);
-    let items = client.list(&path, None, |page| !reaches_before(page, "created_at", since)).await?;
+    let listed = client.list(&path, None, |page| !reaches_before(page, "created_at", since)).await?;
     let mut wanted = Vec::new();
-    for d in items {
-        let created = time(&d, "created_at", &url)?;
-        if since.is_none_or(|s| created >= s) {
+    for d in items::<payload::Deployment>(&listed, &url)? {
+        if since.is_none_or(|s| d.created_at >= s) {
             wanted.push(d);
         }
     }
-    let fetched: Vec<Option<Deploy>> = futures::stream::iter(wanted.into_iter().map(|d| {
-        let url = url.clone();
-        async move {
-            let gh_id = string(&d, "id", &url)?;
-            let sha = string(&d, "sha", &url)?;
-            let environment = string(&d, "environment", &url)?;
-            let created = time(&d, "created_at", &url)?;
-            let statuses_path = format!("/repos/{repo}/deployments/{gh_id}/statuses?per_page=100");
-            let statuses = client.list(&statuses_path, None, |_| true).await?;
-            let surl = client.url(&statuses_path);
-            // Newest first: the terminal status is the newest success/failure/error
-            // (a later `inactive` only means a newer deployment replaced it).
-            let mut terminal = None;
-            let mut started = None;
-            for s in &statuses {
-                let state = string(s, "state", &surl)?;
-                let at = time(s, "created_at", &surl)?;
-                match state.as_str() {
-                    "success" | "failure" | "error" if terminal.is_none() => terminal = Some((state == "success", at)),
-                    "in_progress" => started = Some(at),
-                    _ => {}
+    let fetched: Vec<Option<Deploy>> = futures::stream::iter(wanted.into_iter().map(|d| async move {
+        let statuses_path = format!("/repos/{repo}/deployments/{}/statuses?per_page=100", d.id);
+        let statuses = client.list(&statuses_path, None, |_| true).await?;
+        let statuses: Vec<payload::DeploymentStatus> = items(&statuses, &client.url(&statuses_path))?;
+        // Newest first: the terminal status is the newest success/failure/error
+        // (a later `inactive` only means a newer deployment replaced it).
+        let mut terminal = None;
+        let mut started = None;
+        for s in statuses {
+            match s.state.as_str() {
+                "success" | "failure" | "error" if terminal.is_none() => {
+                    terminal = Some((s.state == "success", s.created_at))
                 }
+                "in_progress" => started = Some(s.created_at),
+                _ => {}
             }
-            // Not finished yet: the overlap of a later run picks it up.
-            Ok::<_, ApiError>(terminal.map(|(success, finished_at)| Deploy {
-                id: format!("{repo}/deployments/{gh_id}"),
-                environment,
-                sha,
-                started_at: Some(started.unwrap_or(created)),
-                finished_at,
-                success,
-                url: opt_string(&d, "url"),
-            }))
         }
+        // Not finished yet: the overlap of a later run picks it up.
+        Ok::<_, ApiError>(terminal.map(|(success, finished_at)| Deploy {
+            id: format!("{repo}/deployments/{}", d.id),
+            environment: d.environment,
+            sha: d.sha,
+            started_at: Some(started.unwrap_or(d.created_at)),
+            finished_at,
+            success,
+            url: d.url,
+        }))
     }))
     .buffered(IN_FLIGHT)
     .try_collect()
@@ -193,8 +187,9 @@ async fn workflow_runs(
     repo: &str,
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Deploy>, ApiError> {
-    let meta = client.get(&format!("/repos/{repo}")).await?;
-    let branch = string(&meta.body, "default_branch", &client.url(&format!("/repos/{repo}")))?;
+    let meta_url = client.url(&format!("/repos/{repo}"));
+    let meta: payload::Repository = item(&client.get(&meta_url).await?.body, &meta_url)?;
+    let branch = meta.default_branch.ok_or_else(|| malformed(&meta_url, "no `default_branch`".into()))?;
     let mut path = format!("/repos/{repo}/actions/runs?branch={branch}&status=success&per_page=100");
     if let Some(s) = since {
         path.push_str(&format!("&created=%3E%3D{}", s.format(devex_model::timestamp::RFC3339_UTC)));
@@ -202,22 +197,21 @@ async fn workflow_runs(
     let url = client.url(&path);
     let runs = client.list(&path, Some("workflow_runs"), |page| !reaches_before(page, "created_at", since)).await?;
     let mut out = Vec::new();
-    for r in runs {
-        let name = string(&r, "name", &url)?;
-        if !cfg.workflows.contains(&name) || opt_string(&r, "conclusion").as_deref() != Some("success") {
+    for r in items::<payload::WorkflowRun>(&runs, &url)? {
+        if !cfg.workflows.contains(&r.name) || r.conclusion.as_deref() != Some("success") {
             continue;
         }
-        if opt_string(&r, "head_branch").is_some_and(|b| b != branch) {
+        if r.head_branch.as_ref().is_some_and(|b| b != &branch) {
             continue;
         }
         out.push(Deploy {
-            id: format!("{repo}/actions/runs/{}", string(&r, "id", &url)?),
+            id: format!("{repo}/actions/runs/{}", r.id),
             environment: cfg.environment.clone(),
-            sha: string(&r, "head_sha", &url)?,
-            started_at: opt_time(&r, "run_started_at", &url)?,
-            finished_at: time(&r, "updated_at", &url)?,
+            sha: r.head_sha,
+            started_at: r.run_started_at,
+            finished_at: r.updated_at,
             success: true,
-            url: opt_string(&r, "html_url"),
+            url: r.html_url,
         });
     }
     Ok(out)
@@ -231,32 +225,26 @@ async fn releases(
 ) -> Result<Vec<Deploy>, ApiError> {
     let path = format!("/repos/{repo}/releases?per_page=100");
     let url = client.url(&path);
-    let items = client.list(&path, None, |page| !reaches_before(page, "published_at", since)).await?;
+    let releases = client.list(&path, None, |page| !reaches_before(page, "published_at", since)).await?;
     let mut wanted = Vec::new();
-    for r in items {
-        let draft = r.get("draft").and_then(Value::as_bool).unwrap_or(false);
-        let pre = r.get("prerelease").and_then(Value::as_bool).unwrap_or(false);
-        let Some(published) = opt_time(&r, "published_at", &url)? else { continue };
-        if !draft && !pre && since.is_none_or(|s| published >= s) {
+    for r in items::<payload::Release>(&releases, &url)? {
+        let Some(published) = r.published_at else { continue };
+        if !r.draft && !r.prerelease && since.is_none_or(|s| published >= s) {
             wanted.push((r, published));
         }
     }
-    futures::stream::iter(wanted.into_iter().map(|(r, published)| {
-        let url = url.clone();
-        async move {
-            let tag = string(&r, "tag_name", &url)?;
-            let commit_path = format!("/repos/{repo}/commits/{}", tag.replace(' ', "%20"));
-            let commit = client.get(&commit_path).await?;
-            Ok::<_, ApiError>(Deploy {
-                id: format!("{repo}/releases/{}", string(&r, "id", &url)?),
-                environment: cfg.environment.clone(),
-                sha: string(&commit.body, "sha", &client.url(&commit_path))?,
-                started_at: opt_time(&r, "created_at", &url)?,
-                finished_at: published,
-                success: true,
-                url: opt_string(&r, "html_url"),
-            })
-        }
+    futures::stream::iter(wanted.into_iter().map(|(r, published)| async move {
+        let commit_path = format!("/repos/{repo}/commits/{}", r.tag_name.replace(' ', "%20"));
+        let commit: payload::Commit = item(&client.get(&commit_path).await?.body, &client.url(&commit_path))?;
+        Ok::<_, ApiError>(Deploy {
+            id: format!("{repo}/releases/{}", r.id),
+            environment: cfg.environment.clone(),
+            sha: commit.sha,
+            started_at: r.created_at,
+            finished_at: published,
+            success: true,
+            url: r.html_url,
+        })
     }))
     .buffered(IN_FLIGHT)
     .try_collect()
@@ -264,21 +252,20 @@ async fn releases(
 }
 
 fn commit_of(v: &Value, url: &str) -> Result<Commit, ApiError> {
-    let sha = string(v, "sha", url)?;
-    let date = at(v, &["commit", "author", "date"])
-        .or_else(|| at(v, &["commit", "committer", "date"]))
-        .and_then(Value::as_str)
-        .and_then(parse::parse_time)
-        .ok_or_else(|| malformed(url, format!("commit {sha} has no commit.author.date")))?;
+    let c: payload::Commit = item(v, url)?;
+    let git = c.commit;
+    let date = git
+        .author
+        .as_ref()
+        .and_then(|a| a.date)
+        .or_else(|| git.committer.as_ref().and_then(|c| c.date))
+        .ok_or_else(|| malformed(url, format!("commit {} has no commit.author.date", c.sha)))?;
     Ok(Commit {
         authored_at: date,
-        author: at(v, &["author", "login"])
-            .or_else(|| at(v, &["commit", "author", "name"]))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        message: at(v, &["commit", "message"]).and_then(Value::as_str).unwrap_or_default().to_string(),
-        parents: v.get("parents").and_then(Value::as_array).map_or(1, Vec::len),
-        sha,
+        author: c.author.and_then(|u| u.login).or_else(|| git.author.and_then(|a| a.name)),
+        message: git.message,
+        parents: c.parents.map_or(1, |p| p.len()),
+        sha: c.sha,
     })
 }
 
@@ -288,12 +275,8 @@ async fn compare(client: &Client, repo: &str, base: &str, head: &str) -> Result<
     let mut out = Vec::new();
     while let Some(u) = url {
         let page = client.get(&u).await?;
-        let commits = page
-            .body
-            .get("commits")
-            .and_then(Value::as_array)
-            .ok_or_else(|| malformed(&u, "a compare without `commits`".into()))?;
-        for c in commits {
+        let compare: payload::Compare = item(&page.body, &u)?;
+        for c in &compare.commits {
             out.push(commit_of(c, &u)?);
         }
         url = page.next;
@@ -318,48 +301,34 @@ async fn pull_requests(client: &Client, repo: &str, shipped: &[(String, Commit)]
     let path = format!("/repos/{repo}/pulls?state=closed&sort=updated&direction=desc&per_page=100");
     let url = client.url(&path);
     // A PR is updated at or after its merge, which is after its commits: stop past the oldest shipped commit.
-    let items = client.list(&path, None, |page| !reaches_before(page, "updated_at", Some(oldest))).await?;
+    let pulls = client.list(&path, None, |page| !reaches_before(page, "updated_at", Some(oldest))).await?;
     let mut merged = Vec::new();
-    for p in items {
-        let merge_sha = opt_string(&p, "merge_commit_sha");
-        if opt_time(&p, "merged_at", &url)?.is_some() && merge_sha.as_deref().is_some_and(|s| shas.contains(s)) {
+    for p in items::<payload::PullRequest>(&pulls, &url)? {
+        if p.merged_at.is_some() && p.merge_commit_sha.as_deref().is_some_and(|s| shas.contains(s)) {
             merged.push(p);
         }
     }
-    let prs: Vec<PullRequest> = futures::stream::iter(merged.into_iter().map(|p| {
-        let url = url.clone();
-        async move {
-            let number: i64 =
-                string(&p, "number", &url)?.parse().map_err(|_| malformed(&url, "`number` is not a number".into()))?;
-            let commits_path = format!("/repos/{repo}/pulls/{number}/commits?per_page=100");
-            let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews?per_page=100");
-            let (commits, reviews) = futures::try_join!(
-                client.list(&commits_path, None, |_| true),
-                client.list(&reviews_path, None, |_| true)
-            )?;
-            let curl = client.url(&commits_path);
-            let commits: Vec<Commit> = commits.iter().map(|c| commit_of(c, &curl)).collect::<Result<_, _>>()?;
-            let rurl = client.url(&reviews_path);
-            let mut first_review = None;
-            for r in &reviews {
-                if opt_string(r, "state").as_deref() == Some("PENDING") {
-                    continue;
-                }
-                if let Some(t) = opt_time(r, "submitted_at", &rurl)? {
-                    first_review = Some(first_review.map_or(t, |f: DateTime<Utc>| f.min(t)));
-                }
-            }
-            Ok::<_, ApiError>(PullRequest {
-                number,
-                opened_at: time(&p, "created_at", &url)?,
-                merged_at: opt_time(&p, "merged_at", &url)?,
-                first_review_at: first_review,
-                first_commit_at: commits.iter().map(|c| c.authored_at).min(),
-                merge_commit_sha: opt_string(&p, "merge_commit_sha"),
-                commit_shas: commits.into_iter().map(|c| c.sha).collect(),
-                labels: parse::labels(&p),
-            })
-        }
+    let prs: Vec<PullRequest> = futures::stream::iter(merged.into_iter().map(|p| async move {
+        let number = p.number;
+        let commits_path = format!("/repos/{repo}/pulls/{number}/commits?per_page=100");
+        let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews?per_page=100");
+        let (commits, reviews) =
+            futures::try_join!(client.list(&commits_path, None, |_| true), client.list(&reviews_path, None, |_| true))?;
+        let curl = client.url(&commits_path);
+        let commits: Vec<Commit> = commits.iter().map(|c| commit_of(c, &curl)).collect::<Result<_, _>>()?;
+        let reviews: Vec<payload::Review> = items(&reviews, &client.url(&reviews_path))?;
+        let first_review =
+            reviews.iter().filter(|r| r.state.as_deref() != Some("PENDING")).filter_map(|r| r.submitted_at).min();
+        Ok::<_, ApiError>(PullRequest {
+            number,
+            opened_at: p.created_at,
+            merged_at: p.merged_at,
+            first_review_at: first_review,
+            first_commit_at: commits.iter().map(|c| c.authored_at).min(),
+            merge_commit_sha: p.merge_commit_sha,
+            commit_shas: commits.into_iter().map(|c| c.sha).collect(),
+            labels: payload::label_names(&p.labels),
+        })
     }))
     .buffered(IN_FLIGHT)
     .try_collect()
@@ -381,7 +350,7 @@ async fn incidents(
     cfg: &GithubSource,
     plan: &RepoPlan,
     since: Option<DateTime<Utc>>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<row::Incident>, ApiError> {
     let repo = &plan.repo;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -391,39 +360,39 @@ async fn incidents(
             path.push_str(&format!("&since={}", format_time(s)));
         }
         let url = client.url(&path);
-        for issue in client.list(&path, None, |_| true).await? {
-            if issue.get("pull_request").is_some_and(|p| !p.is_null()) {
+        let issues = client.list(&path, None, |_| true).await?;
+        for issue in items::<payload::Issue>(&issues, &url)? {
+            if issue.pull_request.as_ref().is_some_and(|p| !p.is_null()) {
                 continue;
             }
-            let number = string(&issue, "number", &url)?;
-            let id = format!("{repo}#{number}");
+            let id = format!("{repo}#{}", issue.number);
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let labels = parse::labels(&issue);
-            let body = opt_string(&issue, "body").unwrap_or_default();
+            let labels = payload::label_names(&issue.labels);
+            let body = issue.body.unwrap_or_default();
             let mut root_cause = parse::root_cause_sha(&body);
             if let Some(short) = root_cause.as_deref().filter(|s| s.len() < 40) {
                 // A short sha: the lake links full shas, so ask GitHub for the full one.
                 let path = format!("/repos/{repo}/commits/{short}");
                 match client.get(&path).await {
-                    Ok(page) => root_cause = Some(string(&page.body, "sha", &client.url(&path))?),
+                    Ok(page) => root_cause = Some(item::<payload::Commit>(&page.body, &client.url(&path))?.sha),
                     Err(ApiError::Status { status: 404 | 422, .. }) => {}
                     Err(e) => return Err(e),
                 }
             }
             let caused_by = parse::deployment_link(&body)
                 .map(|(r, id)| format!("{}/deployments/{id}", r.unwrap_or_else(|| repo.clone())));
-            out.push(json!({
-                "id": id,
-                "service": parse::service_label(&labels).unwrap_or_else(|| plan.service.clone()),
-                "created_at": format_time(time(&issue, "created_at", &url)?),
-                "resolved_at": opt_time(&issue, "closed_at", &url)?.map(format_time),
-                "severity": parse::severity(&labels),
-                "caused_by_deployment": caused_by,
-                "root_cause_sha": root_cause,
-                "title": opt_string(&issue, "title"),
-            }));
+            out.push(row::Incident {
+                id,
+                service: parse::service_label(&labels).unwrap_or_else(|| plan.service.clone()),
+                created_at: issue.created_at,
+                resolved_at: issue.closed_at,
+                severity: parse::severity(&labels),
+                caused_by_deployment: caused_by,
+                root_cause_sha: root_cause,
+                title: issue.title,
+            });
         }
     }
     Ok(out)
