@@ -115,6 +115,10 @@ impl Files {
                     for t in o.tables {
                         record.add(t);
                     }
+                    for w in o.warnings {
+                        say(Level::Warn, w.clone());
+                        record.warnings.push(w);
+                    }
                 }
                 Err(e) if e.is_bad_input() => {
                     let to = settle(inbox, &p.path, false).map_err(io)?;

@@ -139,7 +139,7 @@ mod tests {
         std::fs::create_dir_all(&inbox).unwrap();
         std::fs::write(
             inbox.join("deployments.csv"),
-            "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04\nd2,api,production,maybe,2026-03-04\n",
+            "id,service,environment,status,finished_at,pipeline\nd1,api,production,success,2026-03-04,p1\nd2,api,production,maybe,2026-03-04,p2\n",
         )
         .unwrap();
         let config = Config::from_toml_str(&format!(
@@ -181,6 +181,10 @@ mod tests {
         assert!(
             seen.lock().unwrap().iter().any(|e| e.level == Level::Info && e.message.contains("done/deployments.csv"))
         );
+        // A column the table does not have is a warning kept in the record and shown, not dropped.
+        assert_eq!(drop.warnings.len(), 1, "{drop:?}");
+        assert!(drop.warnings[0].contains("ignored columns") && drop.warnings[0].contains("pipeline"), "{drop:?}");
+        assert!(seen.lock().unwrap().iter().any(|e| e.level == Level::Warn && e.message.contains("pipeline")));
         // `devex status` reads the same type back.
         assert_eq!(runs(lake.root()).unwrap(), vec![record]);
     }

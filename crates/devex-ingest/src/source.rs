@@ -19,7 +19,7 @@ use crate::import::{ImportRequest, TableReport, import};
 use crate::input::{InputFormat, InputSource};
 use crate::lake::Lake;
 use crate::lock::WriterLock;
-use crate::progress::Progress;
+use crate::progress::{Event, Level, Progress};
 use crate::validate::RunContext;
 
 /// How a run reads.
@@ -65,6 +65,9 @@ pub struct SourceRecord {
     /// What failed (each also says what was kept for the next run).
     #[serde(default)]
     pub errors: Vec<String>,
+    /// What landed with a note (columns ignored, ...): nothing failed, but worth a look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// HTTP requests sent (pull sources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
@@ -133,18 +136,25 @@ pub fn from_config(name: &str, config: &SourceConfig) -> Box<dyn Source> {
     }
 }
 
+/// What [`land`] did: a report per table, and the imports' warnings.
+#[derive(Debug, Clone, Default)]
+pub struct Landed {
+    pub tables: Vec<TableReport>,
+    pub warnings: Vec<String>,
+}
+
 /// Land a pull source's rows: per table, one import of the rows as NDJSON
 /// through validation, quarantine and one MERGE commit. `source` is the
 /// value of the rows' `source` column (`github`); the quarantine names the
-/// input `<source>:<name>`.
+/// input `<source>:<name>`. Warnings also go to the progress as `Warn` events.
 pub async fn land(
     ctx: &SourceContext<'_>,
     source: &str,
     name: &str,
     rows: &[(Table, &[Value])],
-) -> Result<Vec<TableReport>, IngestError> {
+) -> Result<Landed, IngestError> {
     let run = RunContext { source: source.to_string(), ..ctx.run.clone() };
-    let mut reports = Vec::new();
+    let mut landed = Landed::default();
     for (table, rows) in rows {
         if rows.is_empty() {
             continue;
@@ -159,7 +169,12 @@ pub async fn land(
             inputs: vec![InputSource::Memory { name: format!("{source}:{name}"), format: InputFormat::Ndjson, bytes }],
             run: run.clone(),
         };
-        reports.extend(import(ctx.lake, ctx.lock, &req).await?.tables);
+        let outcome = import(ctx.lake, ctx.lock, &req).await?;
+        for w in &outcome.warnings {
+            (ctx.progress)(&Event::new(Level::Warn, format!("{name}: {w}")));
+        }
+        landed.tables.extend(outcome.tables);
+        landed.warnings.extend(outcome.warnings);
     }
-    Ok(reports)
+    Ok(landed)
 }

@@ -58,79 +58,30 @@ pub(crate) struct TeamSpec {
     pub(crate) members: u32,
 }
 
+/// A team: name, services, onboarding quarter, deploys a week, median lead time (h),
+/// failure rate, members.
+const fn team(
+    name: &'static str,
+    services: &'static [&'static str],
+    onboard_quarter: Option<u32>,
+    deploys_per_week: f64,
+    lead_median_hours: f64,
+    failure_rate: f64,
+    members: u32,
+) -> TeamSpec {
+    TeamSpec { name, services, onboard_quarter, deploys_per_week, lead_median_hours, failure_rate, members }
+}
+
+#[rustfmt::skip]
 pub(crate) const TEAMS: &[TeamSpec] = &[
-    TeamSpec {
-        name: "payments",
-        services: &["payments-api", "ledger", "fraud-scoring", "payouts"],
-        onboard_quarter: Some(2),
-        deploys_per_week: 2.0,
-        lead_median_hours: 40.0,
-        failure_rate: 0.14,
-        members: 10,
-    },
-    TeamSpec {
-        name: "checkout",
-        services: &["checkout-web", "cart", "pricing", "promotions"],
-        onboard_quarter: Some(3),
-        deploys_per_week: 1.8,
-        lead_median_hours: 55.0,
-        failure_rate: 0.12,
-        members: 9,
-    },
-    TeamSpec {
-        name: "search",
-        services: &["search-api", "indexer", "ranking", "autocomplete"],
-        onboard_quarter: Some(2),
-        deploys_per_week: 1.5,
-        lead_median_hours: 70.0,
-        failure_rate: 0.13,
-        members: 8,
-    },
-    TeamSpec {
-        name: "identity",
-        services: &["auth", "user-profile", "sessions"],
-        onboard_quarter: Some(4),
-        deploys_per_week: 1.2,
-        lead_median_hours: 90.0,
-        failure_rate: 0.15,
-        members: 7,
-    },
-    TeamSpec {
-        name: "catalog",
-        services: &["catalog-api", "inventory", "media", "reviews"],
-        onboard_quarter: Some(3),
-        deploys_per_week: 1.4,
-        lead_median_hours: 60.0,
-        failure_rate: 0.12,
-        members: 8,
-    },
-    TeamSpec {
-        name: "growth",
-        services: &["growth-web", "notifications", "experiments", "referrals"],
-        onboard_quarter: Some(5),
-        deploys_per_week: 2.0,
-        lead_median_hours: 35.0,
-        failure_rate: 0.11,
-        members: 11,
-    },
-    TeamSpec {
-        name: "mobile",
-        services: &["ios-app", "android-app", "mobile-bff"],
-        onboard_quarter: Some(4),
-        deploys_per_week: 0.9,
-        lead_median_hours: 120.0,
-        failure_rate: 0.16,
-        members: 6,
-    },
-    TeamSpec {
-        name: "data-platform",
-        services: &["etl-runner", "warehouse-sync", "event-bus", "metrics-api"],
-        onboard_quarter: None,
-        deploys_per_week: 1.0,
-        lead_median_hours: 100.0,
-        failure_rate: 0.13,
-        members: 4,
-    },
+    team("payments", &["payments-api", "ledger", "fraud-scoring", "payouts"], Some(2), 2.0, 40.0, 0.14, 10),
+    team("checkout", &["checkout-web", "cart", "pricing", "promotions"], Some(3), 1.8, 55.0, 0.12, 9),
+    team("search", &["search-api", "indexer", "ranking", "autocomplete"], Some(2), 1.5, 70.0, 0.13, 8),
+    team("identity", &["auth", "user-profile", "sessions"], Some(4), 1.2, 90.0, 0.15, 7),
+    team("catalog", &["catalog-api", "inventory", "media", "reviews"], Some(3), 1.4, 60.0, 0.12, 8),
+    team("growth", &["growth-web", "notifications", "experiments", "referrals"], Some(5), 2.0, 35.0, 0.11, 11),
+    team("mobile", &["ios-app", "android-app", "mobile-bff"], Some(4), 0.9, 120.0, 0.16, 6),
+    team("data-platform", &["etl-runner", "warehouse-sync", "event-bus", "metrics-api"], None, 1.0, 100.0, 0.13, 4),
 ];
 
 /// Multipliers for (lead time, failure rate, deploy rate, sentiment) by quarter relative to onboarding.

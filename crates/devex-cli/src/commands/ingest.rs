@@ -79,6 +79,9 @@ fn summarise(record: &RunRecord, started: DateTime<Utc>) {
                 t.version.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
             );
         }
+        for w in &s.warnings {
+            eprintln!("  warning: {w}");
+        }
         for e in &s.errors {
             eprintln!("  error: {e}");
         }

@@ -76,6 +76,9 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 src.kind,
                 if counts.is_empty() { "nothing new".into() } else { counts.join(", ") }
             )?;
+            for w in &src.warnings {
+                writeln!(out, "      warning: {w}")?;
+            }
             for e in &src.errors {
                 writeln!(out, "      error: {e}")?;
             }

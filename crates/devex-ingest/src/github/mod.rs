@@ -83,7 +83,7 @@ impl Source for Github {
             )
             .await
             .map_err(fail)?;
-            let tables = land(
+            let landed = land(
                 ctx,
                 "github",
                 &self.name,
@@ -99,8 +99,9 @@ impl Source for Github {
             Ok(SourceRecord {
                 source: self.name.clone(),
                 kind: self.kind().into(),
-                tables,
+                tables: landed.tables,
                 errors: repo_errors(&sync.repos),
+                warnings: landed.warnings,
                 requests: Some(sync.requests),
                 not_modified: Some(sync.not_modified),
                 repos: Some(sync.repos.len()),
