@@ -1,17 +1,13 @@
 //! `devex demo` and `devex init` as a new user runs them.
 
-use crate::util::{Workspace, rows};
-
-fn sample_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
-}
+use crate::util::{Workspace, rows, sample_demo, sample_dir};
 
 #[test]
 fn demo_imports_the_sample_and_every_table_reconciles() {
-    let ws = Workspace::new();
-    let out = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The shared run (util::sample_demo); running it again over its own lake is
+    // hardening::the_demo_replaces_only_its_own_untouched_lake.
+    let demo = sample_demo();
+    let (ws, stderr) = (&demo.ws, &demo.stderr);
     for table in
         ["services", "deployments", "changes", "incidents", "survey_responses", "survey_answers", "adoption_events"]
     {
@@ -27,11 +23,6 @@ fn demo_imports_the_sample_and_every_table_reconciles() {
     // Eight teams, thirty services, eight quarters.
     assert_eq!(ws.query("SELECT count(DISTINCT team), count(*) FROM services"), rows(&[&["8", "30"]]));
     assert_eq!(ws.query("SELECT count(DISTINCT survey) FROM survey_responses"), rows(&[&["8"]]));
-
-    // Running it again replaces the demo lake instead of refusing.
-    let again = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).output().unwrap();
-    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
-    assert_eq!(ws.query("SELECT count(*) FROM services"), rows(&[&["30"]]));
 }
 
 #[test]

@@ -253,7 +253,7 @@ fn a_missing_required_column_exits_2_and_commits_nothing() {
 #[test]
 fn an_unreadable_file_exits_2_naming_it() {
     let ws = Workspace::new();
-    let latin1 = ws.dir.path().join("latin1.csv");
+    let latin1 = ws.path().join("latin1.csv");
     std::fs::write(
         &latin1,
         b"id,service,environment,status,finished_at\nd\xe9,api,production,success,2026-03-04T10:00:00Z\n",

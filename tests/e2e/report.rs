@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::browser::{self, Browser};
-use crate::util::Workspace;
-
-fn sample_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
-}
+use crate::util::{Workspace, sample_demo};
 
 fn metrics(ws: &Workspace, args: &[&str]) -> Value {
     let out = ws.devex().arg("metrics").args(args).args(["--format", "json"]).output().unwrap();
@@ -105,11 +101,8 @@ fn load_in_chromium(pages: &[PathBuf], shots: &str) -> Option<Vec<(PathBuf, u32,
 
 #[test]
 fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
-    let ws = Workspace::new();
-    let site = ws.path().join("site");
-    let out = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).arg("--report-out").arg(&site).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let demo = sample_demo();
+    let (ws, site, stdout) = (&demo.ws, demo.site.clone(), &demo.stdout);
     // The demo ends by printing where the scorecard is.
     let last = stdout.trim_end().lines().last().unwrap();
     assert!(last.ends_with("index.html") && Path::new(last.rsplit(": ").next().unwrap()).is_file(), "{last}");

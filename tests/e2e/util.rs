@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
 use assert_cmd::Command;
 use datafusion::arrow::util::display::array_value_to_string;
@@ -9,25 +10,28 @@ use tempfile::TempDir;
 
 /// A temp dir with a data dir inside; the binary runs with it as cwd.
 pub struct Workspace {
-    pub dir: TempDir,
+    root: PathBuf,
+    /// Removed on drop (absent for the shared sample, which lives in the target dir).
+    _dir: Option<TempDir>,
 }
 
 impl Workspace {
     pub fn new() -> Workspace {
-        Workspace { dir: tempfile::tempdir().expect("temp dir") }
+        let dir = tempfile::tempdir().expect("temp dir");
+        Workspace { root: dir.path().to_path_buf(), _dir: Some(dir) }
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     pub fn data(&self) -> PathBuf {
-        self.dir.path().join("lake")
+        self.root.join("lake")
     }
 
     /// Write a file under the workspace, returning its path.
     pub fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.dir.path().join(name);
+        let p = self.root.join(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, content).unwrap();
         p
@@ -58,6 +62,39 @@ impl Workspace {
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
         query(&self.data(), sql)
     }
+}
+
+/// The bundled sample organisation.
+pub fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
+}
+
+/// `devex demo` over the bundled sample, run once per test binary and shared by
+/// the tests that only read its lake, output and scorecard (the sample's import
+/// and 8-quarter report are the slowest thing the suite does).
+pub struct SampleDemo {
+    pub ws: Workspace,
+    /// `--report-out`.
+    pub site: PathBuf,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn sample_demo() -> &'static SampleDemo {
+    static DEMO: OnceLock<SampleDemo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-sample-demo");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("sample demo dir");
+        let ws = Workspace { root, _dir: None };
+        let site = ws.path().join("site");
+        let out = ws.devex().arg("demo").arg("--sample").arg(sample_dir()).arg("--report-out").arg(&site).output();
+        let out = out.expect("run devex demo");
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        SampleDemo { ws, site, stdout, stderr }
+    })
 }
 
 /// The JSON reports on stdout.
