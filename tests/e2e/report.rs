@@ -116,11 +116,11 @@ fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
     assert_eq!(quarter, format!("{year}-Q{}", (month - 1) / 3 + 1));
 
     // The model's numbers are `devex metrics`' numbers, org and per team, this quarter and the one before.
-    let org = metrics(&ws, &["--quarter", &quarter]);
+    let org = metrics(ws, &["--quarter", &quarter]);
     assert_eq!(card["window"], org["window"]);
     assert_eq!(card["org"], org["groups"][0]);
-    assert_eq!(card["org_previous"], metrics(&ws, &["--quarter", &previous])["groups"][0]);
-    let teams = metrics(&ws, &["--quarter", &quarter, "--by", "team"]);
+    assert_eq!(card["org_previous"], metrics(ws, &["--quarter", &previous])["groups"][0]);
+    let teams = metrics(ws, &["--quarter", &quarter, "--by", "team"]);
     let by_team = teams["groups"].as_array().unwrap();
     assert_eq!(card["teams"].as_array().unwrap().len(), by_team.len());
     assert!(by_team.len() >= 8);

@@ -13,6 +13,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::protocol::SaveMode;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
@@ -53,6 +54,8 @@ pub struct Upserted {
     pub matched: usize,
     /// The table's version after the commit.
     pub version: u64,
+    /// No identity existed yet: the commit was an append, not a MERGE.
+    pub appended: bool,
 }
 
 /// What `maintain` did to one table.
@@ -187,7 +190,10 @@ impl Lake {
     ///
     /// The batch must already be de-duplicated on the key. A matched row is
     /// rewritten only if some column other than `ingested_at` changed, so a
-    /// re-import of identical rows leaves the data files alone.
+    /// re-import of identical rows leaves the data files alone. When no row of
+    /// the batch has an identity the table already holds (a first import, or a
+    /// night of new events), the commit is a plain append instead: the same
+    /// result without the MERGE's join and rewrite (`Upserted::appended`).
     pub async fn upsert(
         &self,
         _lock: &WriterLock,
@@ -198,6 +204,22 @@ impl Lake {
         let err = Self::lake_err(table);
         let rows = batch.num_rows();
         let target = self.open_or_create(table, info).await?;
+        if !Self::any_identity_exists(&target, table, &batch).await? {
+            let appended = target
+                .write(vec![batch])
+                .with_save_mode(SaveMode::Append)
+                .with_partition_columns(table.partition_columns().iter().map(|c| c.to_string()))
+                .with_writer_properties(Self::writer_properties())
+                .with_commit_properties(info.properties())
+                .await
+                .map_err(&err)?;
+            return Ok(Upserted {
+                inserted: rows,
+                matched: 0,
+                version: appended.version().unwrap_or_default(),
+                appended: true,
+            });
+        }
         let ctx = SessionContext::new();
         let source = ctx.read_batch(batch).map_err(|e| err(e.into()))?;
         // Build the expressions as `Expr`s, not SQL text: column names such as
@@ -246,7 +268,32 @@ impl Lake {
             inserted: metrics.num_target_rows_inserted,
             matched: rows - metrics.num_target_rows_inserted,
             version: table_after.version().unwrap_or_default(),
+            appended: false,
         })
+    }
+
+    /// Whether some row of `batch` has an identity `target` already holds: a
+    /// join of the key columns only (Parquet reads just those), stopping at
+    /// the first match.
+    async fn any_identity_exists(target: &DeltaTable, table: Table, batch: &RecordBatch) -> Result<bool, IngestError> {
+        let err = Self::lake_err(table);
+        let df_err = |e: datafusion::error::DataFusionError| err(e.into());
+        if target.snapshot().map_err(&err)?.log_data().num_files() == 0 {
+            return Ok(false);
+        }
+        let ctx = SessionContext::new();
+        target.update_datafusion_session(&ctx.state()).map_err(&err)?;
+        ctx.register_table("lake", target.table_provider().await.map_err(df_err)?).map_err(df_err)?;
+        ctx.register_batch("incoming", batch.clone()).map_err(df_err)?;
+        let on = table.key().iter().map(|k| format!("l.\"{k}\" = i.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
+        let found = ctx
+            .sql(&format!("SELECT 1 FROM lake l JOIN incoming i ON {on} LIMIT 1"))
+            .await
+            .map_err(df_err)?
+            .collect()
+            .await
+            .map_err(df_err)?;
+        Ok(found.iter().any(|b| b.num_rows() > 0))
     }
 
     /// Compact small files and delete unreferenced files older than
@@ -287,5 +334,75 @@ impl Lake {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::import::{ImportRequest, TableReport, import};
+    use crate::input::{InputFormat, InputSource};
+    use crate::validate::RunContext;
+
+    /// The operation of a table's newest commit, from its Delta log.
+    fn last_operation(lake: &Lake, table: Table) -> String {
+        let log = lake.table_dir(table).join("_delta_log");
+        let newest = std::fs::read_dir(&log)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .max()
+            .unwrap();
+        let text = std::fs::read_to_string(newest).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v.get("commitInfo")?.get("operation")?.as_str().map(str::to_string))
+            .unwrap()
+    }
+
+    async fn import_csv(lake: &Lake, lock: &WriterLock, csv: &str) -> TableReport {
+        let req = ImportRequest {
+            table: Table::Deployments,
+            inputs: vec![InputSource::Memory {
+                name: "test.csv".into(),
+                format: InputFormat::Csv,
+                bytes: format!("id,service,environment,status,finished_at\n{csv}").into_bytes(),
+            }],
+            run: RunContext::new("r", "file", chrono_tz::UTC),
+        };
+        import(lake, lock, &req).await.unwrap().tables.remove(0)
+    }
+
+    #[tokio::test]
+    async fn new_identities_are_appended_and_known_ones_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        // A first import: every identity is new, so the commit is an append.
+        let first =
+            import_csv(&lake, &lock, "d1,api,production,success,2026-03-04\nd2,api,production,success,2026-03-05\n")
+                .await;
+        assert_eq!((first.written, first.replaced), (2, 0));
+        assert_eq!(last_operation(&lake, Table::Deployments), "WRITE");
+        // Only new identities again (a new night), in another month: still an append.
+        let night = import_csv(&lake, &lock, "d3,api,production,success,2026-04-01\n").await;
+        assert_eq!((night.written, night.replaced), (1, 0));
+        assert_eq!(last_operation(&lake, Table::Deployments), "WRITE");
+        // One known identity, moved to another month, and one new: a MERGE, nothing duplicated.
+        let mixed =
+            import_csv(&lake, &lock, "d1,api,production,failure,2026-05-04\nd4,api,production,success,2026-03-06\n")
+                .await;
+        assert_eq!((mixed.written, mixed.replaced), (1, 1));
+        assert_eq!(last_operation(&lake, Table::Deployments), "MERGE");
+        let t = lake.open(Table::Deployments).await.unwrap().unwrap();
+        let ctx = SessionContext::new();
+        t.update_datafusion_session(&ctx.state()).unwrap();
+        ctx.register_table("d", t.table_provider().await.unwrap()).unwrap();
+        let rows = ctx.sql("SELECT id, status, month FROM d ORDER BY id").await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
+        assert_eq!(text.matches("| d").count(), 4, "{text}");
+        assert!(text.contains("| d1 | failure | 2026-05 |"), "{text}");
     }
 }
