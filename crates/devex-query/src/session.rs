@@ -9,6 +9,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionConfig;
 use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::sql::parser::DFParser;
 use devex_model::Table;
 
 use crate::calendar::Window;
@@ -61,7 +62,7 @@ impl LakeSession {
     /// Open the lake at `root` as of a version or an instant.
     pub async fn open_as_of(root: impl AsRef<Path>, as_of: AsOf) -> Result<LakeSession, QueryError> {
         let root = root.as_ref().to_path_buf();
-        let ctx = SessionContext::new_with_config(session_config());
+        let ctx = SessionContext::new_with_config(session_config()?);
         let mut tables = Vec::new();
         let mut versions = Vec::new();
         for table in Table::ALL {
@@ -162,6 +163,22 @@ impl LakeSession {
         self.context_with_views(settings, window, group_by, true).await
     }
 
+    /// A session for one ad-hoc statement (`devex sql`): like
+    /// [`Self::metrics_context`], but when the statement reads a saved view the
+    /// views several metrics share are computed once up front, as for a metrics
+    /// run (inline, every view re-plans them: `SELECT * FROM metrics` over two
+    /// years of a large organisation took 16.9 s instead of under 2). A
+    /// statement that reads only the lake's tables pays nothing for them.
+    pub async fn statement_context(
+        &self,
+        settings: &QuerySettings,
+        window: Window,
+        group_by: GroupBy,
+        sql: &str,
+    ) -> Result<SessionContext, QueryError> {
+        self.context_with_views(settings, window, group_by, reads_saved_views(&self.ctx, sql)).await
+    }
+
     async fn context_with_views(
         &self,
         settings: &QuerySettings,
@@ -169,7 +186,7 @@ impl LakeSession {
         group_by: GroupBy,
         materialize: bool,
     ) -> Result<SessionContext, QueryError> {
-        let ctx = SessionContext::new_with_config_rt(session_config(), self.ctx.runtime_env());
+        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
@@ -179,6 +196,39 @@ impl LakeSession {
     }
 }
 
-fn session_config() -> SessionConfig {
-    SessionConfig::new().with_information_schema(true)
+/// Whether `sql` reads something other than the lake's tables and the
+/// information schema, i.e. a saved view. Unparsable text is `false`: planning
+/// it reports the error.
+fn reads_saved_views(ctx: &SessionContext, sql: &str) -> bool {
+    let Ok(statements) = DFParser::parse_sql(sql) else { return false };
+    let state = ctx.state();
+    statements.iter().any(|statement| {
+        state.resolve_table_references(statement).is_ok_and(|refs| {
+            refs.iter()
+                .any(|r| r.schema() != Some("information_schema") && !Table::ALL.iter().any(|t| t.name() == r.table()))
+        })
+    })
+}
+
+/// DataFusion's settings: its defaults, then any `DATAFUSION_*` environment
+/// variable (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=4`,
+/// `DATAFUSION_EXECUTION_BATCH_SIZE=16384`, ...), so a deployment can tune the
+/// engine to its machine without a rebuild. A malformed value is an error.
+fn session_config() -> Result<SessionConfig, QueryError> {
+    Ok(SessionConfig::from_env()?.with_information_schema(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_that_read_saved_views_are_told_from_those_that_read_tables() {
+        let ctx = SessionContext::new();
+        assert!(reads_saved_views(&ctx, "SELECT * FROM metrics"));
+        assert!(reads_saved_views(&ctx, "SELECT d.id FROM deployments d JOIN deployment_outcome o ON o.id = d.id"));
+        assert!(!reads_saved_views(&ctx, "SELECT service, count(*) FROM deployments GROUP BY service"));
+        assert!(!reads_saved_views(&ctx, "SELECT table_name FROM information_schema.tables"));
+        assert!(!reads_saved_views(&ctx, "SELEC nonsense"));
+    }
 }
