@@ -1,0 +1,97 @@
+//! `just bench`: importing the large organisation's changes (2M rows) as
+//! NDJSON, against DuckDB turning the same file into zstd Parquet
+//! (`read_json -> COPY TO`), both timed in this run (wall, peak RSS); then a
+//! "night" of new identities into a table that already holds the rest.
+//!
+//! DuckDB comes from PyPI (`python3 -m pip install duckdb`, which `just bench`
+//! runs); without it the DuckDB side is skipped with a note.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{devex, measure, mib, org_files, target_dir};
+
+fn duckdb(script: &str) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", &format!("import duckdb\n{script}")]);
+    cmd
+}
+
+fn has_duckdb() -> bool {
+    Command::new("python3").args(["-c", "import duckdb"]).status().is_ok_and(|s| s.success())
+}
+
+fn import(data: &Path, file: &Path) -> (f64, u64) {
+    let (wall, rss) = measure(
+        Command::new(devex())
+            .arg("--data")
+            .arg(data)
+            .args(["import", "changes"])
+            .arg(file)
+            .args(["--format", "json"])
+            .stdout(Stdio::null()),
+    );
+    (wall.as_secs_f64(), rss)
+}
+
+fn main() {
+    let files = org_files();
+    let dir = target_dir().join("bench-import");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ndjson = dir.join("changes.ndjson");
+    let (base, night) = (dir.join("changes-base.ndjson"), dir.join("changes-night.ndjson"));
+    let duck = has_duckdb();
+    if !ndjson.is_file() {
+        assert!(duck, "the NDJSON export is made with DuckDB: python3 -m pip install duckdb");
+        let csv = files.join("changes.csv");
+        let script = format!(
+            "duckdb.sql(\"COPY (SELECT * FROM read_csv('{0}', all_varchar = true)) TO '{1}' (FORMAT json)\")\n\
+             duckdb.sql(\"COPY (SELECT * FROM read_json('{1}', format = 'newline_delimited') LIMIT 1800000) TO '{2}' (FORMAT json)\")\n\
+             duckdb.sql(\"COPY (SELECT * FROM read_json('{1}', format = 'newline_delimited') OFFSET 1800000) TO '{3}' (FORMAT json)\")",
+            csv.display(),
+            ndjson.display(),
+            base.display(),
+            night.display()
+        );
+        measure(&mut duckdb(&script));
+    }
+    let size = std::fs::metadata(&ndjson).map(|m| m.len()).unwrap_or(0);
+    eprintln!("changes.ndjson: {:.0} MiB", mib(size));
+
+    let lake = dir.join("lake");
+    let _ = std::fs::remove_dir_all(&lake);
+    let (devex_wall, devex_rss) = import(&lake, &ndjson);
+    println!(
+        "devex import changes (NDJSON, {:.0} MiB, new table): {devex_wall:.2} s wall, peak RSS {:.0} MiB (target <= 1024 MiB)",
+        mib(size),
+        mib(devex_rss)
+    );
+    if duck {
+        let parquet = dir.join("duckdb.parquet");
+        let script = format!(
+            "duckdb.sql(\"COPY (SELECT * FROM read_json('{}', format = 'newline_delimited')) TO '{}' (FORMAT parquet, COMPRESSION zstd)\")",
+            ndjson.display(),
+            parquet.display()
+        );
+        let (wall, rss) = measure(&mut duckdb(&script));
+        println!(
+            "duckdb read_json -> COPY TO parquet: {:.2} s wall, peak RSS {:.0} MiB; devex / duckdb = {:.1}x (target <= 1.5x)",
+            wall.as_secs_f64(),
+            mib(rss),
+            devex_wall / wall.as_secs_f64()
+        );
+    } else {
+        println!("duckdb: not installed (python3 -m pip install duckdb), no ratio");
+    }
+
+    // A night of new identities into a table that holds the other 1.8M rows: an append.
+    let _ = std::fs::remove_dir_all(&lake);
+    import(&lake, &base);
+    let (wall, rss) = import(&lake, &night);
+    println!("devex import of 200k new changes into 1.8M: {wall:.2} s wall, peak RSS {:.0} MiB", mib(rss));
+    let (wall, rss) = import(&lake, &night);
+    println!("the same 200k again (known identities: a MERGE): {wall:.2} s wall, peak RSS {:.0} MiB", mib(rss));
+    let _ = std::fs::remove_dir_all(&lake);
+}
