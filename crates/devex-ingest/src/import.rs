@@ -145,8 +145,11 @@ async fn upsert_frames(
     let keys: Vec<String> = table.key().iter().map(|k| k.to_string()).collect();
     // The last row of the input wins over an earlier one with the same identity.
     let unique = all.unique_stable(Some(&keys), UniqueKeepStrategy::Last, None).map_err(polars_err)?;
+    // Hold one copy of the rows at a time: the input, then the unique rows, then the Arrow batch.
+    drop(all);
     let within_input = valid - unique.height();
     let batch = to_record_batch(table, &unique)?;
+    drop(unique);
     let up = lake.upsert(lock, table, batch, info).await?;
     report.written = up.inserted;
     report.replaced = within_input + up.matched;

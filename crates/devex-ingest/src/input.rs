@@ -2,6 +2,7 @@
 //! polars frame of string columns, remembering the line each record starts
 //! on so a rejected row can be pointed at exactly.
 
+use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
@@ -194,7 +195,7 @@ fn trim_to_null(df: DataFrame) -> PolarsResult<DataFrame> {
 
 fn read_ndjson(file: String, bytes: &[u8]) -> Result<RawFrame, IngestError> {
     let text = std::str::from_utf8(bytes).expect("checked above");
-    let mut records = Vec::new();
+    let mut columns = Columns::default();
     for (i, l) in text.lines().enumerate() {
         if l.trim().is_empty() {
             continue;
@@ -204,9 +205,9 @@ fn read_ndjson(file: String, bytes: &[u8]) -> Result<RawFrame, IngestError> {
             file: file.clone(),
             reason: format!("line {line}: not a JSON object: {e}"),
         })?;
-        records.push((line, value));
+        columns.push(&file, line, value)?;
     }
-    records_to_frame(file, records)
+    columns.finish(file)
 }
 
 fn read_json_array(file: String, bytes: &[u8]) -> Result<RawFrame, IngestError> {
@@ -216,8 +217,11 @@ fn read_json_array(file: String, bytes: &[u8]) -> Result<RawFrame, IngestError> 
         reason: format!("not a JSON array of objects: {e}"),
     })?;
     let starts = json_array_element_lines(text);
-    let records = values.into_iter().enumerate().map(|(i, v)| (starts.get(i).copied().unwrap_or(0), v)).collect();
-    records_to_frame(file, records)
+    let mut columns = Columns::default();
+    for (i, v) in values.into_iter().enumerate() {
+        columns.push(&file, starts.get(i).copied().unwrap_or(0), v)?;
+    }
+    columns.finish(file)
 }
 
 /// Line on which each top-level element of a JSON array starts.
@@ -260,48 +264,78 @@ fn json_array_element_lines(text: &str) -> Vec<u64> {
 /// Build a string frame from JSON objects: numbers and booleans keep their
 /// text, nested values their JSON (and are listed in `nested`), `null` and
 /// `""` become null.
-fn records_to_frame(file: String, records: Vec<(u64, Value)>) -> Result<RawFrame, IngestError> {
-    let mut names: Vec<String> = Vec::new();
-    for (line, v) in &records {
-        let Value::Object(map) = v else {
+/// JSON records turned into string columns as they are read, so only one
+/// record is ever held as a `serde_json::Value`. Columns are in the order
+/// their key first appears; a record without a key is null there.
+#[derive(Default)]
+struct Columns {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    builders: Vec<StringChunkedBuilder>,
+    /// Values pushed per column (a column that first appears late is back-filled with nulls).
+    filled: Vec<usize>,
+    lines: Vec<u64>,
+    /// (record, column index) of objects and arrays.
+    nested: Vec<(usize, usize)>,
+}
+
+impl Columns {
+    fn push(&mut self, file: &str, line: u64, value: Value) -> Result<(), IngestError> {
+        let Value::Object(map) = value else {
             return Err(IngestError::Unreadable {
-                file,
-                reason: format!("line {line}: expected a JSON object, found {v}"),
+                file: file.to_string(),
+                reason: format!("line {line}: expected a JSON object, found {value}"),
             });
         };
-        for k in map.keys() {
-            if !names.iter().any(|n| n == k) {
-                names.push(k.clone());
+        let row = self.lines.len();
+        self.lines.push(line);
+        for (key, v) in map {
+            let c = match self.index.get(&key) {
+                Some(&c) => c,
+                None => {
+                    let mut b = StringChunkedBuilder::new(key.as_str().into(), row + 1);
+                    (0..row).for_each(|_| b.append_null());
+                    self.builders.push(b);
+                    self.filled.push(row);
+                    self.names.push(key.clone());
+                    self.index.insert(key, self.names.len() - 1);
+                    self.names.len() - 1
+                }
+            };
+            let b = &mut self.builders[c];
+            match v {
+                Value::Null => b.append_null(),
+                Value::String(s) => match s.trim() {
+                    "" => b.append_null(),
+                    t => b.append_value(t),
+                },
+                other => {
+                    if matches!(other, Value::Object(_) | Value::Array(_)) {
+                        self.nested.push((row, c));
+                    }
+                    b.append_value(other.to_string());
+                }
+            }
+            self.filled[c] += 1;
+        }
+        for (b, filled) in self.builders.iter_mut().zip(&mut self.filled) {
+            if *filled == row {
+                b.append_null();
+                *filled += 1;
             }
         }
+        Ok(())
     }
-    let height = records.len();
-    let mut nested = Vec::new();
-    for (row, (_, v)) in records.iter().enumerate() {
-        for name in &names {
-            if matches!(v.get(name), Some(Value::Object(_) | Value::Array(_))) {
-                nested.push((row, name.clone()));
-            }
-        }
+
+    fn finish(mut self, file: String) -> Result<RawFrame, IngestError> {
+        let height = self.lines.len();
+        self.nested.sort_unstable();
+        let nested = self.nested.into_iter().map(|(row, c)| (row, self.names[c].clone())).collect();
+        let cols = self.builders.into_iter().map(|b| b.finish().into_column()).collect();
+        let df = DataFrame::new(height, cols)
+            .map_err(|e| IngestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
+        Ok(RawFrame { file, df, lines: self.lines, nested })
     }
-    let cols = names
-        .iter()
-        .map(|name| {
-            let ca: StringChunked = records
-                .iter()
-                .map(|(_, v)| match v.get(name) {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-                    Some(other) => Some(other.to_string()),
-                })
-                .collect();
-            ca.with_name(name.as_str().into()).into_column()
-        })
-        .collect();
-    let df = DataFrame::new(height, cols)
-        .map_err(|e| IngestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
-    let lines = records.iter().map(|(l, _)| *l).collect();
-    Ok(RawFrame { file, df, lines, nested })
 }
 
 #[cfg(test)]
