@@ -15,7 +15,7 @@ use common::{devex, measure, mib, org_files, target_dir};
 
 fn duckdb(script: &str) -> Command {
     let mut cmd = Command::new("python3");
-    cmd.args(["-c", &format!("import duckdb\n{script}")]);
+    cmd.args(["-c", &format!("import duckdb\nduckdb.sql(\"SET enable_progress_bar = false\")\n{script}")]);
     cmd
 }
 
