@@ -45,6 +45,8 @@ pub struct LakeSession {
     root: PathBuf,
     tables: Vec<(Table, Arc<dyn TableProvider>)>,
     versions: Vec<TableVersion>,
+    /// Window-independent shared views computed by earlier metrics runs over this snapshot.
+    shared: queries::SharedCache,
 }
 
 impl std::fmt::Debug for LakeSession {
@@ -102,7 +104,7 @@ impl LakeSession {
             tables.push((table, provider));
             versions.push(TableVersion { table, version });
         }
-        Ok(LakeSession { ctx, root, tables, versions })
+        Ok(LakeSession { ctx, root, tables, versions, shared: queries::SharedCache::default() })
     }
 
     /// The version of each table this session reads.
@@ -191,7 +193,7 @@ impl LakeSession {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
         params::register(&ctx, settings, window)?;
-        queries::register_views(&ctx, settings, window, group_by, materialize).await?;
+        queries::register_views(&ctx, settings, window, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
     }
 }
@@ -230,5 +232,26 @@ mod tests {
         assert!(!reads_saved_views(&ctx, "SELECT service, count(*) FROM deployments GROUP BY service"));
         assert!(!reads_saved_views(&ctx, "SELECT table_name FROM information_schema.tables"));
         assert!(!reads_saved_views(&ctx, "SELEC nonsense"));
+    }
+
+    /// The shared views that do not depend on the window are computed once per
+    /// lake snapshot and settings, whatever the window; the others every time.
+    #[tokio::test]
+    async fn window_independent_shared_views_are_computed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let settings = QuerySettings::default();
+        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
+        for (from, to) in [(1, 10), (10, 20)] {
+            lake.metrics_run_context(&settings, Window { from: day(from), to: day(to) }, GroupBy::Team).await.unwrap();
+        }
+        let cached = |name: &str| {
+            let cache = lake.shared.lock().unwrap();
+            cache.keys().filter(|k| k.contains(&format!("VIEW {name} AS"))).count()
+        };
+        for name in ["band_threshold", "production_deployment", "service_group", "incident_link"] {
+            assert_eq!(cached(name), 1, "{name}: one entry for both windows");
+        }
+        assert_eq!(cached("deployment_outcome"), 0, "reads window_deployment: never reused");
     }
 }
