@@ -63,10 +63,7 @@ SELECT DISTINCT incident_source, incident_id, deployment_source, deployment_id, 
 ) links;
 
 -- Each deployment in D: failed or not, why, and when it recovered.
--- Every production deployment (all time, whatever the window): the next deployment of its
--- service, and the incidents linked to it. Independent of the window, so a report computes
--- it once for all its quarters.
-CREATE VIEW deployment_history AS
+CREATE VIEW deployment_outcome AS
 WITH next_deployment AS (
     SELECT source, id,
            LEAD(kind) OVER (PARTITION BY service ORDER BY seq) AS next_kind,
@@ -80,20 +77,15 @@ linked AS (
     JOIN incidents i ON i.source = l.incident_source AND i.id = l.incident_id
     GROUP BY l.deployment_source, l.deployment_id
 )
-SELECT n.source, n.id, n.next_kind, n.next_finished_at, lk.incidents, lk.resolved, lk.last_resolved_at
-FROM next_deployment n
-LEFT JOIN linked lk ON lk.deployment_source = n.source AND lk.deployment_id = n.id;
-
--- The outcome of every deployment in D.
-CREATE VIEW deployment_outcome AS
 SELECT wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
-       COALESCE(h.incidents, 0) AS incidents,
-       h.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
-       COALESCE(h.incidents, 0) > 0 OR COALESCE(h.next_kind IN ('rollback', 'hotfix'), false) AS failed,
-       least(CASE WHEN h.next_kind IN ('rollback', 'hotfix') THEN h.next_finished_at END,
-             CASE WHEN h.incidents = h.resolved THEN h.last_resolved_at END) AS recovered_at
+       COALESCE(lk.incidents, 0) AS incidents,
+       n.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
+       COALESCE(lk.incidents, 0) > 0 OR COALESCE(n.next_kind IN ('rollback', 'hotfix'), false) AS failed,
+       least(CASE WHEN n.next_kind IN ('rollback', 'hotfix') THEN n.next_finished_at END,
+             CASE WHEN lk.incidents = lk.resolved THEN lk.last_resolved_at END) AS recovered_at
 FROM window_deployment wd
-JOIN deployment_history h ON h.source = wd.source AND h.id = wd.id;
+JOIN next_deployment n ON n.source = wd.source AND n.id = wd.id
+LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
 
 CREATE VIEW change_failure_rate AS
 WITH v AS (

@@ -34,14 +34,8 @@ pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
 /// Views that several metrics read. When a whole metrics run is planned, each
 /// is computed once and kept in memory instead of being re-planned inline by
 /// every view that reads it (DataFusion does not share common subplans).
-pub const SHARED_VIEWS: &[&str] = &[
-    "band_threshold",
-    "production_deployment",
-    "service_group",
-    "incident_link",
-    "deployment_history",
-    "deployment_outcome",
-];
+pub const SHARED_VIEWS: &[&str] =
+    &["band_threshold", "production_deployment", "service_group", "incident_link", "deployment_outcome"];
 
 /// Shared views already computed for one lake snapshot, by the text that made
 /// them: the window-independent ones (every production deployment, incident

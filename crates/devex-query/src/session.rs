@@ -249,8 +249,7 @@ mod tests {
             let cache = lake.shared.lock().unwrap();
             cache.keys().filter(|k| k.contains(&format!("VIEW {name} AS"))).count()
         };
-        for name in ["band_threshold", "production_deployment", "service_group", "incident_link", "deployment_history"]
-        {
+        for name in ["band_threshold", "production_deployment", "service_group", "incident_link"] {
             assert_eq!(cached(name), 1, "{name}: one entry for both windows");
         }
         assert_eq!(cached("deployment_outcome"), 0, "reads window_deployment: never reused");
