@@ -20,10 +20,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::client::ApiError;
+use super::parse::malformed;
 
 /// One item of a page as `T`, or a malformed-response error naming `url`, the field and the item.
 pub fn item<T: DeserializeOwned>(v: &Value, url: &str) -> Result<T, ApiError> {
-    T::deserialize(v).map_err(|e| ApiError::Malformed { url: url.to_string(), reason: format!("{e} in {}", brief(v)) })
+    T::deserialize(v).map_err(|e| malformed(url, format!("{e} in {}", brief(v))))
 }
 
 /// Every item of a page as `T`.
