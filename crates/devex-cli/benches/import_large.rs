@@ -1,7 +1,9 @@
 //! `just bench`: importing the large organisation's changes (2M rows) as
 //! NDJSON, against DuckDB turning the same file into zstd Parquet
 //! (`read_json -> COPY TO`), both timed in this run (wall, peak RSS); then a
-//! "night" of new identities into a table that already holds the rest.
+//! "night" of new identities into a table that already holds the rest; and an
+//! 8 GiB NDJSON export, which must import within `lake.import_memory_mb`
+//! (1024 MiB by default).
 //!
 //! DuckDB comes from PyPI (`python3 -m pip install duckdb`, which `just bench`
 //! runs); without it the DuckDB side is skipped with a note.
@@ -34,6 +36,27 @@ fn import(data: &Path, file: &Path) -> (f64, u64) {
             .stdout(Stdio::null()),
     );
     (wall.as_secs_f64(), rss)
+}
+
+/// Write `src` over and over to `out` until it holds `bytes`, copy `k`'s shas
+/// prefixed with `k<k>-` so every row is a new identity.
+fn repeat_with_new_identities(src: &Path, out: &Path, bytes: u64) {
+    use std::io::{BufRead, BufReader, BufWriter, Write};
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out).unwrap());
+    let mut written = 0u64;
+    for k in 0.. {
+        let marker = format!("\"sha\":\"k{k}-");
+        for line in BufReader::with_capacity(1 << 20, std::fs::File::open(src).unwrap()).lines() {
+            let line = line.unwrap().replacen("\"sha\":\"", &marker, 1);
+            w.write_all(line.as_bytes()).unwrap();
+            w.write_all(b"\n").unwrap();
+            written += line.len() as u64 + 1;
+            if written >= bytes {
+                w.flush().unwrap();
+                return;
+            }
+        }
+    }
 }
 
 fn main() {
@@ -85,6 +108,21 @@ fn main() {
     } else {
         println!("duckdb: not installed (python3 -m pip install duckdb), no ratio");
     }
+
+    // An 8 GiB export (the changes again and again, each copy with shas of its own).
+    let big = dir.join("changes-8gib.ndjson");
+    let want = 8u64 << 30;
+    if std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0) < want {
+        repeat_with_new_identities(&ndjson, &big, want);
+    }
+    let _ = std::fs::remove_dir_all(&lake);
+    let (wall, rss) = import(&lake, &big);
+    let big_size = std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "devex import changes (NDJSON, {:.1} GiB, new table): {wall:.1} s wall, peak RSS {:.0} MiB (target <= 1024 MiB)",
+        big_size as f64 / (1u64 << 30) as f64,
+        mib(rss)
+    );
 
     // A night of new identities into a table that holds the other 1.8M rows: an append.
     let _ = std::fs::remove_dir_all(&lake);

@@ -51,7 +51,9 @@ impl Settings {
 
     /// The lake writer for the data dir, keeping `lake.retention_days` of history.
     pub fn lake(&self) -> Lake {
-        Lake::new(&self.data_dir).with_retention_days(self.config.lake.retention_days)
+        Lake::new(&self.data_dir)
+            .with_retention_days(self.config.lake.retention_days)
+            .with_import_memory_mb(self.config.lake.import_memory_mb)
     }
 }
 

@@ -1,20 +1,21 @@
-//! `devex import`: files -> validated rows -> one MERGE commit per table.
+//! `devex import`: files -> validated rows -> one commit per table.
 //!
-//! Every file is read and validated before anything is written, so an
-//! unreadable file or a missing required column changes nothing in the lake.
-//! Then the quarantine, the table itself and (for surveys) the answers are
-//! committed, and the counts reconcile:
+//! Files are read, validated and written as data files in chunks; nothing
+//! is visible until the end, so an unreadable file or a missing required
+//! column changes nothing in the lake. Then the quarantine, the table itself
+//! and (for surveys) the answers are committed, and the counts reconcile:
 //! `read = written + replaced + quarantined`.
 
 use devex_model::Table;
-use polars::prelude::{DataFrame, UniqueKeepStrategy};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::bridge::to_record_batch;
 use crate::error::IngestError;
-use crate::input::{InputSource, read};
-use crate::lake::{CommitInfo, Lake};
+use crate::input::{InputSource, RawFrame, Reader};
+use crate::lake::{CommitInfo, Lake, Staging, Upserted};
 use crate::lock::WriterLock;
+use crate::progress::{self, Event, Level, Progress};
 use crate::quarantine::{self, QuarantineRow};
 use crate::survey::answers_from_responses;
 use crate::validate::{RunContext, validate};
@@ -66,33 +67,47 @@ impl ImportOutcome {
 }
 
 /// Run an import under the writer lock.
+///
+/// Inputs are read, validated and written a chunk at a time (a reader thread
+/// parses the next chunk while this one is validated and written), so memory
+/// stays within the lake's `import_memory_mb` whatever the input's size. The
+/// rows become visible in one commit per table at the end; an input that
+/// fails to read deletes what was written and commits nothing.
 pub async fn import(lake: &Lake, lock: &WriterLock, req: &ImportRequest) -> Result<ImportOutcome, IngestError> {
+    import_with_progress(lake, lock, req, &progress::silent()).await
+}
+
+/// [`import`], telling `progress` how far each input has got (a
+/// [`Level::Detail`] event per chunk).
+pub async fn import_with_progress(
+    lake: &Lake,
+    lock: &WriterLock,
+    req: &ImportRequest,
+    progress: &Progress,
+) -> Result<ImportOutcome, IngestError> {
     let table = req.table;
+    let mut main = lake.begin(lock, table).await?;
+    let mut answers = match table {
+        Table::SurveyResponses => match lake.begin(lock, Table::SurveyAnswers).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                main.abort().await;
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let mut outcome = ImportOutcome::default();
-    let mut frames = Vec::new();
-    let mut answer_frames = Vec::new();
-    let mut read_rows = 0;
-    let mut read_answers = 0;
-    for input in &req.inputs {
-        let raw = read(input)?;
-        let v = validate(table, &raw, &req.run)?;
-        read_rows += v.read;
-        if table == Table::SurveyResponses {
-            let answers = answers_from_responses(&v, &req.run)?;
-            read_answers += answers.read();
-            outcome.quarantined.extend(answers.quarantined);
-            answer_frames.push(answers.df);
-        } else if v.extras.width() > 0 {
-            let names: Vec<String> = v.extras.get_column_names().iter().map(|n| n.to_string()).collect();
-            outcome.warnings.push(format!(
-                "{}: ignored columns not in the `{table}` table: {}",
-                raw.file,
-                names.join(", ")
-            ));
+    let read = match stage_inputs(lake, req, &mut main, answers.as_mut(), &mut outcome, progress).await {
+        Ok(read) => read,
+        Err(e) => {
+            main.abort().await;
+            if let Some(a) = answers {
+                a.abort().await;
+            }
+            return Err(e);
         }
-        outcome.quarantined.extend(v.quarantined);
-        frames.push(v.df);
-    }
+    };
 
     let info = CommitInfo {
         run_id: req.run.run_id.clone(),
@@ -103,56 +118,256 @@ pub async fn import(lake: &Lake, lock: &WriterLock, req: &ImportRequest) -> Resu
         // One row per identity: the same bad record twice in one import is one quarantine row.
         let unique = quarantine::unique(&outcome.quarantined);
         let batch = quarantine::to_batch(&unique, &req.run.run_id, req.run.now_micros)?;
-        lake.upsert(lock, Table::Quarantine, batch, &info).await?;
+        if let Err(e) = lake.upsert(lock, Table::Quarantine, batch, &info).await {
+            main.abort().await;
+            if let Some(a) = answers {
+                a.abort().await;
+            }
+            return Err(e);
+        }
     }
     let rejected = |t: Table| outcome.quarantined.iter().filter(|q| q.table == t.name()).count();
     let (quarantined, answers_quarantined) = (rejected(table), rejected(Table::SurveyAnswers));
-    outcome.tables.push(upsert_frames(lake, lock, table, frames, read_rows, quarantined, &info).await?);
-    if table == Table::SurveyResponses {
-        outcome.tables.push(
-            upsert_frames(lake, lock, Table::SurveyAnswers, answer_frames, read_answers, answers_quarantined, &info)
-                .await?,
-        );
+    let report = match main.commit(&info).await {
+        Ok(up) => table_report(table, read.rows, quarantined, up),
+        Err(e) => {
+            if let Some(a) = answers {
+                a.abort().await;
+            }
+            return Err(e);
+        }
+    };
+    outcome.tables.push(report);
+    if let Some(a) = answers {
+        let up = a.commit(&info).await?;
+        outcome.tables.push(table_report(Table::SurveyAnswers, read.answers, answers_quarantined, up));
     }
     Ok(outcome)
 }
 
-async fn upsert_frames(
+/// Records read by an import.
+struct Read {
+    rows: usize,
+    answers: usize,
+}
+
+/// Read, validate and stage every input, chunk by chunk.
+async fn stage_inputs(
     lake: &Lake,
-    lock: &WriterLock,
-    table: Table,
-    frames: Vec<DataFrame>,
-    read: usize,
-    quarantined: usize,
-    info: &CommitInfo,
-) -> Result<TableReport, IngestError> {
-    let polars_err = |e| IngestError::internal("combining inputs", e);
-    let mut frames = frames.into_iter();
-    let mut all = match frames.next() {
-        Some(first) => first,
-        None => DataFrame::empty(),
-    };
-    for f in frames {
-        all.vstack_mut_owned(f).map_err(polars_err)?;
+    req: &ImportRequest,
+    main: &mut Staging,
+    mut answers: Option<&mut Staging>,
+    outcome: &mut ImportOutcome,
+    progress: &Progress,
+) -> Result<Read, IngestError> {
+    let table = req.table;
+    let mut read = Read { rows: 0, answers: 0 };
+    for input in &req.inputs {
+        let mut chunks = read_ahead(input.clone(), lake.import_chunk_bytes());
+        let mut ignored: Vec<String> = Vec::new();
+        let mut file = input.display_name();
+        let mut records = 0;
+        // A column the first chunk lacks is a missing column (the file is
+        // refused); later chunks carry every column seen before.
+        while let Some(raw) = chunks.recv().await {
+            let raw = raw?;
+            file.clone_from(&raw.file);
+            let v = validate(table, &raw, &req.run)?;
+            drop(raw);
+            read.rows += v.read;
+            records += v.read;
+            progress(&Event::new(Level::Detail, format!("{file}: {records} records read")));
+            if let Some(answers) = answers.as_deref_mut() {
+                let a = answers_from_responses(&v, &req.run)?;
+                read.answers += a.read();
+                outcome.quarantined.extend(a.quarantined);
+                answers.push(to_record_batch(Table::SurveyAnswers, &a.df)?).await?;
+            } else {
+                for name in v.extras.get_column_names() {
+                    if !ignored.iter().any(|n| n == name.as_str()) {
+                        ignored.push(name.to_string());
+                    }
+                }
+            }
+            outcome.quarantined.extend(v.quarantined);
+            main.push(to_record_batch(table, &v.df)?).await?;
+        }
+        if !ignored.is_empty() {
+            outcome
+                .warnings
+                .push(format!("{file}: ignored columns not in the `{table}` table: {}", ignored.join(", ")));
+        }
     }
-    let valid = all.height();
-    let mut report =
-        TableReport { table: table.name().into(), read, written: 0, replaced: 0, quarantined, version: None };
-    if valid == 0 {
-        report.version = lake.version(table).await?;
-        return Ok(report);
+    Ok(read)
+}
+
+/// Chunks of `input`, read on a thread of their own one chunk ahead of the
+/// caller. Dropping the receiver stops the reader.
+fn read_ahead(input: InputSource, chunk_bytes: usize) -> mpsc::Receiver<Result<RawFrame, IngestError>> {
+    let (tx, rx) = mpsc::channel(1);
+    std::thread::spawn(move || {
+        let mut reader = match Reader::open(&input) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let chunk = match reader.next_chunk(chunk_bytes) {
+                Ok(Some(chunk)) => Ok(chunk),
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn table_report(table: Table, read: usize, quarantined: usize, up: Upserted) -> TableReport {
+    TableReport {
+        table: table.name().into(),
+        read,
+        written: up.inserted,
+        replaced: up.within_input + up.matched,
+        quarantined,
+        version: up.version,
     }
-    let keys: Vec<String> = table.key().iter().map(|k| k.to_string()).collect();
-    // The last row of the input wins over an earlier one with the same identity.
-    let unique = all.unique_stable(Some(&keys), UniqueKeepStrategy::Last, None).map_err(polars_err)?;
-    // Hold one copy of the rows at a time: the input, then the unique rows, then the Arrow batch.
-    drop(all);
-    let within_input = valid - unique.height();
-    let batch = to_record_batch(table, &unique)?;
-    drop(unique);
-    let up = lake.upsert(lock, table, batch, info).await?;
-    report.written = up.inserted;
-    report.replaced = within_input + up.matched;
-    report.version = Some(up.version);
-    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+    use crate::input::InputFormat;
+    use crate::validate::RunContext;
+
+    fn request(table: Table, ndjson: &str) -> ImportRequest {
+        ImportRequest {
+            table,
+            inputs: vec![InputSource::Memory {
+                name: "in.ndjson".into(),
+                format: InputFormat::Ndjson,
+                bytes: ndjson.as_bytes().to_vec(),
+            }],
+            run: RunContext::new("r", "file", chrono_tz::UTC),
+        }
+    }
+
+    /// Every row of a table but its `ingested_at`, sorted.
+    async fn rows(lake: &Lake, table: Table) -> Vec<String> {
+        let Some(t) = lake.open(table).await.unwrap() else { return Vec::new() };
+        let ctx = SessionContext::new();
+        t.update_datafusion_session(&ctx.state()).unwrap();
+        ctx.register_table("t", t.table_provider().await.unwrap()).unwrap();
+        let time = if table == Table::Quarantine { "at" } else { "ingested_at" };
+        let batches = ctx.sql(&format!("SELECT * EXCLUDE ({time}) FROM t")).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        let mut lines: Vec<String> = text.lines().filter(|l| l.starts_with("| ")).skip(1).map(String::from).collect();
+        lines.sort();
+        lines
+    }
+
+    /// Parquet files under a table's directory, and those its Delta log ever added.
+    fn files_on_disk_and_in_log(lake: &Lake, table: Table) -> (BTreeSet<String>, BTreeSet<String>) {
+        let dir = lake.table_dir(table);
+        let mut on_disk = BTreeSet::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "parquet") {
+                    on_disk.insert(p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        let mut logged = BTreeSet::new();
+        for e in std::fs::read_dir(dir.join("_delta_log")).into_iter().flatten().flatten() {
+            for line in std::fs::read_to_string(e.path()).unwrap_or_default().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+                if let Some(p) = v.get("add").and_then(|a| a.get("path")).and_then(|p| p.as_str()) {
+                    logged.insert(p.to_string());
+                }
+            }
+        }
+        (on_disk, logged)
+    }
+
+    const NIGHT: &str = r#"{"id":"d1","service":"api","environment":"production","status":"success","finished_at":"2026-01-05T10:00:00Z"}
+{"id":"d2","service":"api","environment":"production","status":"maybe","finished_at":"2026-01-06T10:00:00Z"}
+
+{"id":"d3","service":"web","environment":"production","status":"failure","finished_at":"2026-02-01T10:00:00Z"}
+{"id":"d1","service":"api","environment":"production","status":"failure","finished_at":"2026-03-05T10:00:00Z"}
+{"id":"d4","service":"web","environment":"staging","status":"success","finished_at":"2026-03-07T10:00:00Z","extra":{"x":1}}
+{"id":"d5","service":"web","environment":"production","status":"success","finished_at":"2026-03-08T10:00:00Z"}
+"#;
+
+    #[tokio::test]
+    async fn chunked_imports_land_exactly_what_whole_ones_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = Lake::new(dir.path().join("whole"));
+        // One record per chunk: every row crosses a chunk boundary.
+        let tiny = Lake::new(dir.path().join("tiny")).with_import_chunk_bytes(1);
+        let mut reports = Vec::new();
+        for lake in [&whole, &tiny] {
+            let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+            let out = import(lake, &lock, &request(Table::Deployments, NIGHT)).await.unwrap();
+            reports.push(out.tables.clone());
+            assert_eq!(out.warnings, vec!["in.ndjson: ignored columns not in the `deployments` table: extra"]);
+            assert_eq!(out.quarantined.iter().map(|q| q.line).collect::<Vec<_>>(), vec![Some(2)]);
+        }
+        assert_eq!(reports[0], reports[1]);
+        // 6 records: d1 twice (the later wins), d2 quarantined.
+        let t = &reports[1][0];
+        assert_eq!((t.read, t.written, t.replaced, t.quarantined), (6, 4, 1, 1));
+        for table in [Table::Deployments, Table::Quarantine] {
+            assert_eq!(rows(&whole, table).await.len(), rows(&tiny, table).await.len());
+        }
+        let landed = rows(&tiny, Table::Deployments).await;
+        assert_eq!(landed, rows(&whole, Table::Deployments).await);
+        assert_eq!(landed.len(), 4, "{landed:#?}");
+        assert!(
+            landed.iter().any(|r| r.contains("d1") && r.contains("failure") && r.contains("2026-03")),
+            "{landed:#?}"
+        );
+        let (on_disk, logged) = files_on_disk_and_in_log(&tiny, Table::Deployments);
+        assert!(on_disk.is_subset(&logged), "files no commit references: {:?}", on_disk.difference(&logged));
+
+        // A re-import in tiny chunks: known identities are merged, nothing is duplicated.
+        let again = "{\"id\":\"d3\",\"service\":\"web\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-02-01T10:00:00Z\"}\n\
+                     {\"id\":\"d6\",\"service\":\"web\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-04-01T10:00:00Z\"}\n\
+                     {\"id\":\"d6\",\"service\":\"api\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-04-02T10:00:00Z\"}\n";
+        let lock = WriterLock::acquire(tiny.root(), Duration::ZERO, |_| {}).unwrap();
+        let t = import(&tiny, &lock, &request(Table::Deployments, again)).await.unwrap().tables.remove(0);
+        assert_eq!((t.read, t.written, t.replaced, t.quarantined), (3, 1, 2, 0));
+        let landed = rows(&tiny, Table::Deployments).await;
+        assert_eq!(landed.len(), 5, "{landed:#?}");
+        assert!(landed.iter().any(|r| r.contains("d3") && r.contains("success")), "{landed:#?}");
+        assert!(landed.iter().any(|r| r.contains("d6") && r.contains("api")), "{landed:#?}");
+        let (on_disk, logged) = files_on_disk_and_in_log(&tiny, Table::Deployments);
+        assert!(on_disk.is_subset(&logged), "files no commit references: {:?}", on_disk.difference(&logged));
+    }
+
+    #[tokio::test]
+    async fn a_file_that_breaks_late_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path()).with_import_chunk_bytes(1);
+        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let broken = format!("{}{{\"id\": \"d9\",\n", NIGHT);
+        let e = import(&lake, &lock, &request(Table::Deployments, &broken)).await.unwrap_err();
+        assert!(e.to_string().contains("line 8"), "{e}");
+        assert_eq!(lake.version(Table::Deployments).await.unwrap(), None);
+        assert_eq!(lake.version(Table::Quarantine).await.unwrap(), None);
+        assert!(!lake.table_dir(Table::Deployments).exists());
+    }
 }

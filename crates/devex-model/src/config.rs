@@ -285,6 +285,9 @@ pub struct LakeConfig {
     /// `devex maintain` deletes unreferenced files older than this many days;
     /// time travel works within it.
     pub retention_days: u64,
+    /// About how much memory (MiB) an import may use, whatever the file's
+    /// size: inputs are read, validated and written in chunks sized from it.
+    pub import_memory_mb: u64,
 }
 
 impl Default for Config {
@@ -311,7 +314,7 @@ impl Default for SurveyConfig {
 
 impl Default for LakeConfig {
     fn default() -> Self {
-        LakeConfig { lock_timeout_secs: 60, retention_days: 30 }
+        LakeConfig { lock_timeout_secs: 60, retention_days: 30, import_memory_mb: 1024 }
     }
 }
 
@@ -385,6 +388,12 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "lake.retention_days = {} is outside 1..=36500",
                 self.lake.retention_days
+            )));
+        }
+        if !(64..=1_048_576).contains(&self.lake.import_memory_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "lake.import_memory_mb = {} is outside 64..=1048576 (MiB)",
+                self.lake.import_memory_mb
             )));
         }
         for (q, spec) in &self.survey.questions {
@@ -475,6 +484,8 @@ lock_timeout_secs = 60
 # `devex maintain` vacuums unreferenced files older than this, and each table's
 # Delta log keeps this much history: time travel (--as-of) works within it.
 retention_days = 30
+# About how much memory (MiB) one import may use, whatever the file's size.
+import_memory_mb = 1024
 "#;
 
 #[cfg(test)]
@@ -495,7 +506,12 @@ mod tests {
 
     #[test]
     fn group_sizes_below_three_and_silly_retentions_are_errors() {
-        for bad in ["[survey]\nmin_group_size = 2", "[survey]\nmin_group_size = 0", "[lake]\nretention_days = 0"] {
+        for bad in [
+            "[survey]\nmin_group_size = 2",
+            "[survey]\nmin_group_size = 0",
+            "[lake]\nretention_days = 0",
+            "[lake]\nimport_memory_mb = 8",
+        ] {
             assert!(Config::from_toml_str(bad).is_err(), "{bad}");
         }
         let err = Config::from_toml_str("[survey]\nmin_group_size = 2").unwrap_err().to_string();

@@ -1,9 +1,12 @@
 //! `devex import TABLE FILE...`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use devex_ingest::import::{ImportOutcome, ImportRequest, import};
+use devex_ingest::import::{ImportOutcome, ImportRequest, import_with_progress};
 use devex_ingest::input::{InputFormat, InputSource};
+use devex_ingest::progress::{Event, Progress};
 use devex_ingest::validate::RunContext;
 
 use super::{new_run_id, writer_lock};
@@ -21,7 +24,17 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcom
         eprintln!("importing {} file(s) into `{}` (run {})", inputs.len(), args.table, run.run_id);
     }
     let req = ImportRequest { table: args.table, inputs, run };
-    let outcome = import(&lake, &lock, &req).await?;
+    // How far a long import has got, every few seconds on a terminal.
+    let show = args.format == ReportFormat::Human && std::io::stderr().is_terminal();
+    let last = Mutex::new(Instant::now());
+    let progress: Progress = Arc::new(move |e: &Event| {
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if show && last.elapsed() >= Duration::from_secs(2) {
+            *last = Instant::now();
+            eprintln!("  {}", e.message);
+        }
+    });
+    let outcome = import_with_progress(&lake, &lock, &req, &progress).await?;
     print_outcome(&outcome, args.format, &req.run.run_id)?;
     Ok(if outcome.any_quarantined() { Outcome::Partial } else { Outcome::Success })
 }

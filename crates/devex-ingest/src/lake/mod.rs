@@ -6,14 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::logical_expr::{Expr, Operator, binary_expr};
-use datafusion::prelude::SessionContext;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use deltalake::protocol::SaveMode;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
@@ -22,6 +19,11 @@ use serde_json::json;
 
 use crate::error::IngestError;
 use crate::lock::WriterLock;
+
+mod identity;
+mod staging;
+
+pub use staging::Staging;
 
 /// Who is writing: recorded in every commit's metadata.
 #[derive(Debug, Clone)]
@@ -50,10 +52,12 @@ impl CommitInfo {
 pub struct Upserted {
     /// Rows with a new identity.
     pub inserted: usize,
-    /// Rows whose identity already existed (changed or not).
+    /// Rows whose identity already existed in the table (changed or not).
     pub matched: usize,
-    /// The table's version after the commit.
-    pub version: u64,
+    /// Rows replaced by a later row of the same input.
+    pub within_input: usize,
+    /// The table's version after the commit (`None`: no rows, and no table).
+    pub version: Option<u64>,
     /// No identity existed yet: the commit was an append, not a MERGE.
     pub appended: bool,
 }
@@ -76,18 +80,54 @@ pub struct Maintained {
 /// How long history stays readable when the configuration says nothing (`lake.retention_days`).
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
 
+/// How much memory an import may use when the configuration says nothing (`lake.import_memory_mb`).
+pub const DEFAULT_IMPORT_MEMORY_MB: u64 = 1024;
+
 /// A lake rooted at a local directory.
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
     retention_days: u64,
+    import_memory_mb: u64,
+    chunk_bytes: Option<usize>,
 }
 
 impl Lake {
     /// The lake in `root` (created on first write), keeping
     /// [`DEFAULT_RETENTION_DAYS`] of history.
     pub fn new(root: impl Into<PathBuf>) -> Lake {
-        Lake { root: root.into(), retention_days: DEFAULT_RETENTION_DAYS }
+        Lake {
+            root: root.into(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            import_memory_mb: DEFAULT_IMPORT_MEMORY_MB,
+            chunk_bytes: None,
+        }
+    }
+
+    /// Bound an import's memory to about `mb` MiB, whatever the input's size
+    /// (it reads, validates and writes the input in chunks sized from it).
+    pub fn with_import_memory_mb(mut self, mb: u64) -> Lake {
+        self.import_memory_mb = mb.max(64);
+        self
+    }
+
+    /// Input bytes read, validated and written at a time: a chunk costs
+    /// about ten times its size in memory while it is parsed, validated and
+    /// encoded, and two chunks are in flight.
+    pub fn import_chunk_bytes(&self) -> usize {
+        self.chunk_bytes.unwrap_or(((self.import_memory_mb as usize) << 20) >> 5)
+    }
+
+    /// Read inputs `bytes` at a time whatever the memory setting (tests use
+    /// tiny chunks to cross chunk boundaries).
+    pub fn with_import_chunk_bytes(mut self, bytes: usize) -> Lake {
+        self.chunk_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Data files roll over at this size while an import writes them.
+    fn target_file_size(&self) -> std::num::NonZeroU64 {
+        std::num::NonZeroU64::new(((self.import_memory_mb << 20) / 16).max(8 << 20)).expect("positive")
     }
 
     /// Keep `days` of history readable: every table's `delta.logRetentionDuration`
@@ -183,117 +223,33 @@ impl Lake {
         WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_statistics_enabled(EnabledStatistics::Page)
+            // Row groups of a bounded size: an import keeps one open per month it writes.
+            .set_max_row_group_row_count(Some(128 * 1024))
             .build()
     }
 
-    /// MERGE `batch` into `table` on its identity key, as one commit.
-    ///
-    /// The batch must already be de-duplicated on the key. A matched row is
-    /// rewritten only if some column other than `ingested_at` changed, so a
-    /// re-import of identical rows leaves the data files alone. When no row of
-    /// the batch has an identity the table already holds (a first import, or a
-    /// night of new events), the commit is a plain append instead: the same
-    /// result without the MERGE's join and rewrite (`Upserted::appended`).
+    /// Start writing rows of `table`: they go to data files as they are
+    /// pushed and become visible in one commit ([`Staging::commit`]).
+    pub async fn begin(&self, _lock: &WriterLock, table: Table) -> Result<Staging, IngestError> {
+        Staging::new(self, table).await
+    }
+
+    /// Upsert `batch` into `table` on its identity key, as one commit: an
+    /// append when no row has an identity the table holds, else a MERGE; a
+    /// later row of the batch wins over an earlier one with the same identity.
     pub async fn upsert(
         &self,
-        _lock: &WriterLock,
+        lock: &WriterLock,
         table: Table,
         batch: RecordBatch,
         info: &CommitInfo,
     ) -> Result<Upserted, IngestError> {
-        let err = Self::lake_err(table);
-        let rows = batch.num_rows();
-        let target = self.open_or_create(table, info).await?;
-        if !Self::any_identity_exists(&target, table, &batch).await? {
-            let appended = target
-                .write(vec![batch])
-                .with_save_mode(SaveMode::Append)
-                .with_partition_columns(table.partition_columns().iter().map(|c| c.to_string()))
-                .with_writer_properties(Self::writer_properties())
-                .with_commit_properties(info.properties())
-                .await
-                .map_err(&err)?;
-            return Ok(Upserted {
-                inserted: rows,
-                matched: 0,
-                version: appended.version().unwrap_or_default(),
-                appended: true,
-            });
+        let mut staging = self.begin(lock, table).await?;
+        if let Err(e) = staging.push(batch).await {
+            staging.abort().await;
+            return Err(e);
         }
-        let ctx = SessionContext::new();
-        let source = ctx.read_batch(batch).map_err(|e| err(e.into()))?;
-        // Build the expressions as `Expr`s, not SQL text: column names such as
-        // `table` and `column` (quarantine) are SQL keywords.
-        let q = |side: &str, c: &str| Expr::Column(datafusion::common::Column::new(Some(side), c));
-        let on = table
-            .key()
-            .iter()
-            .map(|k| q("lake", k).eq(q("incoming", k)))
-            .reduce(Expr::and)
-            .expect("every table has a key");
-        let schema = table.schema();
-        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let changed = names
-            .iter()
-            .filter(|n| n.as_str() != devex_model::table::INGESTED_AT && !table.key().contains(&n.as_str()))
-            .map(|n| binary_expr(q("lake", n), Operator::IsDistinctFrom, q("incoming", n)))
-            .reduce(Expr::or);
-        let mut merge = target
-            .merge(source, on)
-            .with_source_alias("incoming")
-            .with_target_alias("lake")
-            .with_writer_properties(Self::writer_properties())
-            .with_commit_properties(info.properties());
-        if let Some(changed) = changed {
-            merge = merge
-                .when_matched_update(|mut u| {
-                    u = u.predicate(changed);
-                    for n in &names {
-                        u = u.update(n.as_str(), q("incoming", n));
-                    }
-                    u
-                })
-                .map_err(&err)?;
-        }
-        merge = merge
-            .when_not_matched_insert(|mut i| {
-                for n in &names {
-                    i = i.set(n.as_str(), q("incoming", n));
-                }
-                i
-            })
-            .map_err(&err)?;
-        let (table_after, metrics) = merge.await.map_err(&err)?;
-        Ok(Upserted {
-            inserted: metrics.num_target_rows_inserted,
-            matched: rows - metrics.num_target_rows_inserted,
-            version: table_after.version().unwrap_or_default(),
-            appended: false,
-        })
-    }
-
-    /// Whether some row of `batch` has an identity `target` already holds: a
-    /// join of the key columns only (Parquet reads just those), stopping at
-    /// the first match.
-    async fn any_identity_exists(target: &DeltaTable, table: Table, batch: &RecordBatch) -> Result<bool, IngestError> {
-        let err = Self::lake_err(table);
-        let df_err = |e: datafusion::error::DataFusionError| err(e.into());
-        if target.snapshot().map_err(&err)?.log_data().num_files() == 0 {
-            return Ok(false);
-        }
-        let ctx = SessionContext::new();
-        target.update_datafusion_session(&ctx.state()).map_err(&err)?;
-        ctx.register_table("lake", target.table_provider().await.map_err(df_err)?).map_err(df_err)?;
-        ctx.register_batch("incoming", batch.clone()).map_err(df_err)?;
-        let on = table.key().iter().map(|k| format!("l.\"{k}\" = i.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
-        let found = ctx
-            .sql(&format!("SELECT 1 FROM lake l JOIN incoming i ON {on} LIMIT 1"))
-            .await
-            .map_err(df_err)?
-            .collect()
-            .await
-            .map_err(df_err)?;
-        Ok(found.iter().any(|b| b.num_rows() > 0))
+        staging.commit(info).await
     }
 
     /// Compact small files and delete unreferenced files older than
@@ -340,6 +296,8 @@ impl Lake {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use datafusion::prelude::SessionContext;
 
     use super::*;
     use crate::import::{ImportRequest, TableReport, import};

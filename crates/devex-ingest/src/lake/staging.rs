@@ -1,0 +1,401 @@
+//! One table's incoming rows on their way into the lake: written as Parquet
+//! data files while they arrive, committed at the end as one Delta commit.
+//!
+//! A row whose identity is new to the table and to the input so far goes
+//! straight into a data file. A row that may replace another (its identity is
+//! in the table, or came earlier in the input) is held back. At the end, with
+//! nothing held back, the files are committed as one append. Otherwise one
+//! MERGE reads the files and the held rows (a later row of the input wins
+//! over an earlier one), and the files it read are deleted. Until the commit
+//! nothing is visible to readers; an import that fails deletes what it wrote.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, Operator, binary_expr};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::SessionContext;
+use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add};
+use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::{DeltaTable, ObjectStore};
+use devex_model::Table;
+use futures::{StreamExt, TryStreamExt};
+use object_store::GetOptions;
+
+use super::identity::{HashSet64, Identities, hash};
+use super::{CommitInfo, Lake, Upserted};
+use crate::error::IngestError;
+
+/// Rows of one table, staged for one commit. Made by [`Lake::begin`].
+pub struct Staging {
+    lake: Lake,
+    table: Table,
+    /// The table as it was when staging began (not loaded if it does not exist yet).
+    target: DeltaTable,
+    writer: Option<DeltaWriter>,
+    identities: Identities,
+    /// Hashes of the identities the table held when staging began.
+    in_lake: HashSet64,
+    /// Hashes of the identities written to files so far.
+    seen: HashSet64,
+    /// Rows that may replace another, held for the MERGE.
+    held: Vec<RecordBatch>,
+    rows: usize,
+    /// The table's directory did not exist before: removed again if nothing is committed.
+    created_dir: bool,
+}
+
+impl Staging {
+    pub(super) async fn new(lake: &Lake, table: Table) -> Result<Staging, IngestError> {
+        let err = Lake::lake_err(table);
+        let created_dir = !lake.table_dir(table).exists();
+        let (target, in_lake) = match lake.open(table).await? {
+            Some(t) => {
+                let ids = lake_identities(&t, table).await?;
+                (t, ids)
+            }
+            None => {
+                let dir = lake.table_dir(table);
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| IngestError::Io { file: dir.display().to_string(), source: e })?;
+                let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(&err)?;
+                let t = deltalake::DeltaTableBuilder::from_url(url).map_err(&err)?.build().map_err(&err)?;
+                (t, HashSet64::default())
+            }
+        };
+        Ok(Staging {
+            lake: lake.clone(),
+            table,
+            target,
+            writer: None,
+            identities: Identities::new(table)?,
+            in_lake,
+            seen: HashSet64::default(),
+            held: Vec::new(),
+            rows: 0,
+            created_dir,
+        })
+    }
+
+    /// Stage rows in `table`'s lake schema.
+    pub async fn push(&mut self, batch: RecordBatch) -> Result<(), IngestError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.rows += batch.num_rows();
+        let ids = self.identities.rows(&batch)?;
+        let fresh: BooleanArray = ids
+            .iter()
+            .map(|id| {
+                let h = hash(id.as_ref());
+                Some(!self.in_lake.contains(&h) && self.seen.insert(h))
+            })
+            .collect();
+        let batch = if fresh.true_count() == batch.num_rows() {
+            batch
+        } else {
+            let held =
+                filter_record_batch(&batch, &arrow::compute::not(&fresh).map_err(internal)?).map_err(internal)?;
+            self.held.push(held);
+            filter_record_batch(&batch, &fresh).map_err(internal)?
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self.writer.insert(self.new_writer()),
+        };
+        writer.write(&batch).await.map_err(Lake::lake_err(self.table))
+    }
+
+    fn new_writer(&self) -> DeltaWriter {
+        let table = self.table;
+        let config = WriterConfig::new(
+            table.schema(),
+            table.partition_columns().iter().map(|c| c.to_string()).collect(),
+            Some(Lake::writer_properties()),
+            Some(self.lake.target_file_size()),
+            None,
+            Default::default(),
+            None,
+        );
+        DeltaWriter::new(self.target.log_store().object_store(None), config)
+    }
+
+    /// Commit the staged rows: an append when none may replace another, else one MERGE.
+    pub async fn commit(mut self, info: &CommitInfo) -> Result<Upserted, IngestError> {
+        let err = Lake::lake_err(self.table);
+        let adds = match self.writer.take() {
+            Some(w) => w.close().await.map_err(&err)?,
+            None => Vec::new(),
+        };
+        if self.rows == 0 {
+            self.remove_new_dir();
+            let version = self.lake.version(self.table).await?;
+            return Ok(Upserted { inserted: 0, matched: 0, within_input: 0, version, appended: false });
+        }
+        let merging = !self.held.is_empty();
+        let result = if merging { self.merge(&adds, info).await } else { self.append(adds.clone(), info).await };
+        if result.is_err() || merging {
+            // The MERGE rewrote the staged rows (or nothing was committed): the files go.
+            delete(&self.target, &adds).await;
+        }
+        if result.is_err() {
+            self.remove_new_dir();
+        }
+        result
+    }
+
+    /// Remove the table directory staging made, unless a commit made it a table.
+    fn remove_new_dir(&self) {
+        let dir = self.lake.table_dir(self.table);
+        if self.created_dir && !dir.join("_delta_log").exists() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// Give up: delete every file written.
+    pub async fn abort(mut self) {
+        if let Some(w) = self.writer.take()
+            && let Ok(adds) = w.close().await
+        {
+            delete(&self.target, &adds).await;
+        }
+        self.remove_new_dir();
+    }
+
+    async fn append(&self, adds: Vec<Add>, info: &CommitInfo) -> Result<Upserted, IngestError> {
+        let err = Lake::lake_err(self.table);
+        let target = self.lake.open_or_create(self.table, info).await?;
+        let partition_by: Vec<String> = self.table.partition_columns().iter().map(|c| c.to_string()).collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: (!partition_by.is_empty()).then_some(partition_by),
+            predicate: None,
+        };
+        let snapshot = target.snapshot().map_err(&err)?;
+        let commit = CommitBuilder::from(info.properties())
+            .with_actions(adds.into_iter().map(Action::Add).collect())
+            .build(Some(snapshot), target.log_store(), operation)
+            .await
+            .map_err(&err)?;
+        Ok(Upserted {
+            inserted: self.rows,
+            matched: 0,
+            within_input: 0,
+            version: Some(commit.version()),
+            appended: true,
+        })
+    }
+
+    /// MERGE the staged files and the held rows on the table's identity. A
+    /// matched row is rewritten only if some column other than `ingested_at`
+    /// changed, so a re-import of identical rows leaves the data files alone.
+    async fn merge(&mut self, adds: &[Add], info: &CommitInfo) -> Result<Upserted, IngestError> {
+        let table = self.table;
+        let err = Lake::lake_err(table);
+        let df_err = |e: DataFusionError| err(e.into());
+        let schema = table.schema();
+        // The held rows, one per identity: the last wins.
+        let held = concat_batches(&schema, &self.held).map_err(internal)?;
+        self.held.clear();
+        let ids = self.identities.rows(&held)?;
+        let mut last: HashMap<Vec<u8>, u32> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            last.insert(id.as_ref().to_vec(), i as u32);
+        }
+        let mut keep: Vec<u32> = last.values().copied().collect();
+        keep.sort_unstable();
+        let held = take_record_batch(&held, &UInt32Array::from(keep)).map_err(internal)?;
+        let superseded: Arc<HashSet<Vec<u8>>> = Arc::new(last.into_keys().collect());
+
+        let ctx = SessionContext::new();
+        let mut source = ctx.read_batch(held).map_err(df_err)?;
+        if !adds.is_empty() {
+            let files = StagedFiles {
+                schema: schema.clone(),
+                table,
+                store: self.target.log_store().object_store(None),
+                adds: adds.to_vec(),
+                superseded,
+            };
+            let staged = StreamingTable::try_new(schema.clone(), vec![Arc::new(files)]).map_err(df_err)?;
+            source = ctx.read_table(Arc::new(staged)).map_err(df_err)?.union(source).map_err(df_err)?;
+        }
+
+        let target = self.lake.open_or_create(table, info).await?;
+        // Build the expressions as `Expr`s, not SQL text: column names such as
+        // `table` and `column` (quarantine) are SQL keywords.
+        let q = |side: &str, c: &str| Expr::Column(datafusion::common::Column::new(Some(side), c));
+        let on = table
+            .key()
+            .iter()
+            .map(|k| q("lake", k).eq(q("incoming", k)))
+            .reduce(Expr::and)
+            .expect("every table has a key");
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let changed = names
+            .iter()
+            .filter(|n| n.as_str() != devex_model::table::INGESTED_AT && !table.key().contains(&n.as_str()))
+            .map(|n| binary_expr(q("lake", n), Operator::IsDistinctFrom, q("incoming", n)))
+            .reduce(Expr::or);
+        let mut merge = target
+            .merge(source, on)
+            .with_source_alias("incoming")
+            .with_target_alias("lake")
+            .with_streaming(true)
+            .with_writer_properties(Lake::writer_properties())
+            .with_commit_properties(info.properties());
+        if let Some(changed) = changed {
+            merge = merge
+                .when_matched_update(|mut u| {
+                    u = u.predicate(changed);
+                    for n in &names {
+                        u = u.update(n.as_str(), q("incoming", n));
+                    }
+                    u
+                })
+                .map_err(&err)?;
+        }
+        merge = merge
+            .when_not_matched_insert(|mut i| {
+                for n in &names {
+                    i = i.set(n.as_str(), q("incoming", n));
+                }
+                i
+            })
+            .map_err(&err)?;
+        let (after, metrics) = merge.await.map_err(&err)?;
+        let unique = metrics.num_source_rows;
+        Ok(Upserted {
+            inserted: metrics.num_target_rows_inserted,
+            matched: unique - metrics.num_target_rows_inserted,
+            within_input: self.rows - unique,
+            version: after.version(),
+            appended: false,
+        })
+    }
+}
+
+fn internal(e: impl fmt::Display) -> IngestError {
+    IngestError::internal("staging rows", e)
+}
+
+/// Delete staged files (best effort: `devex maintain` removes any left behind).
+async fn delete(target: &DeltaTable, adds: &[Add]) {
+    let store = target.log_store().object_store(None);
+    let paths: Vec<_> = adds.iter().filter_map(|a| deltalake::Path::parse(&a.path).ok()).map(Ok).collect();
+    let _ = store.delete_stream(futures::stream::iter(paths).boxed()).collect::<Vec<_>>().await;
+}
+
+/// The hashes of every identity `target` holds: a scan of its key columns only.
+async fn lake_identities(target: &DeltaTable, table: Table) -> Result<HashSet64, IngestError> {
+    let err = Lake::lake_err(table);
+    let df_err = |e: DataFusionError| err(e.into());
+    let mut set = HashSet64::default();
+    if target.snapshot().map_err(&err)?.log_data().num_files() == 0 {
+        return Ok(set);
+    }
+    let ctx = SessionContext::new();
+    target.update_datafusion_session(&ctx.state()).map_err(&err)?;
+    ctx.register_table("lake", target.table_provider().await.map_err(df_err)?).map_err(df_err)?;
+    let columns = table.key().iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let mut stream = ctx
+        .sql(&format!("SELECT {columns} FROM lake"))
+        .await
+        .map_err(df_err)?
+        .execute_stream()
+        .await
+        .map_err(df_err)?;
+    let ids = Identities::keys_only(table)?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(df_err)?;
+        for id in ids.rows(&batch)?.iter() {
+            set.insert(hash(id.as_ref()));
+        }
+    }
+    Ok(set)
+}
+
+/// The staged data files, read back as rows of the table (the partition
+/// column restored), without the rows a held row replaces.
+struct StagedFiles {
+    schema: SchemaRef,
+    table: Table,
+    store: Arc<dyn ObjectStore>,
+    adds: Vec<Add>,
+    superseded: Arc<HashSet<Vec<u8>>>,
+}
+
+impl fmt::Debug for StagedFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedFiles").field("table", &self.table).field("files", &self.adds.len()).finish()
+    }
+}
+
+impl PartitionStream for StagedFiles {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (schema, table, store, superseded) =
+            (self.schema.clone(), self.table, self.store.clone(), self.superseded.clone());
+        let out_schema = schema.clone();
+        let files = futures::stream::iter(self.adds.clone()).then(move |add| {
+            let (store, schema, superseded) = (store.clone(), schema.clone(), superseded.clone());
+            async move {
+                let external = |e: Box<dyn std::error::Error + Send + Sync>| DataFusionError::External(e);
+                let path = deltalake::Path::parse(&add.path).map_err(|e| external(e.into()))?;
+                // One data file (at most the target file size) in memory at a time.
+                let bytes = store
+                    .get_opts(&path, GetOptions::default())
+                    .await
+                    .map_err(|e| external(e.into()))?
+                    .bytes()
+                    .await
+                    .map_err(|e| external(e.into()))?;
+                let batches = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+                let ids = Identities::new(table).map_err(|e| external(e.into()))?;
+                Ok::<_, DataFusionError>(futures::stream::iter(batches).map(move |b| {
+                    let b = restore(&schema, &add, b?)?;
+                    if superseded.is_empty() {
+                        return Ok(b);
+                    }
+                    let rows = ids.rows(&b).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                    let keep: BooleanArray = rows.iter().map(|id| Some(!superseded.contains(id.as_ref()))).collect();
+                    Ok(filter_record_batch(&b, &keep)?)
+                }))
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(out_schema, files.try_flatten()))
+    }
+}
+
+/// A data file's batch with the partition columns put back from its `Add`.
+fn restore(schema: &SchemaRef, add: &Add, batch: RecordBatch) -> Result<RecordBatch, DataFusionError> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => Ok(c.clone()),
+            None => {
+                let value = add.partition_values.get(f.name()).cloned().flatten();
+                Ok(Arc::new(StringArray::from(vec![value; batch.num_rows()])) as ArrayRef)
+            }
+        })
+        .collect::<Result<Vec<_>, DataFusionError>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
