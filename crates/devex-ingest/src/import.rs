@@ -55,14 +55,28 @@ pub struct ImportOutcome {
     pub tables: Vec<TableReport>,
     /// Non-fatal notes (ignored columns).
     pub warnings: Vec<String>,
-    /// The rejected rows, as stored in the quarantine.
+    /// The first rejected rows (at most [`QUARANTINE_KEPT`]), as stored in the quarantine.
     pub quarantined: Vec<QuarantineRow>,
+    /// Every rejected row: `quarantined` and those not kept in memory.
+    pub quarantined_count: usize,
 }
+
+/// Rejected rows an [`ImportOutcome`] keeps to show; the rest are only in the quarantine table.
+pub const QUARANTINE_KEPT: usize = 1000;
 
 impl ImportOutcome {
     /// True if some row went to the quarantine.
     pub fn any_quarantined(&self) -> bool {
-        !self.quarantined.is_empty()
+        self.quarantined_count > 0
+    }
+
+    /// Add another import's outcome to this one.
+    pub fn extend(&mut self, other: ImportOutcome) {
+        self.tables.extend(other.tables);
+        self.warnings.extend(other.warnings);
+        let room = QUARANTINE_KEPT.saturating_sub(self.quarantined.len());
+        self.quarantined.extend(other.quarantined.into_iter().take(room));
+        self.quarantined_count += other.quarantined_count;
     }
 }
 
@@ -98,12 +112,18 @@ pub async fn import_with_progress(
         _ => None,
     };
     let mut outcome = ImportOutcome::default();
-    let read = match stage_inputs(lake, req, &mut main, answers.as_mut(), &mut outcome, progress).await {
+    let mut rejected = Rejected::default();
+    let staged =
+        stage_inputs(lake, lock, req, &mut main, answers.as_mut(), &mut rejected, &mut outcome, progress).await;
+    let read = match staged {
         Ok(read) => read,
         Err(e) => {
             main.abort().await;
             if let Some(a) = answers {
                 a.abort().await;
+            }
+            if let Some(q) = rejected.staging {
+                q.abort().await;
             }
             return Err(e);
         }
@@ -114,20 +134,18 @@ pub async fn import_with_progress(
         command: format!("import {table}"),
         source: req.run.source.clone(),
     };
-    if !outcome.quarantined.is_empty() {
-        // One row per identity: the same bad record twice in one import is one quarantine row.
-        let unique = quarantine::unique(&outcome.quarantined);
-        let batch = quarantine::to_batch(&unique, &req.run.run_id, req.run.now_micros)?;
-        if let Err(e) = lake.upsert(lock, Table::Quarantine, batch, &info).await {
-            main.abort().await;
-            if let Some(a) = answers {
-                a.abort().await;
-            }
-            return Err(e);
+    // The quarantine first: a rejected row is never lost, whatever happens next.
+    if let Some(q) = rejected.staging
+        && let Err(e) = q.commit(&info).await
+    {
+        main.abort().await;
+        if let Some(a) = answers {
+            a.abort().await;
         }
+        return Err(e);
     }
-    let rejected = |t: Table| outcome.quarantined.iter().filter(|q| q.table == t.name()).count();
-    let (quarantined, answers_quarantined) = (rejected(table), rejected(Table::SurveyAnswers));
+    let count = |t: Table| rejected.per_table.get(t.name()).copied().unwrap_or(0);
+    let (quarantined, answers_quarantined) = (count(table), count(Table::SurveyAnswers));
     let report = match main.commit(&info).await {
         Ok(up) => table_report(table, read.rows, quarantined, up),
         Err(e) => {
@@ -145,6 +163,41 @@ pub async fn import_with_progress(
     Ok(outcome)
 }
 
+/// Rejected rows, staged for the quarantine table as they are found.
+#[derive(Default)]
+struct Rejected {
+    staging: Option<Staging>,
+    per_table: std::collections::HashMap<String, usize>,
+}
+
+impl Rejected {
+    async fn add(
+        &mut self,
+        lake: &Lake,
+        lock: &WriterLock,
+        run: &RunContext,
+        rows: Vec<QuarantineRow>,
+        outcome: &mut ImportOutcome,
+    ) -> Result<(), IngestError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for r in &rows {
+            *self.per_table.entry(r.table.clone()).or_default() += 1;
+        }
+        outcome.quarantined_count += rows.len();
+        let batch = quarantine::to_batch(&rows, &run.run_id, run.now_micros)?;
+        let room = QUARANTINE_KEPT.saturating_sub(outcome.quarantined.len());
+        outcome.quarantined.extend(rows.into_iter().take(room));
+        let staging = match &mut self.staging {
+            Some(s) => s,
+            None => self.staging.insert(lake.begin(lock, Table::Quarantine).await?),
+        };
+        // The same bad record twice is one quarantine row: the staging keeps the last.
+        staging.push(batch).await
+    }
+}
+
 /// Records read by an import.
 struct Read {
     rows: usize,
@@ -152,11 +205,14 @@ struct Read {
 }
 
 /// Read, validate and stage every input, chunk by chunk.
+#[allow(clippy::too_many_arguments)]
 async fn stage_inputs(
     lake: &Lake,
+    lock: &WriterLock,
     req: &ImportRequest,
     main: &mut Staging,
     mut answers: Option<&mut Staging>,
+    rejected: &mut Rejected,
     outcome: &mut ImportOutcome,
     progress: &Progress,
 ) -> Result<Read, IngestError> {
@@ -180,7 +236,7 @@ async fn stage_inputs(
             if let Some(answers) = answers.as_deref_mut() {
                 let a = answers_from_responses(&v, &req.run)?;
                 read.answers += a.read();
-                outcome.quarantined.extend(a.quarantined);
+                rejected.add(lake, lock, &req.run, a.quarantined, outcome).await?;
                 answers.push(to_record_batch(Table::SurveyAnswers, &a.df)?).await?;
             } else {
                 for name in v.extras.get_column_names() {
@@ -189,7 +245,7 @@ async fn stage_inputs(
                     }
                 }
             }
-            outcome.quarantined.extend(v.quarantined);
+            rejected.add(lake, lock, &req.run, v.quarantined, outcome).await?;
             main.push(to_record_batch(table, &v.df)?).await?;
         }
         if !ignored.is_empty() {
@@ -248,7 +304,6 @@ mod tests {
 
     use super::*;
     use crate::input::InputFormat;
-    use crate::validate::RunContext;
 
     fn request(table: Table, ndjson: &str) -> ImportRequest {
         ImportRequest {
@@ -356,6 +411,22 @@ mod tests {
         assert!(landed.iter().any(|r| r.contains("d6") && r.contains("api")), "{landed:#?}");
         let (on_disk, logged) = files_on_disk_and_in_log(&tiny, Table::Deployments);
         assert!(on_disk.is_subset(&logged), "files no commit references: {:?}", on_disk.difference(&logged));
+    }
+
+    #[tokio::test]
+    async fn rejected_rows_go_to_the_quarantine_as_they_are_found_and_only_the_first_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path()).with_import_chunk_bytes(4096);
+        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let n = QUARANTINE_KEPT + 500;
+        let bad: String = (0..n).map(|i| format!("{{\"id\":\"d{i}\",\"service\":\"api\",\"environment\":\"production\",\"status\":\"maybe\",\"finished_at\":\"2026-01-05\"}}\n")).collect();
+        let out = import(&lake, &lock, &request(Table::Deployments, &bad)).await.unwrap();
+        assert_eq!((out.quarantined.len(), out.quarantined_count), (QUARANTINE_KEPT, n));
+        assert_eq!(out.quarantined.last().unwrap().line, Some(QUARANTINE_KEPT as u64));
+        assert_eq!(rows(&lake, Table::Quarantine).await.len(), n);
+        assert_eq!(out.tables[0].quarantined, n);
+        // Nothing landed, so the table was never created.
+        assert!(!lake.table_dir(Table::Deployments).exists());
     }
 
     #[tokio::test]

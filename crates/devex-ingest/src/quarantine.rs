@@ -64,22 +64,6 @@ impl Fnv64 {
     }
 }
 
-/// The rows with one entry per identity (the last sighting wins), in first-seen order.
-pub fn unique(rows: &[QuarantineRow]) -> Vec<QuarantineRow> {
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut out: Vec<QuarantineRow> = Vec::new();
-    for r in rows {
-        match index.get(&r.id()) {
-            Some(&i) => out[i] = r.clone(),
-            None => {
-                index.insert(r.id(), out.len());
-                out.push(r.clone());
-            }
-        }
-    }
-    out
-}
-
 /// The quarantine table's batch for these rows.
 pub fn to_batch(rows: &[QuarantineRow], run_id: &str, at_micros: i64) -> Result<RecordBatch, IngestError> {
     let s = |f: &dyn Fn(&QuarantineRow) -> Option<String>| -> ArrayRef {
@@ -124,9 +108,5 @@ mod tests {
         assert_eq!(a.id(), row("./bad.csv", 7, "file", r#"{"id":"d1"}"#).id());
         assert_ne!(a.id(), row("bad.csv", 2, "cd", r#"{"id":"d1"}"#).id());
         assert_ne!(a.id(), row("bad.csv", 2, "file", r#"{"id":"d2"}"#).id());
-        let rows = [a.clone(), row("./bad.csv", 9, "file", r#"{"id":"d1"}"#), row("b", 1, "file", "{}")];
-        let u = unique(&rows);
-        assert_eq!(u.len(), 2);
-        assert_eq!((u[0].file.as_str(), u[0].line), ("./bad.csv", Some(9)));
     }
 }

@@ -78,9 +78,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
             run: RunContext::new(run_id.clone(), "file", settings.config.tz()?).with_likert(&config.survey),
         };
         let outcome = import(&lake, &lock, &req).await?;
-        total.tables.extend(outcome.tables);
-        total.warnings.extend(outcome.warnings);
-        total.quarantined.extend(outcome.quarantined);
+        total.extend(outcome);
     }
     print_outcome(&total, ReportFormat::Human, &run_id)?;
     drop(lock);

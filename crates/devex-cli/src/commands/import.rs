@@ -94,8 +94,8 @@ pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str
                     let line = q.line.map(|l| format!(":{l}")).unwrap_or_default();
                     eprintln!("  {}{line}: {}", q.file, q.reason);
                 }
-                if outcome.quarantined.len() > SHOWN {
-                    eprintln!("  ... and {} more", outcome.quarantined.len() - SHOWN);
+                if outcome.quarantined_count > SHOWN {
+                    eprintln!("  ... and {} more", outcome.quarantined_count - SHOWN);
                 }
                 eprintln!(
                     "all of them: devex sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\""
