@@ -8,7 +8,7 @@ use std::fmt;
 
 use polars::prelude::*;
 use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::RawFrame;
@@ -26,9 +26,6 @@ pub(super) struct Columns {
     lines: Vec<u64>,
     /// (record, column index) of objects and arrays.
     nested: Vec<(usize, usize)>,
-    /// The current record's cells, before they go to the builders (a key
-    /// repeated in one object keeps its last value, as `serde_json` does).
-    row: Vec<(usize, Option<String>, bool)>,
 }
 
 impl Columns {
@@ -47,17 +44,17 @@ impl Columns {
             };
             return Err(unreadable(format!("line {line}: {found}")));
         }
-        self.row.clear();
+        // The record's cells before they go to the builders, borrowed from
+        // `text` where no escape forces a copy.
+        let mut cells = Vec::with_capacity(self.names.len().max(8));
         let mut de = serde_json::Deserializer::from_slice(text);
-        let parsed = de.deserialize_map(RecordVisitor { columns: self }).and_then(|()| de.end());
+        let parsed = de.deserialize_map(RecordVisitor { columns: self, cells: &mut cells }).and_then(|()| de.end());
         if let Err(e) = parsed {
-            self.row.clear();
             return Err(unreadable(format!("line {line}: not a JSON object: {e}")));
         }
         let row = self.lines.len();
         self.lines.push(line);
-        let mut cells = std::mem::take(&mut self.row);
-        // The last value of a repeated key wins.
+        // The last value of a repeated key wins, as with `serde_json::Value`.
         cells.reverse();
         let mut filled = vec![false; self.builders.len()];
         for (c, value, nested) in cells.drain(..) {
@@ -68,7 +65,7 @@ impl Columns {
                 self.nested.push((row, c));
             }
             match value {
-                Some(v) => self.builders[c].append_value(v),
+                Some(v) => self.builders[c].append_value(v.as_ref()),
                 None => self.builders[c].append_null(),
             }
         }
@@ -77,7 +74,6 @@ impl Columns {
                 b.append_null();
             }
         }
-        self.row = cells;
         Ok(())
     }
 
@@ -114,12 +110,16 @@ impl Columns {
     }
 }
 
-/// One JSON object, key by key, straight into [`Columns`].
-struct RecordVisitor<'c> {
+/// The cells of one record: (column, text, nested).
+type Cells<'de> = Vec<(usize, Option<Cow<'de, str>>, bool)>;
+
+/// One JSON object, key by key, into cells of [`Columns`].
+struct RecordVisitor<'c, 'de> {
     columns: &'c mut Columns,
+    cells: &'c mut Cells<'de>,
 }
 
-impl<'de> Visitor<'de> for RecordVisitor<'_> {
+impl<'de> Visitor<'de> for RecordVisitor<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -128,9 +128,14 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key()? {
-            let c = self.columns.column(&key);
-            let cell = map.next_value::<Cell>()?;
-            self.columns.row.push((c, cell.text, cell.nested));
+            // Records of one export usually list their keys in one order: try that first.
+            let pos = self.cells.len();
+            let c = match self.columns.names.get(pos) {
+                Some(name) if *name == key => pos,
+                _ => self.columns.column(&key),
+            };
+            let cell = map.next_value::<Cell<'de>>()?;
+            self.cells.push((c, cell.text, cell.nested));
         }
         Ok(())
     }
@@ -159,23 +164,22 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 }
 
 /// One value as the text its column holds.
-struct Cell {
-    text: Option<String>,
+struct Cell<'de> {
+    text: Option<Cow<'de, str>>,
     nested: bool,
 }
 
-impl Cell {
-    fn text(s: &str) -> Cell {
-        let t = s.trim();
-        Cell { text: (!t.is_empty()).then(|| t.to_string()), nested: false }
+impl<'de> Cell<'de> {
+    fn owned(s: String) -> Cell<'de> {
+        Cell { text: Some(Cow::Owned(s)), nested: false }
     }
 
-    fn nested(v: Value) -> Cell {
-        Cell { text: Some(v.to_string()), nested: true }
+    fn nested(v: Value) -> Cell<'de> {
+        Cell { text: Some(Cow::Owned(v.to_string())), nested: true }
     }
 }
 
-impl<'de> de::Deserialize<'de> for Cell {
+impl<'de> de::Deserialize<'de> for Cell<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(CellVisitor)
     }
@@ -184,47 +188,45 @@ impl<'de> de::Deserialize<'de> for Cell {
 struct CellVisitor;
 
 impl<'de> Visitor<'de> for CellVisitor {
-    type Value = Cell;
+    type Value = Cell<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
-        Ok(Cell::text(v))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cell<'de>, E> {
+        let t = v.trim();
+        Ok(Cell { text: (!t.is_empty()).then_some(Cow::Borrowed(t)), nested: false })
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
-        Ok(Cell { text: Some(v.to_string()), nested: false })
+    fn visit_str<E>(self, v: &str) -> Result<Cell<'de>, E> {
+        let t = v.trim();
+        Ok(Cell { text: (!t.is_empty()).then(|| Cow::Owned(t.to_string())), nested: false })
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
-        Ok(Cell { text: Some(v.to_string()), nested: false })
+    fn visit_bool<E>(self, v: bool) -> Result<Cell<'de>, E> {
+        Ok(Cell { text: Some(Cow::Borrowed(if v { "true" } else { "false" })), nested: false })
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
-        Ok(Cell { text: Some(v.to_string()), nested: false })
+    fn visit_i64<E>(self, v: i64) -> Result<Cell<'de>, E> {
+        Ok(Cell::owned(v.to_string()))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Cell<'de>, E> {
+        Ok(Cell::owned(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell<'de>, E> {
         // The text `serde_json::Value` gives the number, as before streaming.
-        Ok(Cell { text: Some(Value::from(v).to_string()), nested: false })
+        Ok(Cell::owned(Value::from(v).to_string()))
     }
-    fn visit_unit<E>(self) -> Result<Cell, E> {
+    fn visit_unit<E>(self) -> Result<Cell<'de>, E> {
         Ok(Cell { text: None, nested: false })
     }
-    fn visit_none<E>(self) -> Result<Cell, E> {
+    fn visit_none<E>(self) -> Result<Cell<'de>, E> {
         Ok(Cell { text: None, nested: false })
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Cell, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Cell<'de>, A::Error> {
         let v = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
         Ok(Cell::nested(Value::Object(v)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Cell, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Cell<'de>, A::Error> {
         let v = de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
         Ok(Cell::nested(Value::Array(v)))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for CellVisitor {
-    type Value = Cell;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cell, D::Error> {
-        d.deserialize_any(self)
     }
 }
 
