@@ -16,7 +16,8 @@ lint:
 # The large-organisation benchmark: >= 2M changes, 700k deployments, 40k incidents;
 # times `devex metrics --by team` over two years and `devex report` (wall and peak RSS);
 # imports the 2M changes as NDJSON against DuckDB's read_json -> COPY TO parquet
-# (DuckDB from PyPI), then a night of new changes into the rest.
+# (DuckDB from PyPI), then an 8 GiB NDJSON export (which must stay within
+# lake.import_memory_mb), then a night of new changes into the rest.
 # Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms.
 bench:
     python3 -m pip install --quiet duckdb || echo "no duckdb: the import bench prints no ratio"
