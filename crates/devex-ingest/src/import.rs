@@ -230,6 +230,16 @@ async fn stage_inputs(
             file.clone_from(&raw.file);
             let v = validate(table, &raw, &req.run)?;
             drop(raw);
+            if records == 0
+                && let InputSource::Path(p) = input
+                && let Ok(m) = std::fs::metadata(p)
+            {
+                // The first chunk's records per byte, over the whole file.
+                let chunk = lake.import_chunk_bytes() as u64;
+                if m.len() > chunk {
+                    main.reserve((v.read as u64).saturating_mul(m.len() / chunk) as usize);
+                }
+            }
             read.rows += v.read;
             records += v.read;
             progress(&Event::new(Level::Detail, format!("{file}: {records} records read")));

@@ -10,7 +10,8 @@ use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
-use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
@@ -82,6 +83,28 @@ pub const DEFAULT_RETENTION_DAYS: u64 = 30;
 
 /// How much memory an import may use when the configuration says nothing (`lake.import_memory_mb`).
 pub const DEFAULT_IMPORT_MEMORY_MB: u64 = 1024;
+
+/// Columns whose values repeat (names, closed sets): dictionary-encoded in data files.
+const DICTIONARY_COLUMNS: &[&str] = &[
+    "source",
+    "service",
+    "team",
+    "environment",
+    "status",
+    "kind",
+    "repo",
+    "author",
+    "severity",
+    "survey",
+    "question",
+    "event",
+    "table",
+    "column",
+    "run_id",
+    "file",
+    "capability",
+    "tier",
+];
 
 /// A lake rooted at a local directory.
 #[derive(Debug, Clone)]
@@ -220,12 +243,31 @@ impl Lake {
     }
 
     fn writer_properties() -> WriterProperties {
-        WriterProperties::builder()
+        Self::writer_properties_builder().build()
+    }
+
+    /// Dictionary encoding only where values repeat: a dictionary on ids, shas
+    /// and timestamps saves nothing and holds every page of the row group in
+    /// memory until it closes.
+    fn writer_properties_builder() -> WriterPropertiesBuilder {
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_statistics_enabled(EnabledStatistics::Page)
-            // Row groups of a bounded size: an import keeps one open per month it writes.
-            .set_max_row_group_row_count(Some(128 * 1024))
-            .build()
+            .set_dictionary_enabled(false);
+        for column in DICTIONARY_COLUMNS {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), true);
+        }
+        props
+    }
+
+    /// An import keeps a row group open per month it writes, each page held in
+    /// a buffer the size of the uncompressed page until the group closes: the
+    /// row groups it writes are sized from `import_memory_mb` (a quarter of it
+    /// for 32 open months of about 256-byte rows). `devex maintain` compacts
+    /// them into large ones.
+    fn import_writer_properties(&self) -> WriterProperties {
+        let rows = ((self.import_memory_mb as usize) << 20) / 4 / (32 * 256);
+        Self::writer_properties_builder().set_max_row_group_row_count(Some(rows.clamp(8 << 10, 1 << 20))).build()
     }
 
     /// Start writing rows of `table`: they go to data files as they are

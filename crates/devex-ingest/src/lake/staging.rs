@@ -88,6 +88,12 @@ impl Staging {
         })
     }
 
+    /// Expect about `rows` more rows: the identity set is sized once, instead
+    /// of doubling (and briefly holding both sizes) as a large input arrives.
+    pub fn reserve(&mut self, rows: usize) {
+        self.seen.reserve(rows);
+    }
+
     /// Stage rows in `table`'s lake schema.
     pub async fn push(&mut self, batch: RecordBatch) -> Result<(), IngestError> {
         if batch.num_rows() == 0 {
@@ -125,7 +131,7 @@ impl Staging {
         let config = WriterConfig::new(
             table.schema(),
             table.partition_columns().iter().map(|c| c.to_string()).collect(),
-            Some(Lake::writer_properties()),
+            Some(self.lake.import_writer_properties()),
             Some(self.lake.target_file_size()),
             None,
             Default::default(),
