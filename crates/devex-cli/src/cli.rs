@@ -38,10 +38,15 @@ pub enum Command {
     Init(InitArgs),
     /// Import export files (CSV, NDJSON, JSON) into one table of the lake.
     ///
-    /// Every file is validated before anything is written. Rows that break the
-    /// data contract go to the `quarantine` table with file, line, column and
-    /// reason; the rest land in one atomic MERGE commit on the table's identity,
-    /// so re-importing a file creates no duplicates.
+    /// Rows that break the data contract go to the `quarantine` table with file,
+    /// line, column and reason; the rest land in one atomic commit on the
+    /// table's identity (an append when every identity is new, else a MERGE),
+    /// so re-importing a file creates no duplicates. Nothing is visible until
+    /// that commit: a file that breaks half-way changes nothing.
+    ///
+    /// Files of any size stream through in chunks, within about
+    /// lake.import_memory_mb of memory (default 1024 MiB); a long import shows
+    /// its progress every few seconds on a terminal.
     ///
     /// Exit status: 0 all rows landed; 3 some rows were quarantined and the rest
     /// landed; 2 nothing changed (unreadable file, missing required column, lock timeout).
