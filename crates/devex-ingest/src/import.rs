@@ -104,10 +104,7 @@ pub async fn import_with_progress(
     let mut answers = match table {
         Table::SurveyResponses => match lake.begin(lock, Table::SurveyAnswers).await {
             Ok(s) => Some(s),
-            Err(e) => {
-                main.abort().await;
-                return Err(e);
-            }
+            Err(e) => return Err(abort([Some(main)], e).await),
         },
         _ => None,
     };
@@ -117,16 +114,7 @@ pub async fn import_with_progress(
         stage_inputs(lake, lock, req, &mut main, answers.as_mut(), &mut rejected, &mut outcome, progress).await;
     let read = match staged {
         Ok(read) => read,
-        Err(e) => {
-            main.abort().await;
-            if let Some(a) = answers {
-                a.abort().await;
-            }
-            if let Some(q) = rejected.staging {
-                q.abort().await;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(abort([Some(main), answers, rejected.staging], e).await),
     };
 
     let info = CommitInfo {
@@ -138,22 +126,13 @@ pub async fn import_with_progress(
     if let Some(q) = rejected.staging
         && let Err(e) = q.commit(&info).await
     {
-        main.abort().await;
-        if let Some(a) = answers {
-            a.abort().await;
-        }
-        return Err(e);
+        return Err(abort([Some(main), answers], e).await);
     }
     let count = |t: Table| rejected.per_table.get(t.name()).copied().unwrap_or(0);
     let (quarantined, answers_quarantined) = (count(table), count(Table::SurveyAnswers));
     let report = match main.commit(&info).await {
         Ok(up) => table_report(table, read.rows, quarantined, up),
-        Err(e) => {
-            if let Some(a) = answers {
-                a.abort().await;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(abort([answers], e).await),
     };
     outcome.tables.push(report);
     if let Some(a) = answers {
@@ -161,6 +140,14 @@ pub async fn import_with_progress(
         outcome.tables.push(table_report(Table::SurveyAnswers, read.answers, answers_quarantined, up));
     }
     Ok(outcome)
+}
+
+/// Give up the stagings not yet committed (deleting what they wrote), and pass `e` on.
+async fn abort<const N: usize>(stagings: [Option<Staging>; N], e: IngestError) -> IngestError {
+    for s in stagings.into_iter().flatten() {
+        s.abort().await;
+    }
+    e
 }
 
 /// Rejected rows, staged for the quarantine table as they are found.
