@@ -16,11 +16,18 @@
 --
 -- Bands: from `dora_bands` (00_bands.sql).
 --
+-- Periods: one run computes the metrics of one or more windows at once (`devex metrics` one,
+-- the report and `devex trends` one per quarter). `metric_period` lists them: `period` (its
+-- label, e.g. 2026-Q3), `window_from` and `window_to`. Every view that depends on the window
+-- carries `period` as a key, and each window is computed exactly as if it were the only one.
+--
 -- Parameters (window_from, window_to, group_by, attribution_window_hours, min_group_size,
 -- benchmarks, timezone) appear as double-brace placeholders: typed values that devex-query
--- renders as SQL literals (never text a user typed). `calendar_week`, `calendar_month` and
--- `calendar_quarter` list the ISO weeks (by their Monday), months and quarters overlapping the
--- window (by their first day) in the configured time zone, which all calendars follow.
+-- renders as SQL literals (never text a user typed). window_from and window_to span every
+-- period (they let DataFusion skip files outside it). `calendar_week`, `calendar_month` and
+-- `calendar_quarter` list, per period, the ISO weeks (by their Monday), months and quarters
+-- overlapping its window (by their first day) in the configured time zone, which all
+-- calendars follow.
 
 -- Every production deployment, all time (attribution needs the ones before the window too).
 CREATE VIEW production_deployment AS
@@ -32,23 +39,26 @@ LEFT JOIN services s ON s.service = d.service
 WHERE d.status = 'success'
   AND lower(d.environment) IN (SELECT environment FROM production_environments);
 
--- D, with each deployment's group and local calendar day, ISO week (Monday) and month.
+-- D of each period, with each deployment's group and local calendar day, ISO week (Monday) and month.
 CREATE VIEW window_deployment AS
-SELECT pd.*,
+SELECT p.period, pd.*,
        CASE {{group_by}} WHEN 'team' THEN COALESCE(pd.team, '(no team)')
                        WHEN 'service' THEN pd.service ELSE '' END AS grp,
        CAST(to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}') AS DATE) AS local_day,
        CAST(date_trunc('week', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_week,
        CAST(date_trunc('month', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_month
 FROM production_deployment pd
+JOIN metric_period p ON pd.finished_at >= p.window_from AND pd.finished_at < p.window_to
 WHERE pd.finished_at >= {{window_from}} AND pd.finished_at < {{window_to}};
 
--- The window in the local calendar: its first and last day, and its length in days.
+-- Each period's window in the local calendar: its first and last day, and its length in days.
 CREATE VIEW window_calendar AS
-SELECT CAST(to_local_time({{window_from}} AT TIME ZONE '{{timezone}}') AS DATE) AS first_day,
-       CAST(to_local_time(({{window_to}} - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
-       (date_part('epoch', to_local_time({{window_to}} AT TIME ZONE '{{timezone}}'))
-        - date_part('epoch', to_local_time({{window_from}} AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days;
+SELECT period,
+       CAST(to_local_time(window_from AT TIME ZONE '{{timezone}}') AS DATE) AS first_day,
+       CAST(to_local_time((window_to - INTERVAL '1 microsecond') AT TIME ZONE '{{timezone}}') AS DATE) AS last_day,
+       (date_part('epoch', to_local_time(window_to AT TIME ZONE '{{timezone}}'))
+        - date_part('epoch', to_local_time(window_from AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days
+FROM metric_period;
 
 -- A change or an incident takes its service's team (metrics.md, "Window and groups"): the
 -- group of every service the catalog, the changes or the incidents name. The one place that
@@ -71,32 +81,32 @@ WHERE NOT ({{group_by}} = 'service' AND x.service IS NULL)
 UNION
 SELECT '' AS grp WHERE {{group_by}} = 'org';
 
--- Distinct deploy days per ISO week and per month; weeks and months without a deployment
--- count as 0. (Counted first, then padded: aggregating a count(DISTINCT) computed over the
--- padded join trips a DataFusion 55 optimizer bug that merges the two aggregations.)
+-- Distinct deploy days per ISO week and per month of each period; weeks and months without a
+-- deployment count as 0. (Counted first, then padded: aggregating a count(DISTINCT) computed
+-- over the padded join trips a DataFusion 55 optimizer bug that merges the two aggregations.)
 CREATE VIEW deploy_days_per_week AS
 WITH counted AS (
-    SELECT grp, local_week, count(DISTINCT local_day) AS deploy_days
-    FROM window_deployment GROUP BY grp, local_week
+    SELECT period, grp, local_week, count(DISTINCT local_day) AS deploy_days
+    FROM window_deployment GROUP BY period, grp, local_week
 )
-SELECT g.grp, w.week_start, COALESCE(c.deploy_days, 0) AS deploy_days
+SELECT w.period, g.grp, w.week_start, COALESCE(c.deploy_days, 0) AS deploy_days
 FROM metric_group g CROSS JOIN calendar_week w
-LEFT JOIN counted c ON c.grp = g.grp AND c.local_week = w.week_start;
+LEFT JOIN counted c ON c.period = w.period AND c.grp = g.grp AND c.local_week = w.week_start;
 
 CREATE VIEW deploy_days_per_month AS
 WITH counted AS (
-    SELECT grp, local_month, count(DISTINCT local_day) AS deploy_days
-    FROM window_deployment GROUP BY grp, local_month
+    SELECT period, grp, local_month, count(DISTINCT local_day) AS deploy_days
+    FROM window_deployment GROUP BY period, grp, local_month
 )
-SELECT g.grp, m.month_start, COALESCE(c.deploy_days, 0) AS deploy_days
+SELECT m.period, g.grp, m.month_start, COALESCE(c.deploy_days, 0) AS deploy_days
 FROM metric_group g CROSS JOIN calendar_month m
-LEFT JOIN counted c ON c.grp = g.grp AND c.local_month = m.month_start;
+LEFT JOIN counted c ON c.period = m.period AND c.grp = g.grp AND c.local_month = m.month_start;
 
 CREATE VIEW deployment_frequency AS
-WITH counts AS (SELECT grp, count(*) AS deployments FROM window_deployment GROUP BY grp),
-     weekly AS (SELECT grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_week GROUP BY grp),
-     monthly AS (SELECT grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_month GROUP BY grp)
-SELECT g.grp,
+WITH counts AS (SELECT period, grp, count(*) AS deployments FROM window_deployment GROUP BY period, grp),
+     weekly AS (SELECT period, grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_week GROUP BY period, grp),
+     monthly AS (SELECT period, grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_month GROUP BY period, grp)
+SELECT cal.period, g.grp,
        COALESCE(c.deployments, 0) AS deployments,
        CAST(COALESCE(c.deployments, 0) AS DOUBLE) / cal.days AS per_day,
        w.p50 AS deploy_days_per_week_p50,
@@ -108,6 +118,6 @@ SELECT g.grp,
 FROM metric_group g
 CROSS JOIN window_calendar cal
 CROSS JOIN band_threshold t
-LEFT JOIN counts c ON c.grp = g.grp
-LEFT JOIN weekly w ON w.grp = g.grp
-LEFT JOIN monthly m ON m.grp = g.grp;
+LEFT JOIN counts c ON c.period = cal.period AND c.grp = g.grp
+LEFT JOIN weekly w ON w.period = cal.period AND w.grp = g.grp
+LEFT JOIN monthly m ON m.period = cal.period AND m.grp = g.grp;

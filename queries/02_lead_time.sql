@@ -9,7 +9,7 @@
 
 -- Every change behind the number, for auditing a disputed lead time.
 CREATE VIEW lead_time_change AS
-SELECT sg.grp,
+SELECT wd.period, sg.grp,
        c.repo, c.sha, c.service, c.committed_at,
        wd.id AS deployment_id, wd.finished_at AS deployed_at,
        (date_part('epoch', wd.finished_at) - date_part('epoch', c.committed_at)) / 3600.0 AS hours
@@ -19,15 +19,15 @@ JOIN service_group sg ON sg.service = c.service;
 
 CREATE VIEW lead_time AS
 WITH v AS (
-    SELECT grp,
+    SELECT period, grp,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90,
            count(*) AS n
     FROM lead_time_change
     WHERE hours > 0
-    GROUP BY grp
+    GROUP BY period, grp
 )
-SELECT v.grp, v.p50, v.p90, v.n,
+SELECT v.period, v.grp, v.p50, v.p90, v.n,
        CASE WHEN v.p50 < t.lead_time_elite THEN 'elite'
             WHEN v.p50 < t.lead_time_high THEN 'high'
             WHEN v.p50 < t.lead_time_medium THEN 'medium'

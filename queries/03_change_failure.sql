@@ -77,7 +77,7 @@ linked AS (
     JOIN incidents i ON i.source = l.incident_source AND i.id = l.incident_id
     GROUP BY l.deployment_source, l.deployment_id
 )
-SELECT wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
+SELECT wd.period, wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
        COALESCE(lk.incidents, 0) AS incidents,
        n.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
        COALESCE(lk.incidents, 0) > 0 OR COALESCE(n.next_kind IN ('rollback', 'hotfix'), false) AS failed,
@@ -89,14 +89,14 @@ LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = w
 
 CREATE VIEW change_failure_rate AS
 WITH v AS (
-    SELECT grp,
+    SELECT period, grp,
            count(*) AS deployments,
            sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,
            CAST(sum(CASE WHEN failed THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value
     FROM deployment_outcome
-    GROUP BY grp
+    GROUP BY period, grp
 )
-SELECT v.grp, v.deployments, v.failed, v.value,
+SELECT v.period, v.grp, v.deployments, v.failed, v.value,
        CASE WHEN v.value <= t.failure_elite THEN 'elite'
             WHEN v.value <= t.failure_high THEN 'high'
             WHEN v.value <= t.failure_medium THEN 'medium'
@@ -105,15 +105,15 @@ FROM v CROSS JOIN band_threshold t;
 
 CREATE VIEW recovery_time AS
 WITH v AS (
-    SELECT grp,
+    SELECT period, grp,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
            count(hours) AS n,
            count(*) - count(hours) AS open
-    FROM (SELECT grp, (date_part('epoch', recovered_at) - date_part('epoch', finished_at)) / 3600.0 AS hours
+    FROM (SELECT period, grp, (date_part('epoch', recovered_at) - date_part('epoch', finished_at)) / 3600.0 AS hours
           FROM deployment_outcome WHERE failed) f
-    GROUP BY grp
+    GROUP BY period, grp
 )
-SELECT v.grp, v.p50, v.n, v.open,
+SELECT v.period, v.grp, v.p50, v.n, v.open,
        CASE WHEN v.p50 < t.recovery_elite THEN 'elite'
             WHEN v.p50 < t.recovery_high THEN 'high'
             WHEN v.p50 < t.recovery_medium THEN 'medium'
@@ -121,8 +121,8 @@ SELECT v.grp, v.p50, v.n, v.open,
 FROM v CROSS JOIN band_threshold t;
 
 CREATE VIEW rework_rate AS
-SELECT grp,
+SELECT period, grp,
        sum(CASE WHEN kind IN ('rollback', 'hotfix') THEN 1 ELSE 0 END) AS n,
        CAST(sum(CASE WHEN kind IN ('rollback', 'hotfix') THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS value
 FROM window_deployment
-GROUP BY grp;
+GROUP BY period, grp;

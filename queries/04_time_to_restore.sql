@@ -10,36 +10,39 @@
 -- An incident or change takes its service's team (metrics.md, "Window and groups"): service_group.
 
 CREATE VIEW window_incident AS
-SELECT sg.grp,
+SELECT p.period, sg.grp,
        i.*,
        l.incident_id IS NOT NULL AS linked
 FROM incidents i
+JOIN metric_period p ON i.created_at >= p.window_from AND i.created_at < p.window_to
 JOIN service_group sg ON sg.service = i.service
 LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
        ON l.incident_source = i.source AND l.incident_id = i.id
 WHERE i.created_at >= {{window_from}} AND i.created_at < {{window_to}};
 
 CREATE VIEW time_to_restore AS
-SELECT grp,
+SELECT period, grp,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (date_part('epoch', resolved_at) - date_part('epoch', created_at)) / 3600.0) AS p50,
        count(*) AS n
 FROM window_incident
 WHERE resolved_at IS NOT NULL
-GROUP BY grp;
+GROUP BY period, grp;
 
 CREATE VIEW window_change AS
-SELECT sg.grp,
+SELECT p.period, sg.grp,
        c.*
 FROM changes c
+JOIN metric_period p ON c.committed_at >= p.window_from AND c.committed_at < p.window_to
 JOIN service_group sg ON sg.service = c.service
 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 
 CREATE VIEW coverage AS
-SELECT g.grp,
+SELECT p.period, g.grp,
        ch.changes_deployed,
        inc.incidents_linked
 FROM metric_group g
-LEFT JOIN (SELECT grp, avg(CASE WHEN deployment_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS changes_deployed
-           FROM window_change GROUP BY grp) ch ON ch.grp = g.grp
-LEFT JOIN (SELECT grp, avg(CASE WHEN linked THEN 1.0 ELSE 0.0 END) AS incidents_linked
-           FROM window_incident GROUP BY grp) inc ON inc.grp = g.grp;
+CROSS JOIN metric_period p
+LEFT JOIN (SELECT period, grp, avg(CASE WHEN deployment_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS changes_deployed
+           FROM window_change GROUP BY period, grp) ch ON ch.period = p.period AND ch.grp = g.grp
+LEFT JOIN (SELECT period, grp, avg(CASE WHEN linked THEN 1.0 ELSE 0.0 END) AS incidents_linked
+           FROM window_incident GROUP BY period, grp) inc ON inc.period = p.period AND inc.grp = g.grp;

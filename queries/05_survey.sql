@@ -20,18 +20,20 @@
 -- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`.
 
 CREATE VIEW window_response AS
-SELECT CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
+SELECT p.period,
+       CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
                        WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
        r.*
 FROM survey_responses r
+JOIN metric_period p ON r.submitted_at >= p.window_from AND r.submitted_at < p.window_to
 WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};
 
--- One row per published survey number before withholding: NPS counts per group, over the
--- window (`survey` null) and per wave; DevEx scores per group and dimension, over the window and
--- per wave. Each answer is rescaled to 0-100 on its question's scale, then averaged per
+-- One row per published survey number before withholding: NPS counts per period and group,
+-- over the window (`survey` null) and per wave; DevEx scores per period, group and dimension,
+-- over the window and per wave. Each answer is rescaled to 0-100 on its question's scale, then averaged per
 -- dimension (the same as rescaling the mean when a dimension's items share a scale).
 CREATE VIEW survey_cell AS
-SELECT 'nps' AS measure, r.grp, r.survey, CAST(NULL AS VARCHAR) AS dimension,
+SELECT 'nps' AS measure, r.period, r.grp, r.survey, CAST(NULL AS VARCHAR) AS dimension,
        count(*) AS n,
        sum(CASE WHEN r.nps >= 9 THEN 1 ELSE 0 END) AS promoters,
        sum(CASE WHEN r.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,
@@ -39,9 +41,9 @@ SELECT 'nps' AS measure, r.grp, r.survey, CAST(NULL AS VARCHAR) AS dimension,
        CAST(NULL AS DOUBLE) AS score
 FROM window_response r
 WHERE r.nps IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY GROUPING SETS ((r.grp), (r.grp, r.survey))
+GROUP BY GROUPING SETS ((r.period, r.grp), (r.period, r.grp, r.survey))
 UNION ALL
-SELECT 'devex', r.grp, r.survey, q.dimension,
+SELECT 'devex', r.period, r.grp, r.survey, q.dimension,
        count(DISTINCT r.id),
        CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
        avg(100.0 * (a.score - 1) / (q.scale_max - 1))
@@ -49,7 +51,7 @@ FROM window_response r
 JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
 JOIN survey_questions q ON q.question = a.question
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
-GROUP BY GROUPING SETS ((r.grp, q.dimension), (r.grp, r.survey, q.dimension));
+GROUP BY GROUPING SETS ((r.period, r.grp, q.dimension), (r.period, r.grp, r.survey, q.dimension));
 
 -- The withholding rule, once for every survey number (see the header).
 CREATE VIEW survey_withheld AS
@@ -57,19 +59,19 @@ WITH sized AS (
     SELECT c.*,
            c.n < {{min_group_size}} AS small,
            sum(CASE WHEN c.n < {{min_group_size}} THEN c.n ELSE 0 END)
-               OVER (PARTITION BY c.measure, c.survey, c.dimension) AS withheld_n,
-           row_number() OVER (PARTITION BY c.measure, c.survey, c.dimension, c.n < {{min_group_size}}
+               OVER (PARTITION BY c.period, c.measure, c.survey, c.dimension) AS withheld_n,
+           row_number() OVER (PARTITION BY c.period, c.measure, c.survey, c.dimension, c.n < {{min_group_size}}
                               ORDER BY c.n, c.grp) AS size_rank
     FROM survey_cell c
 )
-SELECT measure, grp, survey, dimension, n, promoters, passives, detractors, score,
+SELECT measure, period, grp, survey, dimension, n, promoters, passives, detractors, score,
        CASE WHEN small THEN 'min_group_size'
             WHEN withheld_n > 0 AND withheld_n < {{min_group_size}} AND size_rank = 1 THEN 'complementary'
        END AS suppressed_reason
 FROM sized;
 
 CREATE VIEW nps AS
-SELECT grp, n,
+SELECT period, grp, n,
        CASE WHEN suppressed_reason IS NULL THEN promoters END AS promoters,
        CASE WHEN suppressed_reason IS NULL THEN detractors END AS detractors,
        CASE WHEN suppressed_reason IS NULL THEN 100.0 * (promoters - detractors) / n END AS value,
@@ -79,7 +81,7 @@ FROM survey_withheld
 WHERE measure = 'nps' AND survey IS NULL;
 
 CREATE VIEW devex_scores AS
-SELECT grp, dimension, n,
+SELECT period, grp, dimension, n,
        CASE WHEN suppressed_reason IS NULL THEN score END AS value,
        suppressed_reason IS NOT NULL AS suppressed,
        suppressed_reason
@@ -89,7 +91,7 @@ WHERE measure = 'devex' AND survey IS NULL;
 -- Per survey wave (the `survey` column), for the scorecard's wave chart: promoters (9-10),
 -- passives (7-8), detractors (0-6) and NPS; withheld like every survey number.
 CREATE VIEW nps_by_wave AS
-SELECT grp, survey, n,
+SELECT period, grp, survey, n,
        CASE WHEN suppressed_reason IS NULL THEN promoters END AS promoters,
        CASE WHEN suppressed_reason IS NULL THEN passives END AS passives,
        CASE WHEN suppressed_reason IS NULL THEN detractors END AS detractors,
@@ -101,7 +103,7 @@ WHERE measure = 'nps' AND survey IS NOT NULL;
 
 -- DevEx dimension scores per survey wave (same rescaling and withholding as devex_scores).
 CREATE VIEW devex_scores_by_wave AS
-SELECT grp, survey, dimension, n,
+SELECT period, grp, survey, dimension, n,
        CASE WHEN suppressed_reason IS NULL THEN score END AS value,
        suppressed_reason IS NOT NULL AS suppressed,
        suppressed_reason

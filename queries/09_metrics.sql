@@ -1,8 +1,10 @@
--- Every metric of one window, one row per group: what `devex metrics` prints.
+-- Every metric of each period, one row per period and group: what `devex trends` and the report
+-- chart (one period per quarter, computed in one pass).
 -- The definitions are in the files this view reads (01_ to 06_); nothing is computed here.
 
-CREATE VIEW metrics AS
-SELECT g.grp,
+CREATE VIEW period_metrics AS
+SELECT p.period,
+       g.grp,
        f.deployments,
        f.per_day,
        f.deploy_days_per_week_p50,
@@ -31,11 +33,17 @@ SELECT g.grp,
        cov.changes_deployed,
        cov.incidents_linked
 FROM metric_group g
-LEFT JOIN deployment_frequency f ON f.grp = g.grp
-LEFT JOIN lead_time lt ON lt.grp = g.grp
-LEFT JOIN change_failure_rate cfr ON cfr.grp = g.grp
-LEFT JOIN recovery_time rt ON rt.grp = g.grp
-LEFT JOIN rework_rate rw ON rw.grp = g.grp
-LEFT JOIN time_to_restore ttr ON ttr.grp = g.grp
-LEFT JOIN nps ON nps.grp = g.grp
-LEFT JOIN coverage cov ON cov.grp = g.grp;
+CROSS JOIN metric_period p
+LEFT JOIN deployment_frequency f ON f.period = p.period AND f.grp = g.grp
+LEFT JOIN lead_time lt ON lt.period = p.period AND lt.grp = g.grp
+LEFT JOIN change_failure_rate cfr ON cfr.period = p.period AND cfr.grp = g.grp
+LEFT JOIN recovery_time rt ON rt.period = p.period AND rt.grp = g.grp
+LEFT JOIN rework_rate rw ON rw.period = p.period AND rw.grp = g.grp
+LEFT JOIN time_to_restore ttr ON ttr.period = p.period AND ttr.grp = g.grp
+LEFT JOIN nps ON nps.period = p.period AND nps.grp = g.grp
+LEFT JOIN coverage cov ON cov.period = p.period AND cov.grp = g.grp;
+
+-- Every metric of the window, one row per group: what `devex metrics` prints. A run of one
+-- period (`devex metrics`, `devex sql`) has one row per group; `period_metrics` keys several.
+CREATE VIEW metrics AS
+SELECT * EXCLUDE (period) FROM period_metrics;

@@ -267,4 +267,18 @@ fn the_j_curve_finds_baseline_dip_and_recovery() {
     let csv = String::from_utf8_lossy(&out.stdout);
     let quarters: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(quarters, ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]);
+
+    // Every quarter comes from one pass, and each is `devex metrics` of that quarter alone.
+    let out = ws.devex().args(["trends", "--quarters", "5", "--by", "service", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quarters = doc["quarters"].as_array().unwrap();
+    assert_eq!(quarters.len(), 5);
+    for q in quarters {
+        let label = q["quarter"].as_str().unwrap();
+        let alone = ws.devex().args(["metrics", "--quarter", label, "--by", "service", "--format", "json"]).output();
+        let alone: Value = serde_json::from_slice(&alone.unwrap().stdout).unwrap();
+        assert_eq!(q["metrics"], alone, "{label}");
+    }
+    assert_eq!(quarters[4]["metrics"]["groups"][0]["deployments"], 1);
 }

@@ -135,6 +135,19 @@ fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
     assert_eq!(trend.len(), 8);
     assert_eq!(trend[7]["quarter"], quarter.as_str());
     assert_eq!(trend[7]["metrics"], org["groups"][0]);
+    // Every quarter is computed in one pass, and each is exactly `devex metrics` of that
+    // quarter on its own: the organisation's first quarter, and every team's every quarter.
+    let first = trend[0]["quarter"].as_str().unwrap();
+    assert_eq!(trend[0]["metrics"], metrics(ws, &["--quarter", first])["groups"][0], "{first}");
+    for point in trend {
+        let q = point["quarter"].as_str().unwrap();
+        for g in metrics(ws, &["--quarter", q, "--by", "team"])["groups"].as_array().unwrap() {
+            let team = g["group"]["team"].as_str().unwrap();
+            let Some(t) = card["teams"].as_array().unwrap().iter().find(|t| t["team"] == team) else { continue };
+            let at = t["trend"].as_array().unwrap().iter().find(|p| p["quarter"] == q);
+            assert_eq!(at.map(|p| &p["metrics"]), Some(g), "{team} {q}");
+        }
+    }
 
     // The sample shows a J-curve: some team's lead time dips after onboarding and recovers.
     let summary = card["jcurve_summary"].as_array().unwrap();

@@ -34,6 +34,45 @@ impl Window {
     }
 }
 
+/// One window of a metrics run, with its label: the metric views compute every
+/// period of a run at once, keyed by `period` (`queries/01_deployments.sql`).
+///
+/// ```
+/// use devex_query::calendar::{Period, Quarter};
+/// let tz: chrono_tz::Tz = "UTC".parse().unwrap();
+/// let q: Quarter = "2026-Q3".parse().unwrap();
+/// assert_eq!(Period::quarter(q, tz).label, "2026-Q3");
+/// assert_eq!(Period::window(q.window(tz)).label, "2026-07-01T00:00:00Z/2026-10-01T00:00:00Z");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// `2026-Q3`, or the window as an RFC 3339 interval.
+    pub label: String,
+    /// Its window.
+    pub window: Window,
+}
+
+impl Period {
+    /// A window on its own, labelled `from/to` (RFC 3339, UTC).
+    pub fn window(window: Window) -> Period {
+        let t = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string();
+        Period { label: format!("{}/{}", t(window.from), t(window.to)), window }
+    }
+
+    /// A quarter, labelled `2026-Q3`.
+    pub fn quarter(q: Quarter, tz: Tz) -> Period {
+        Period { label: q.label(), window: q.window(tz) }
+    }
+
+    /// The window from the earliest start to the latest end of `periods`
+    /// (`None` when there are none).
+    pub fn span(periods: &[Period]) -> Option<Window> {
+        let from = periods.iter().map(|p| p.window.from).min()?;
+        let to = periods.iter().map(|p| p.window.to).max()?;
+        Some(Window { from, to })
+    }
+}
+
 /// A calendar quarter, e.g. `2026-Q3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quarter {

@@ -26,7 +26,7 @@ pub mod queries;
 pub mod session;
 pub mod trends;
 
-pub use calendar::{Quarter, Window};
+pub use calendar::{Period, Quarter, Window};
 pub use error::QueryError;
 pub use params::{GroupBy, QuerySettings};
 pub use session::{AsOf, LakeSession, TableVersion};

@@ -2,21 +2,24 @@
 //! ways: scalars (window, grouping, thresholds, time zone) as `{{name}}`
 //! placeholders that [`crate::queries::render`] fills with SQL literals
 //! rendered from these typed values, and lists as small typed tables
-//! (`production_environments`, `survey_questions`, the window's
-//! `calendar_week`, `calendar_month` and `calendar_quarter`). Nothing the user
+//! (`production_environments`, `survey_questions`, the run's periods in
+//! `metric_period`, and their `calendar_week`, `calendar_month` and
+//! `calendar_quarter`). Nothing the user
 //! typed is spliced into SQL text; the time zone is a literal only once it is a
 //! valid IANA name.
 
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use datafusion::arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{
+    Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use devex_model::Config;
 
-use crate::calendar::{Calendar, Window};
+use crate::calendar::{Calendar, Period};
 use crate::error::QueryError;
 
 /// How rows are grouped.
@@ -102,8 +105,11 @@ impl Default for QuerySettings {
     }
 }
 
-/// Register `production_environments`, `survey_questions`, `custom_bands` and the window's calendar tables.
-pub fn register(ctx: &SessionContext, settings: &QuerySettings, window: Window) -> Result<(), QueryError> {
+/// Register `production_environments`, `survey_questions`, `custom_bands`,
+/// `metric_period` (one row per period: `period`, `window_from`, `window_to`)
+/// and the periods' calendar tables (`period` and the first day of each week,
+/// month or quarter overlapping its window).
+pub fn register(ctx: &SessionContext, settings: &QuerySettings, periods: &[Period]) -> Result<(), QueryError> {
     let envs = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("environment", DataType::Utf8, false)])),
         vec![Arc::new(StringArray::from(settings.production_environments.clone()))],
@@ -132,20 +138,47 @@ pub fn register(ctx: &SessionContext, settings: &QuerySettings, window: Window) 
             Arc::new(Float64Array::from(settings.custom_bands.iter().map(|b| b.2).collect::<Vec<_>>())),
         ],
     )?;
-    let date_table = |column: &str, days: Vec<i32>| -> Result<RecordBatch, QueryError> {
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let micros = |t: chrono::DateTime<chrono::Utc>| t.timestamp_micros();
+    let period = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("period", DataType::Utf8, false),
+            Field::new("window_from", utc.clone(), false),
+            Field::new("window_to", utc, false),
+        ])),
+        vec![
+            Arc::new(StringArray::from(periods.iter().map(|p| p.label.clone()).collect::<Vec<_>>())),
+            Arc::new(
+                TimestampMicrosecondArray::from(periods.iter().map(|p| micros(p.window.from)).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(
+                TimestampMicrosecondArray::from(periods.iter().map(|p| micros(p.window.to)).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
+        ],
+    )?;
+    let calendars: Vec<(&Period, Calendar)> =
+        periods.iter().map(|p| (p, Calendar::of(p.window, settings.timezone))).collect();
+    let date_table = |column: &str, days: &dyn Fn(&Calendar) -> &[i32]| -> Result<RecordBatch, QueryError> {
+        let (labels, days): (Vec<String>, Vec<i32>) =
+            calendars.iter().flat_map(|(p, c)| days(c).iter().map(|d| (p.label.clone(), *d))).unzip();
         Ok(RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new(column, DataType::Date32, false)])),
-            vec![Arc::new(Date32Array::from(days))],
+            Arc::new(Schema::new(vec![
+                Field::new("period", DataType::Utf8, false),
+                Field::new(column, DataType::Date32, false),
+            ])),
+            vec![Arc::new(StringArray::from(labels)), Arc::new(Date32Array::from(days))],
         )?)
     };
-    let cal = Calendar::of(window, settings.timezone);
     let tables = [
         ("production_environments", envs),
         ("survey_questions", questions),
         ("custom_bands", bands),
-        ("calendar_week", date_table("week_start", cal.weeks)?),
-        ("calendar_month", date_table("month_start", cal.months)?),
-        ("calendar_quarter", date_table("quarter_start", cal.quarters)?),
+        ("metric_period", period),
+        ("calendar_week", date_table("week_start", &|c| &c.weeks)?),
+        ("calendar_month", date_table("month_start", &|c| &c.months)?),
+        ("calendar_quarter", date_table("quarter_start", &|c| &c.quarters)?),
     ];
     for (name, batch) in tables {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;

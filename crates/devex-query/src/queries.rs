@@ -43,10 +43,11 @@ pub const SHARED_VIEWS: &[&str] =
 /// instead of once per quarter.
 pub type SharedCache = Arc<Mutex<HashMap<String, Arc<MemTable>>>>;
 
-/// Tables registered per window (`params::register`): a view reading one depends on the window.
-const WINDOW_TABLES: &[&str] = &["calendar_week", "calendar_month", "calendar_quarter"];
+/// Tables registered per run (`params::register`): a view reading one depends on the periods.
+const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_month", "calendar_quarter"];
 
-/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`; with
+/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`, `window`
+/// being the span of the run's periods (`{{window_from}}`, `{{window_to}}`); with
 /// `materialize`, the [`SHARED_VIEWS`] are computed once as they are created,
 /// and those that do not depend on the window are kept in `materialize`'s
 /// cache for the next window over the same lake.

@@ -12,7 +12,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::DFParser;
 use devex_model::Table;
 
-use crate::calendar::Window;
+use crate::calendar::{Period, Window};
 use crate::error::QueryError;
 use crate::params::{self, GroupBy, QuerySettings};
 use crate::queries;
@@ -151,7 +151,7 @@ impl LakeSession {
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, window, group_by, false).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, false).await
     }
 
     /// Like [`Self::metrics_context`], with the views several metrics share
@@ -162,7 +162,19 @@ impl LakeSession {
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, window, group_by, true).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, true).await
+    }
+
+    /// Like [`Self::metrics_run_context`] for several periods at once (the
+    /// quarters of a trend): every window view, and `metrics`, has a row per
+    /// period, keyed by `period`, in one pass over the lake.
+    pub async fn periods_run_context(
+        &self,
+        settings: &QuerySettings,
+        periods: &[Period],
+        group_by: GroupBy,
+    ) -> Result<SessionContext, QueryError> {
+        self.context_with_views(settings, periods, group_by, true).await
     }
 
     /// A session for one ad-hoc statement (`devex sql`): like
@@ -178,22 +190,24 @@ impl LakeSession {
         group_by: GroupBy,
         sql: &str,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, window, group_by, reads_saved_views(&self.ctx, sql)).await
+        let periods = [Period::window(window)];
+        self.context_with_views(settings, &periods, group_by, reads_saved_views(&self.ctx, sql)).await
     }
 
     async fn context_with_views(
         &self,
         settings: &QuerySettings,
-        window: Window,
+        periods: &[Period],
         group_by: GroupBy,
         materialize: bool,
     ) -> Result<SessionContext, QueryError> {
+        let span = Period::span(periods).ok_or_else(|| QueryError::Config("no window to compute".into()))?;
         let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
-        params::register(&ctx, settings, window)?;
-        queries::register_views(&ctx, settings, window, group_by, materialize.then_some(&self.shared)).await?;
+        params::register(&ctx, settings, periods)?;
+        queries::register_views(&ctx, settings, span, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
     }
 }

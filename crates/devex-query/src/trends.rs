@@ -1,44 +1,84 @@
-//! `devex trends`: the `metrics` view per quarter, and the J-curve views of
-//! `queries/07_jcurve.sql` over those quarters.
+//! `devex trends`: the `metrics` view per quarter (every quarter in one
+//! pass), and the J-curve views of `queries/07_jcurve.sql` over those quarters.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::datasource::MemTable;
 
-use crate::calendar::{Quarter, Window, epoch_day};
+use crate::calendar::{Period, Quarter, Window};
 use crate::error::QueryError;
-use crate::metrics::metric_rows;
+use crate::metrics::{GroupMetrics, MetricsDocument, document, groups_of};
 use crate::params::{GroupBy, QuerySettings};
 use crate::queries;
 use crate::session::LakeSession;
 
-/// The `metrics` rows of each quarter, each batch led by `quarter` and `quarter_start` columns.
+/// The `metrics` rows of each quarter (the `period_metrics` view), computed in one pass (every quarter a
+/// period of one run), led by `quarter` and `quarter_start` columns, ordered
+/// by quarter and group.
 pub async fn quarterly_rows(
     lake: &LakeSession,
     settings: &QuerySettings,
     quarters: &[Quarter],
     group_by: GroupBy,
 ) -> Result<Vec<RecordBatch>, QueryError> {
-    let mut out = Vec::new();
-    for q in quarters {
-        let window = q.window(settings.timezone);
-        let start = epoch_day(q.first_day());
-        for batch in metric_rows(lake, settings, window, group_by).await? {
-            let n = batch.num_rows();
-            let mut fields = vec![
-                Field::new("quarter", DataType::Utf8, false),
-                Field::new("quarter_start", DataType::Date32, false),
-            ];
-            fields.extend(batch.schema().fields().iter().map(|f| f.as_ref().clone()));
-            let mut columns: Vec<ArrayRef> =
-                vec![Arc::new(StringArray::from(vec![q.label(); n])), Arc::new(Date32Array::from(vec![start; n]))];
-            columns.extend(batch.columns().iter().cloned());
-            out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
+    if quarters.is_empty() {
+        return Ok(Vec::new());
+    }
+    let periods: Vec<Period> = quarters.iter().map(|q| Period::quarter(*q, settings.timezone)).collect();
+    let ctx = lake.periods_run_context(settings, &periods, group_by).await?;
+    let rows = ctx
+        .sql(
+            "SELECT m.period AS quarter, c.first_day AS quarter_start, m.* EXCLUDE (period) \
+             FROM period_metrics m JOIN window_calendar c ON c.period = m.period \
+             ORDER BY quarter_start, m.grp",
+        )
+        .await?
+        .collect()
+        .await?;
+    // One schema whatever the plan: `quarter` and `quarter_start` are never null.
+    let Some(schema) = rows.first().map(RecordBatch::schema) else { return Ok(rows) };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.as_ref().clone().with_nullable(f.is_nullable() && i >= 2))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    rows.into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| Ok(RecordBatch::try_new(Arc::clone(&schema), b.columns().to_vec())?))
+        .collect()
+}
+
+/// The metrics document of each quarter, from [`quarterly_rows`]: what
+/// [`crate::metrics::compute`] gives for each quarter's window, in one pass.
+pub fn quarterly_documents(
+    settings: &QuerySettings,
+    quarters: &[Quarter],
+    rows: &[RecordBatch],
+    group_by: GroupBy,
+) -> Result<Vec<(Quarter, MetricsDocument)>, QueryError> {
+    let mut groups: Vec<Vec<GroupMetrics>> = vec![Vec::new(); quarters.len()];
+    for batch in rows {
+        let labels = batch
+            .column_by_name("quarter")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| QueryError::Shape("quarterly rows without a `quarter` column".into()))?;
+        for (i, g) in groups_of(batch, group_by)?.into_iter().enumerate() {
+            let at = quarters
+                .iter()
+                .position(|q| q.label() == labels.value(i))
+                .ok_or_else(|| QueryError::Shape(format!("unexpected quarter `{}`", labels.value(i))))?;
+            groups[at].push(g);
         }
     }
-    Ok(out)
+    Ok(quarters
+        .iter()
+        .zip(groups)
+        .map(|(q, groups)| (*q, document(settings, q.window(settings.timezone), groups)))
+        .collect())
 }
 
 /// The rows of the views of `queries/07_jcurve.sql` over quarterly metrics.

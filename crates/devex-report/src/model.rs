@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, RecordBatch, StringArray};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
-use devex_query::metrics::{GroupMetrics, WindowJson, compute, groups_of};
-use devex_query::trends::{jcurve, quarterly_rows};
+use devex_query::metrics::{GroupMetrics, WindowJson};
+use devex_query::trends::{jcurve, quarterly_documents, quarterly_rows};
 use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings, Window};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -289,33 +289,23 @@ pub async fn build(
     };
     let quarters = last.last_n(opts.quarters.max(2));
 
-    let mut org_trend = Vec::new();
-    let mut current_doc = None;
-    for q in &quarters {
-        let org = compute(lake, settings, q.window(tz), GroupBy::Org).await?;
-        if q == &last {
-            current_doc = Some(org.clone());
-        }
-        if let Some(g) = org.groups.into_iter().next() {
-            org_trend.push(QuarterMetrics { quarter: q.label(), metrics: g });
-        }
-    }
-    // Per team: the quarterly rows feed both the team trends and the J-curve (computed once).
+    // Every quarter in one pass per grouping: the organisation's, then the teams' (whose
+    // quarterly rows also feed the J-curve).
+    let org_rows = quarterly_rows(lake, settings, &quarters, GroupBy::Org).await?;
+    let org_docs = quarterly_documents(settings, &quarters, &org_rows, GroupBy::Org)?;
+    let current_doc = org_docs.last().map(|(_, doc)| doc.clone()).expect("at least two quarters");
+    let org_trend: Vec<QuarterMetrics> = org_docs
+        .into_iter()
+        .filter_map(|(q, doc)| doc.groups.into_iter().next().map(|g| QuarterMetrics { quarter: q.label(), metrics: g }))
+        .collect();
     let team_rows = quarterly_rows(lake, settings, &quarters, GroupBy::Team).await?;
     let mut team_trend: BTreeMap<String, Vec<QuarterMetrics>> = BTreeMap::new();
-    for batch in &team_rows {
-        let quarter = batch
-            .column_by_name("quarter")
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .filter(|c| !c.is_empty())
-            .map(|c| c.value(0).to_string());
-        let Some(quarter) = quarter else { continue };
-        for g in groups_of(batch, GroupBy::Team)? {
+    for (q, doc) in quarterly_documents(settings, &quarters, &team_rows, GroupBy::Team)? {
+        for g in doc.groups {
             let team = g.group.get("team").cloned().unwrap_or_default();
-            team_trend.entry(team).or_default().push(QuarterMetrics { quarter: quarter.clone(), metrics: g });
+            team_trend.entry(team).or_default().push(QuarterMetrics { quarter: q.label(), metrics: g });
         }
     }
-    let current_doc = current_doc.expect("the last quarter was computed");
     let n = org_trend.len();
     let org = org_trend[n - 1].metrics.clone();
     let org_previous = org_trend[n - 2].metrics.clone();

@@ -8,8 +8,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
-use devex_query::metrics::compute;
-use devex_query::trends::{jcurve, quarterly_rows};
+use devex_query::trends::{jcurve, quarterly_documents, quarterly_rows};
 use devex_query::{AsOf, LakeSession, Quarter, QuerySettings, Window};
 
 use super::window;
@@ -26,17 +25,16 @@ pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcom
     let group_by = window::group_by(args.by);
     let mut out = std::io::stdout().lock();
 
+    let rows = quarterly_rows(&lake, &qs, &quarters, group_by).await?;
     if args.format == MetricsFormat::Json && !args.relative_to_onboarding {
-        let mut docs = Vec::new();
-        for q in &quarters {
-            let metrics = compute(&lake, &qs, q.window(qs.timezone), group_by).await?;
-            docs.push(serde_json::json!({"quarter": q.label(), "metrics": metrics}));
-        }
+        let docs: Vec<serde_json::Value> = quarterly_documents(&qs, &quarters, &rows, group_by)?
+            .into_iter()
+            .map(|(q, metrics)| serde_json::json!({"quarter": q.label(), "metrics": metrics}))
+            .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"quarters": docs}))?)?;
         return Ok(Outcome::Success);
     }
 
-    let rows = quarterly_rows(&lake, &qs, &quarters, group_by).await?;
     if !args.relative_to_onboarding {
         match args.format {
             MetricsFormat::Csv => write_csv(&mut out, &rows)?,
