@@ -14,7 +14,8 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
 # The large-organisation benchmark: >= 2M changes, 700k deployments, 40k incidents;
-# times `devex metrics --by team` over two years and `devex report` (wall and peak RSS);
+# times `devex metrics --by team` over two years against the same SQL in DuckDB on the
+# same Parquet (checked to give the same numbers), and `devex report` (wall and peak RSS);
 # imports the 2M changes as NDJSON against DuckDB's read_json -> COPY TO parquet
 # (DuckDB from PyPI), then an 8 GiB NDJSON export (which must stay within
 # lake.import_memory_mb), then a night of new changes into the rest.

@@ -18,8 +18,11 @@
 --
 -- Periods: one run computes the metrics of one or more windows at once (`devex metrics` one,
 -- the report and `devex trends` one per quarter). `metric_period` lists them: `period` (its
--- label, e.g. 2026-Q3), `window_from` and `window_to`. Every view that depends on the window
--- carries `period` as a key, and each window is computed exactly as if it were the only one.
+-- label, e.g. 2026-Q3), `window_from` and `window_to`; they follow each other without gap or
+-- overlap. Every view that depends on the window carries `period` as a key, and each window is
+-- computed exactly as if it were the only one. An event within [window_from, window_to) (the
+-- span of every period, below) belongs to the period `{{period_of(t)}}` names: the label of
+-- the period whose window holds t.
 --
 -- Parameters (window_from, window_to, group_by, attribution_window_hours, min_group_size,
 -- benchmarks, timezone) appear as double-brace placeholders: typed values that devex-query
@@ -30,10 +33,12 @@
 -- calendars follow.
 
 -- Every production deployment, all time (attribution needs the ones before the window too).
+-- `seq` numbers a service's deployments in order (BIGINT: ROW_NUMBER's unsigned type would
+-- make its union with a BIGINT in 03_change_failure.sql a decimal).
 CREATE VIEW production_deployment AS
 SELECT d.source, d.id, d.service, d.finished_at, d.commit_sha, d.kind,
        COALESCE(d.team, s.team) AS team,
-       ROW_NUMBER() OVER (PARTITION BY d.service ORDER BY d.finished_at, d.source, d.id) AS seq
+       CAST(ROW_NUMBER() OVER (PARTITION BY d.service ORDER BY d.finished_at, d.source, d.id) AS BIGINT) AS seq
 FROM deployments d
 LEFT JOIN services s ON s.service = d.service
 WHERE d.status = 'success'
@@ -41,14 +46,13 @@ WHERE d.status = 'success'
 
 -- D of each period, with each deployment's group and local calendar day, ISO week (Monday) and month.
 CREATE VIEW window_deployment AS
-SELECT p.period, pd.*,
+SELECT {{period_of(pd.finished_at)}} AS period, pd.*,
        CASE {{group_by}} WHEN 'team' THEN COALESCE(pd.team, '(no team)')
                        WHEN 'service' THEN pd.service ELSE '' END AS grp,
        CAST(to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}') AS DATE) AS local_day,
        CAST(date_trunc('week', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_week,
        CAST(date_trunc('month', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_month
 FROM production_deployment pd
-JOIN metric_period p ON pd.finished_at >= p.window_from AND pd.finished_at < p.window_to
 WHERE pd.finished_at >= {{window_from}} AND pd.finished_at < {{window_to}};
 
 -- Each period's window in the local calendar: its first and last day, and its length in days.

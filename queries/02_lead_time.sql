@@ -13,8 +13,8 @@ SELECT wd.period, sg.grp,
        c.repo, c.sha, c.service, c.committed_at,
        wd.id AS deployment_id, wd.finished_at AS deployed_at,
        (date_part('epoch', wd.finished_at) - date_part('epoch', c.committed_at)) / 3600.0 AS hours
-FROM changes c
-JOIN window_deployment wd ON wd.id = c.deployment_id
+FROM window_deployment wd
+JOIN changes c ON c.deployment_id = wd.id
 JOIN service_group sg ON sg.service = c.service;
 
 CREATE VIEW lead_time AS

@@ -10,11 +10,10 @@
 -- An incident or change takes its service's team (metrics.md, "Window and groups"): service_group.
 
 CREATE VIEW window_incident AS
-SELECT p.period, sg.grp,
+SELECT {{period_of(i.created_at)}} AS period, sg.grp,
        i.*,
        l.incident_id IS NOT NULL AS linked
 FROM incidents i
-JOIN metric_period p ON i.created_at >= p.window_from AND i.created_at < p.window_to
 JOIN service_group sg ON sg.service = i.service
 LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
        ON l.incident_source = i.source AND l.incident_id = i.id
@@ -29,10 +28,9 @@ WHERE resolved_at IS NOT NULL
 GROUP BY period, grp;
 
 CREATE VIEW window_change AS
-SELECT p.period, sg.grp,
+SELECT {{period_of(c.committed_at)}} AS period, sg.grp,
        c.*
 FROM changes c
-JOIN metric_period p ON c.committed_at >= p.window_from AND c.committed_at < p.window_to
 JOIN service_group sg ON sg.service = c.service
 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 

@@ -20,12 +20,11 @@
 -- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`.
 
 CREATE VIEW window_response AS
-SELECT p.period,
+SELECT {{period_of(r.submitted_at)}} AS period,
        CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
                        WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
        r.*
 FROM survey_responses r
-JOIN metric_period p ON r.submitted_at >= p.window_from AND r.submitted_at < p.window_to
 WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};
 
 -- One row per published survey number before withholding: NPS counts per period and group,

@@ -63,14 +63,6 @@ impl Period {
     pub fn quarter(q: Quarter, tz: Tz) -> Period {
         Period { label: q.label(), window: q.window(tz) }
     }
-
-    /// The window from the earliest start to the latest end of `periods`
-    /// (`None` when there are none).
-    pub fn span(periods: &[Period]) -> Option<Window> {
-        let from = periods.iter().map(|p| p.window.from).min()?;
-        let to = periods.iter().map(|p| p.window.to).max()?;
-        Some(Window { from, to })
-    }
 }
 
 /// A calendar quarter, e.g. `2026-Q3`.

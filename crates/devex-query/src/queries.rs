@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
@@ -12,7 +13,7 @@ use datafusion::sql::parser::DFParser;
 
 use devex_model::Table;
 
-use crate::calendar::Window;
+use crate::calendar::{Period, Window};
 use crate::error::QueryError;
 use crate::params::{GroupBy, QuerySettings};
 
@@ -46,27 +47,33 @@ pub type SharedCache = Arc<Mutex<HashMap<String, Arc<MemTable>>>>;
 /// Tables registered per run (`params::register`): a view reading one depends on the periods.
 const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_month", "calendar_quarter"];
 
-/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`, `window`
-/// being the span of the run's periods (`{{window_from}}`, `{{window_to}}`); with
-/// `materialize`, the [`SHARED_VIEWS`] are computed once as they are created,
-/// and those that do not depend on the window are kept in `materialize`'s
-/// cache for the next window over the same lake.
+/// Run every statement of every file (`CREATE VIEW ...`) in `ctx`, for the
+/// run's `periods`; with `materialize`, the [`SHARED_VIEWS`] are computed once
+/// as they are created, and those that do not depend on the periods are kept
+/// in `materialize`'s cache for the next run over the same lake.
 pub async fn register_views(
     ctx: &SessionContext,
     settings: &QuerySettings,
-    window: Window,
+    periods: &[Period],
     group_by: GroupBy,
     materialize: Option<&SharedCache>,
 ) -> Result<(), QueryError> {
-    // A view is window-independent if its text is the same for another window and
+    // A view is window-independent if its text is the same for other periods and
     // it reads only lake tables, settings tables and window-independent views.
-    let probe = Window { from: window.from - chrono::Duration::days(1), to: window.to + chrono::Duration::days(1) };
+    let day = chrono::Duration::days(1);
+    let probe: Vec<Period> = periods
+        .iter()
+        .map(|p| Period {
+            label: format!("{}~", p.label),
+            window: Window { from: p.window.from - day, to: p.window.to - day },
+        })
+        .collect();
     let mut independent: HashSet<String> = Table::ALL.iter().map(|t| t.name().to_string()).collect();
     independent.extend(["production_environments", "survey_questions", "custom_bands"].map(String::from));
     for (file, text) in FILES {
         let err = |source| QueryError::SavedQuery { file: file.to_string(), source };
-        let sql = render(text, settings, window, group_by)?;
-        let other = DFParser::parse_sql(&render(text, settings, probe, group_by)?).map_err(err)?;
+        let sql = render(text, settings, periods, group_by)?;
+        let other = DFParser::parse_sql(&render(text, settings, &probe, group_by)?).map_err(err)?;
         for (statement, probed) in DFParser::parse_sql(&sql).map_err(err)?.into_iter().zip(other) {
             let text = statement.to_string();
             let reads = ctx.state().resolve_table_references(&statement).map_err(err)?;
@@ -92,7 +99,8 @@ pub async fn register_views(
                     ctx.execute_logical_plan(plan).await.map_err(err)?;
                     let df = ctx.table(name.as_str()).await.map_err(err)?;
                     let logical = Arc::new(df.schema().as_arrow().clone());
-                    let batches = df.collect().await.map_err(err)?;
+                    let batches = df.collect().await.map_err(err)?.into_iter().map(compact);
+                    let batches = batches.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.into()))?;
                     ctx.deregister_table(name.as_str()).map_err(err)?;
                     // The batches' schema can differ from the logical one in nullability.
                     let schema = batches.first().map(|b| b.schema()).unwrap_or(logical);
@@ -112,19 +120,84 @@ pub async fn register_views(
 /// Fill a query's `{{name}}` placeholders with SQL literals rendered from
 /// typed values (never from text a user typed). Literals rather than a join
 /// with the `params` table let DataFusion fold the grouping and prune files
-/// by time, and avoid a cross join per row.
-pub fn render(text: &str, settings: &QuerySettings, window: Window, group_by: GroupBy) -> Result<String, QueryError> {
+/// by time, and avoid a cross join per row. `{{window_from}}` and
+/// `{{window_to}}` span `periods` (which follow each other, oldest first);
+/// `{{period_of(t)}}` is the label of the period holding `t` (a `CASE` over
+/// their ends), for `t` within that span.
+pub fn render(
+    text: &str,
+    settings: &QuerySettings,
+    periods: &[Period],
+    group_by: GroupBy,
+) -> Result<String, QueryError> {
+    let span = contiguous_span(periods)?;
     let ts = |t: DateTime<Utc>| {
         format!("arrow_cast('{}', 'Timestamp(Microsecond, Some(\"UTC\"))')", t.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
     };
-    Ok(text
+    let label = |p: &Period| format!("'{}'", p.label.replace('\'', "''"));
+    // Always a CASE, even for one period: a constant would make DataFusion treat every
+    // grouping by period as sorted input, which aggregates several times slower.
+    let period_of = |t: &str| {
+        let arms: String =
+            periods.iter().map(|p| format!(" WHEN {t} < {} THEN {}", ts(p.window.to), label(p))).collect();
+        format!("CASE{arms} END")
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{{period_of(") {
+        let open = at + "{{period_of(".len();
+        let close = rest[open..]
+            .find(")}}")
+            .ok_or_else(|| QueryError::Config("`{{period_of(` without its `)}}` in a saved query".into()))?;
+        out.push_str(&rest[..at]);
+        out.push_str(&period_of(rest[open..open + close].trim()));
+        rest = &rest[open + close + ")}}".len()..];
+    }
+    out.push_str(rest);
+    Ok(out
         .replace("{{timezone}}", settings.timezone_literal()?)
-        .replace("{{window_from}}", &ts(window.from))
-        .replace("{{window_to}}", &ts(window.to))
+        .replace("{{window_from}}", &ts(span.from))
+        .replace("{{window_to}}", &ts(span.to))
         .replace("{{group_by}}", &format!("'{}'", group_by.as_str()))
         .replace("{{benchmarks}}", &format!("'{}'", settings.benchmarks.replace('\'', "''")))
         .replace("{{attribution_window_hours}}", &format!("{:?}", settings.attribution_window_hours))
         .replace("{{min_group_size}}", &settings.min_group_size.to_string()))
+}
+
+/// The window `periods` span, if they follow each other without gap or overlap.
+pub fn contiguous_span(periods: &[Period]) -> Result<Window, QueryError> {
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        return Err(QueryError::Config("no window to compute".into()));
+    };
+    if let Some(w) = periods.windows(2).find(|w| w[0].window.to != w[1].window.from) {
+        return Err(QueryError::Config(format!(
+            "the windows {} and {} do not follow each other",
+            w[0].label, w[1].label
+        )));
+    }
+    Ok(Window { from: first.window.from, to: last.window.to })
+}
+
+/// A batch whose string and binary views hold only the bytes they show. After a
+/// sort or a join, each batch's views point into every buffer of the input, so
+/// a kept view would keep them all alive, and DataFusion, which sizes a table
+/// by its batches' buffers, would take it for many times its size and build
+/// its joins on the wrong side.
+fn compact(batch: RecordBatch) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| -> ArrayRef {
+            if let Some(v) = c.as_string_view_opt() {
+                Arc::new(v.gc())
+            } else if let Some(v) = c.as_binary_view_opt() {
+                Arc::new(v.gc())
+            } else {
+                Arc::clone(c)
+            }
+        })
+        .collect();
+    RecordBatch::try_new(batch.schema(), columns)
 }
 
 /// Plan and run each statement of a script of several.
@@ -136,4 +209,33 @@ pub async fn run_script(ctx: &SessionContext, file: &str, sql: &str) -> Result<(
         ctx.execute_logical_plan(plan).await.map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Quarter;
+
+    #[test]
+    fn period_of_names_the_period_holding_a_time_and_periods_must_follow_each_other() {
+        let settings = QuerySettings::default();
+        let q = |s: &str| Period::quarter(s.parse::<Quarter>().unwrap(), settings.timezone);
+        let ts = |s: &str| format!("arrow_cast('{s}', 'Timestamp(Microsecond, Some(\"UTC\"))')");
+        let text = "{{period_of(x.at)}} {{window_from}} {{window_to}}";
+        let sql = render(text, &settings, &[q("2026-Q1"), q("2026-Q2")], GroupBy::Org).unwrap();
+        assert_eq!(
+            sql,
+            format!(
+                "CASE WHEN x.at < {} THEN '2026-Q1' WHEN x.at < {} THEN '2026-Q2' END {} {}",
+                ts("2026-04-01T00:00:00.000000Z"),
+                ts("2026-07-01T00:00:00.000000Z"),
+                ts("2026-01-01T00:00:00.000000Z"),
+                ts("2026-07-01T00:00:00.000000Z"),
+            )
+        );
+        let gap = render(text, &settings, &[q("2026-Q1"), q("2026-Q3")], GroupBy::Org).unwrap_err();
+        assert!(gap.to_string().contains("2026-Q1 and 2026-Q3 do not follow each other"), "{gap}");
+        assert!(render(text, &settings, &[], GroupBy::Org).is_err());
+        assert!(render("{{period_of(x.at", &settings, &[q("2026-Q1")], GroupBy::Org).is_err());
+    }
 }

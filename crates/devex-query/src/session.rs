@@ -201,13 +201,13 @@ impl LakeSession {
         group_by: GroupBy,
         materialize: bool,
     ) -> Result<SessionContext, QueryError> {
-        let span = Period::span(periods).ok_or_else(|| QueryError::Config("no window to compute".into()))?;
+        queries::contiguous_span(periods)?;
         let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
         params::register(&ctx, settings, periods)?;
-        queries::register_views(&ctx, settings, span, group_by, materialize.then_some(&self.shared)).await?;
+        queries::register_views(&ctx, settings, periods, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
     }
 }

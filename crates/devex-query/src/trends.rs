@@ -105,7 +105,8 @@ pub async fn jcurve(
         return Ok(JcurveRows::default());
     };
     ctx.register_table("quarterly_metrics", Arc::new(MemTable::try_new(schema, vec![quarterly])?))?;
-    queries::run_script(&ctx, "07_jcurve.sql", &queries::render(queries::JCURVE, settings, window, group_by)?).await?;
+    let sql = queries::render(queries::JCURVE, settings, &[Period::window(window)], group_by)?;
+    queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
     let rows = |sql: &'static str| {
         let ctx = ctx.clone();
         async move { ctx.sql(sql).await?.collect().await }

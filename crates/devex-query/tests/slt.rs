@@ -28,7 +28,7 @@ use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings, Window, queries};
+use devex_query::{GroupBy, LakeSession, Period, Quarter, QuerySettings, Window, queries};
 use sqllogictest::{DBOutput, DefaultColumnType, Runner};
 
 /// One file's session settings, from its `# devex:` lines.
@@ -184,7 +184,7 @@ fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Result<(), String
             let ctx = lake.metrics_context(&h.settings, h.window, h.group_by).await?;
             if h.jcurve {
                 quarterly_metrics(&ctx).await?;
-                let sql = queries::render(queries::JCURVE, &h.settings, h.window, h.group_by)?;
+                let sql = queries::render(queries::JCURVE, &h.settings, &[Period::window(h.window)], h.group_by)?;
                 queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
             }
             Ok::<_, devex_query::QueryError>(ctx)

@@ -2,6 +2,8 @@
 //! The organisation's page shows every team relative to its own baseline; a
 //! team's page shows its own values with its baseline.
 
+use std::collections::{HashMap, HashSet};
+
 use maud::{Markup, html};
 
 use super::markup::{Cell, DataTable, Figure, figure, section};
@@ -78,6 +80,11 @@ fn show(metric: &str, v: Option<f64>) -> String {
 /// One figure per metric: every team with a baseline, relative to it.
 fn org_figures(card: &Scorecard) -> Result<Vec<Figure>, ReportError> {
     let with_baseline: Vec<&JcurveSummary> = card.jcurve_summary.iter().filter(|s| s.baseline.is_some()).collect();
+    // Every point by (team, metric, quarter from onboarding): a page shows hundreds of teams.
+    let mut index: HashMap<(&str, &str, i64), &JcurvePoint> = HashMap::new();
+    for p in &card.jcurve {
+        index.entry((p.grp.as_str(), p.metric.as_str(), p.rel)).or_insert(p);
+    }
     let mut out = Vec::new();
     for (metric, label, relative) in JCURVE {
         let summaries: Vec<&JcurveSummary> = with_baseline.iter().copied().filter(|s| s.metric == metric).collect();
@@ -85,9 +92,9 @@ fn org_figures(card: &Scorecard) -> Result<Vec<Figure>, ReportError> {
             .iter()
             .filter_map(|s| s.baseline.filter(|b| relative.drawable(*b)).map(|b| (s.grp.as_str(), b)))
             .collect();
-        let point =
-            |team: &str, rel: i64| card.jcurve.iter().find(|p| p.grp == team && p.metric == metric && p.rel == rel);
-        let drawn = card.jcurve.iter().filter(|p| p.metric == metric && teams.iter().any(|(t, _)| *t == p.grp));
+        let point = |team: &str, rel: i64| index.get(&(team, metric, rel)).copied();
+        let drawn_teams: HashSet<&str> = teams.iter().map(|(t, _)| *t).collect();
+        let drawn = card.jcurve.iter().filter(|p| p.metric == metric && drawn_teams.contains(p.grp.as_str()));
         let (Some(lo), Some(hi)) = (drawn.clone().map(|p| p.rel).min(), drawn.map(|p| p.rel).max()) else {
             continue;
         };

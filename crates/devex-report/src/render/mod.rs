@@ -47,11 +47,31 @@ pub fn write_site(card: &Scorecard, dir: &Path) -> Result<Site, ReportError> {
     let json = dir.join("scorecard.json");
     let text = serde_json::to_string_pretty(card).map_err(|e| ReportError::Shape(e.to_string()))?;
     write_atomic(&json, text.as_bytes())?;
+    // Team pages are independent: drawn and written on every core, in chunks.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = card.teams.len().div_ceil(threads).max(1);
+    let written: Vec<Result<Vec<PathBuf>, ReportError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = card
+            .teams
+            .chunks(chunk)
+            .map(|part| {
+                let teams_dir = &teams_dir;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|team| {
+                            let path = teams_dir.join(&team.page);
+                            write_atomic(&path, team_page(card, team)?.as_bytes())?;
+                            Ok(path)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
     let mut teams = Vec::new();
-    for team in &card.teams {
-        let path = teams_dir.join(&team.page);
-        write_atomic(&path, team_page(card, team)?.as_bytes())?;
-        teams.push(path);
+    for part in written {
+        teams.extend(part?);
     }
     let stale = std::fs::read_dir(&teams_dir).map_err(|source| ReportError::Io { path: teams_dir.clone(), source })?;
     for entry in stale.flatten() {
