@@ -34,15 +34,20 @@
 
 -- Every production deployment, all time (attribution needs the ones before the window too).
 -- `seq` numbers a service's deployments in order (BIGINT: ROW_NUMBER's unsigned type would
--- make its union with a BIGINT in 03_change_failure.sql a decimal).
+-- make its union with a BIGINT in 03_change_failure.sql a decimal); `next_kind` and
+-- `next_finished_at` are those of the service's next production deployment in that order
+-- (failure rule 4, in 03_change_failure.sql), computed in the same pass.
 CREATE VIEW production_deployment AS
 SELECT d.source, d.id, d.service, d.finished_at, d.commit_sha, d.kind,
        COALESCE(d.team, s.team) AS team,
-       CAST(ROW_NUMBER() OVER (PARTITION BY d.service ORDER BY d.finished_at, d.source, d.id) AS BIGINT) AS seq
+       CAST(ROW_NUMBER() OVER service_order AS BIGINT) AS seq,
+       LEAD(d.kind) OVER service_order AS next_kind,
+       LEAD(d.finished_at) OVER service_order AS next_finished_at
 FROM deployments d
 LEFT JOIN services s ON s.service = d.service
 WHERE d.status = 'success'
-  AND lower(d.environment) IN (SELECT environment FROM production_environments);
+  AND lower(d.environment) IN (SELECT environment FROM production_environments)
+WINDOW service_order AS (PARTITION BY d.service ORDER BY d.finished_at, d.source, d.id);
 
 -- D of each period, with each deployment's group and local calendar day, ISO week (Monday) and month.
 CREATE VIEW window_deployment AS

@@ -64,13 +64,7 @@ SELECT DISTINCT incident_source, incident_id, deployment_source, deployment_id, 
 
 -- Each deployment in D: failed or not, why, and when it recovered.
 CREATE VIEW deployment_outcome AS
-WITH next_deployment AS (
-    SELECT source, id,
-           LEAD(kind) OVER (PARTITION BY service ORDER BY seq) AS next_kind,
-           LEAD(finished_at) OVER (PARTITION BY service ORDER BY seq) AS next_finished_at
-    FROM production_deployment
-),
-linked AS (
+WITH linked AS (
     SELECT l.deployment_source, l.deployment_id,
            count(*) AS incidents, count(i.resolved_at) AS resolved, max(i.resolved_at) AS last_resolved_at
     FROM (SELECT DISTINCT deployment_source, deployment_id, incident_source, incident_id FROM incident_link) l
@@ -79,12 +73,11 @@ linked AS (
 )
 SELECT wd.period, wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
        COALESCE(lk.incidents, 0) AS incidents,
-       n.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
-       COALESCE(lk.incidents, 0) > 0 OR COALESCE(n.next_kind IN ('rollback', 'hotfix'), false) AS failed,
-       least(CASE WHEN n.next_kind IN ('rollback', 'hotfix') THEN n.next_finished_at END,
+       wd.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
+       COALESCE(lk.incidents, 0) > 0 OR COALESCE(wd.next_kind IN ('rollback', 'hotfix'), false) AS failed,
+       least(CASE WHEN wd.next_kind IN ('rollback', 'hotfix') THEN wd.next_finished_at END,
              CASE WHEN lk.incidents = lk.resolved THEN lk.last_resolved_at END) AS recovered_at
 FROM window_deployment wd
-JOIN next_deployment n ON n.source = wd.source AND n.id = wd.id
 LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
 
 CREATE VIEW change_failure_rate AS
