@@ -3,7 +3,7 @@
 //! a bare date is midnight in that zone. Stored as microseconds since the
 //! epoch, UTC.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Formats with an explicit offset (`%#z` accepts `Z`, `+01`, `+0100`, `+01:00`).
@@ -88,11 +88,20 @@ pub fn parse_micros(value: &str, tz: Tz) -> Result<i64, String> {
     }
 }
 
-/// `YYYY-MM` of a UTC instant: the lake's partition value.
+/// `YYYY-MM` of a UTC instant: the lake's partition value. (Called for every
+/// row of an import: the digits are written directly, not through a format
+/// string parsed each time.)
 pub fn month_of(micros: i64) -> String {
-    DateTime::<Utc>::from_timestamp_micros(micros)
-        .map(|d| d.format("%Y-%m").to_string())
-        .unwrap_or_else(|| "0000-00".into())
+    let Some(d) = DateTime::<Utc>::from_timestamp_micros(micros) else { return "0000-00".into() };
+    let (year, month) = (d.year(), d.month());
+    if !(0..=9999).contains(&year) {
+        return format!("{year:04}-{month:02}");
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let y = year as u32;
+    [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), '-', digit(month / 10), digit(month)]
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]
@@ -146,5 +155,9 @@ mod tests {
     #[test]
     fn month_is_utc() {
         assert_eq!(month_of(utc("2026-03-31T23:30:00-01:00")), "2026-04");
+        assert_eq!(month_of(utc("1900-01-01T00:00:00Z")), "1900-01");
+        assert_eq!(month_of(utc("2199-12-31T23:59:59Z")), "2199-12");
+        assert_eq!(month_of(utc("0999-10-05T00:00:00Z")), "0999-10");
+        assert_eq!(month_of(i64::MAX), "0000-00");
     }
 }

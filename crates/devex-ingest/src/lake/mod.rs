@@ -135,8 +135,9 @@ impl Lake {
     }
 
     /// Input bytes read, validated and written at a time: a chunk costs
-    /// about ten times its size in memory while it is parsed, validated and
-    /// encoded, and two chunks are in flight.
+    /// about ten times its size in memory while it is parsed and validated,
+    /// and three are in flight (read ahead, validated, encoded by the writer
+    /// task).
     pub fn import_chunk_bytes(&self) -> usize {
         self.chunk_bytes.unwrap_or(((self.import_memory_mb as usize) << 20) >> 5)
     }
@@ -262,11 +263,12 @@ impl Lake {
 
     /// An import keeps a row group open per month it writes, each page held in
     /// a buffer the size of the uncompressed page until the group closes: the
-    /// row groups it writes are sized from `import_memory_mb` (a quarter of it
-    /// for 32 open months of about 256-byte rows). `devex maintain` compacts
-    /// them into large ones.
+    /// row groups it writes are sized from `import_memory_mb` (an eighth of it
+    /// for 32 open months of about 256-byte rows: the writer task encodes while
+    /// the next chunk is validated). `devex maintain` compacts them into large
+    /// ones.
     fn import_writer_properties(&self) -> WriterProperties {
-        let rows = ((self.import_memory_mb as usize) << 20) / 4 / (32 * 256);
+        let rows = ((self.import_memory_mb as usize) << 20) / 8 / (32 * 256);
         Self::writer_properties_builder().set_max_row_group_row_count(Some(rows.clamp(8 << 10, 1 << 20))).build()
     }
 

@@ -37,13 +37,56 @@ use super::identity::{HashSet64, Identities, hash};
 use super::{CommitInfo, Lake, Upserted};
 use crate::error::IngestError;
 
+/// A `DeltaWriter` on a task of its own, one batch behind: Parquet encoding and
+/// compression of one chunk overlap the reading and validation of the next.
+struct BackgroundWriter {
+    batches: tokio::sync::mpsc::Sender<RecordBatch>,
+    task: tokio::task::JoinHandle<WriterEnd>,
+}
+
+/// How a writer task ended: the write that failed, if one did, and the files it wrote.
+type WriterEnd = (Option<deltalake::DeltaTableError>, Result<Vec<Add>, deltalake::DeltaTableError>);
+
+impl BackgroundWriter {
+    fn start(mut writer: DeltaWriter) -> BackgroundWriter {
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(1);
+        let task = tokio::spawn(async move {
+            let mut failed = None;
+            while let Some(batch) = rx.recv().await {
+                if let Err(e) = writer.write(&batch).await {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            drop(rx);
+            // Closed even after a failure: its files must be known to be deleted.
+            (failed, writer.close().await)
+        });
+        BackgroundWriter { batches, task }
+    }
+
+    /// Hand a batch over; `false` when the writer has stopped on an error.
+    async fn write(&self, batch: RecordBatch) -> bool {
+        self.batches.send(batch).await.is_ok()
+    }
+
+    /// Wait for every batch to be written and the files closed.
+    async fn close(self) -> WriterEnd {
+        drop(self.batches);
+        match self.task.await {
+            Ok(end) => end,
+            Err(e) => (None, Err(deltalake::DeltaTableError::Generic(format!("the data file writer failed: {e}")))),
+        }
+    }
+}
+
 /// Rows of one table, staged for one commit. Made by [`Lake::begin`].
 pub struct Staging {
     lake: Lake,
     table: Table,
     /// The table as it was when staging began (not loaded if it does not exist yet).
     target: DeltaTable,
-    writer: Option<DeltaWriter>,
+    writer: Option<BackgroundWriter>,
     identities: Identities,
     /// Hashes of the identities the table held when staging began.
     in_lake: HashSet64,
@@ -121,9 +164,22 @@ impl Staging {
         }
         let writer = match &mut self.writer {
             Some(w) => w,
-            None => self.writer.insert(self.new_writer()),
+            None => self.writer.insert(BackgroundWriter::start(self.new_writer())),
         };
-        writer.write(&batch).await.map_err(Lake::lake_err(self.table))
+        if writer.write(batch).await {
+            return Ok(());
+        }
+        // The writer stopped on an error: the caller gives up (abort) and hears why.
+        let Some(w) = self.writer.take() else { return Ok(()) };
+        let (failed, adds) = w.close().await;
+        if let Ok(adds) = &adds {
+            delete(&self.target, adds).await;
+        }
+        Err(Lake::lake_err(self.table)(
+            failed
+                .or(adds.err())
+                .unwrap_or_else(|| deltalake::DeltaTableError::Generic("the data file writer stopped".into())),
+        ))
     }
 
     fn new_writer(&self) -> DeltaWriter {
@@ -144,7 +200,16 @@ impl Staging {
     pub async fn commit(mut self, info: &CommitInfo) -> Result<Upserted, IngestError> {
         let err = Lake::lake_err(self.table);
         let adds = match self.writer.take() {
-            Some(w) => w.close().await.map_err(&err)?,
+            Some(w) => match w.close().await {
+                (None, Ok(adds)) => adds,
+                (failed, adds) => {
+                    if let Ok(adds) = &adds {
+                        delete(&self.target, adds).await;
+                    }
+                    self.remove_new_dir();
+                    return Err(err(failed.or(adds.err()).expect("an error")));
+                }
+            },
             None => Vec::new(),
         };
         if self.rows == 0 {
@@ -175,7 +240,7 @@ impl Staging {
     /// Give up: delete every file written.
     pub async fn abort(mut self) {
         if let Some(w) = self.writer.take()
-            && let Ok(adds) = w.close().await
+            && let (_, Ok(adds)) = w.close().await
         {
             delete(&self.target, &adds).await;
         }
