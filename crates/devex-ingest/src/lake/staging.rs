@@ -65,9 +65,12 @@ impl BackgroundWriter {
         BackgroundWriter { batches, task }
     }
 
-    /// Hand a batch over; `false` when the writer has stopped on an error.
+    /// Hand a batch over, and wait until the writer has taken it (it has
+    /// finished the one before): one batch is encoded while the next chunk is
+    /// validated, and none waits in between. `false` when the writer has
+    /// stopped on an error.
     async fn write(&self, batch: RecordBatch) -> bool {
-        self.batches.send(batch).await.is_ok()
+        self.batches.send(batch).await.is_ok() && self.batches.reserve().await.is_ok()
     }
 
     /// Wait for every batch to be written and the files closed.
