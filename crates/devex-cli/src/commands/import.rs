@@ -15,6 +15,7 @@ use crate::exit::{Failure, Outcome};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcome> {
+    return_large_buffers();
     let inputs = inputs(&args)?;
     let lake = settings.lake();
     let lock = writer_lock(settings)?;
@@ -104,4 +105,19 @@ pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str
         }
     }
     Ok(())
+}
+
+/// Have glibc give buffers of 256 KiB and more back to the system when they
+/// are freed. An import allocates and frees large column buffers chunk after
+/// chunk on several threads; with glibc's default (a threshold that rises to
+/// 32 MiB as large blocks are freed) they stayed in its heaps: an 8 GiB import
+/// peaked at 990-1054 MiB resident for 699 MiB of live heap, and at 817 MiB
+/// with this setting.
+fn return_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes a glibc malloc parameter; called before the
+    // import allocates, it cannot invalidate any allocation.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+    }
 }
