@@ -60,17 +60,18 @@ pub fn quarterly_documents(
     rows: &[RecordBatch],
     group_by: GroupBy,
 ) -> Result<Vec<(Quarter, MetricsDocument)>, QueryError> {
+    let labels: Vec<String> = quarters.iter().map(|q| q.label()).collect();
     let mut groups: Vec<Vec<GroupMetrics>> = vec![Vec::new(); quarters.len()];
     for batch in rows {
-        let labels = batch
+        let quarter = batch
             .column_by_name("quarter")
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
             .ok_or_else(|| QueryError::Shape("quarterly rows without a `quarter` column".into()))?;
         for (i, g) in groups_of(batch, group_by)?.into_iter().enumerate() {
-            let at = quarters
+            let at = labels
                 .iter()
-                .position(|q| q.label() == labels.value(i))
-                .ok_or_else(|| QueryError::Shape(format!("unexpected quarter `{}`", labels.value(i))))?;
+                .position(|l| l == quarter.value(i))
+                .ok_or_else(|| QueryError::Shape(format!("unexpected quarter `{}`", quarter.value(i))))?;
             groups[at].push(g);
         }
     }

@@ -174,15 +174,19 @@ impl Staging {
         }
         // The writer stopped on an error: the caller gives up (abort) and hears why.
         let Some(w) = self.writer.take() else { return Ok(()) };
-        let (failed, adds) = w.close().await;
+        Err(self.writer_failed(w.close().await).await)
+    }
+
+    /// A writer that ended on an error: delete the files it wrote, and say why.
+    async fn writer_failed(&self, (failed, adds): WriterEnd) -> IngestError {
         if let Ok(adds) = &adds {
             delete(&self.target, adds).await;
         }
-        Err(Lake::lake_err(self.table)(
+        Lake::lake_err(self.table)(
             failed
                 .or(adds.err())
                 .unwrap_or_else(|| deltalake::DeltaTableError::Generic("the data file writer stopped".into())),
-        ))
+        )
     }
 
     fn new_writer(&self) -> DeltaWriter {
@@ -201,16 +205,13 @@ impl Staging {
 
     /// Commit the staged rows: an append when none may replace another, else one MERGE.
     pub async fn commit(mut self, info: &CommitInfo) -> Result<Upserted, IngestError> {
-        let err = Lake::lake_err(self.table);
         let adds = match self.writer.take() {
             Some(w) => match w.close().await {
                 (None, Ok(adds)) => adds,
-                (failed, adds) => {
-                    if let Ok(adds) = &adds {
-                        delete(&self.target, adds).await;
-                    }
+                end => {
+                    let e = self.writer_failed(end).await;
                     self.remove_new_dir();
-                    return Err(err(failed.or(adds.err()).expect("an error")));
+                    return Err(e);
                 }
             },
             None => Vec::new(),
