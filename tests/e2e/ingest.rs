@@ -37,7 +37,7 @@ fn metrics(ws: &Workspace) -> Value {
 }
 
 /// Every file under `dir`, as text.
-fn all_text(dir: &Path) -> String {
+pub(crate) fn all_text(dir: &Path) -> String {
     let mut out = String::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

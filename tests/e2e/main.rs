@@ -9,5 +9,6 @@ mod import;
 mod ingest;
 mod lake;
 mod metrics;
+mod pagerduty;
 mod report;
 mod util;

@@ -67,6 +67,58 @@ pub enum SourceConfig {
     Github(GithubSource),
     /// Export files dropped into an inbox directory.
     Files(FilesSource),
+    /// GitLab (gitlab.com or self-managed) projects.
+    Gitlab(GitlabSource),
+    /// PagerDuty incidents.
+    Pagerduty(PagerdutySource),
+}
+
+impl SourceConfig {
+    /// Check values serde cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceConfig::Github(g) => {
+                if g.repos.is_empty() && g.org.is_none() {
+                    return Err("name `repos = [\"owner/name\", ...]` or `org = \"...\"`".into());
+                }
+                if let Some(r) = g.repos.iter().find(|r| r.split('/').filter(|p| !p.is_empty()).count() != 2) {
+                    return Err(format!("repos: `{r}` is not `owner/name`"));
+                }
+                if g.deploy_from == DeployFrom::Workflows && g.workflows.is_empty() {
+                    return Err("deploy_from = \"workflows\" needs `workflows = [\"Deploy\", ...]`".into());
+                }
+                if g.concurrency == 0 {
+                    return Err("concurrency must be at least 1".into());
+                }
+                if g.max_wait_secs > 86_400 {
+                    return Err("max_wait_secs must be at most 86400".into());
+                }
+                check_http(&g.base_url, g.retry_base_ms, g.timeout_secs)
+            }
+            SourceConfig::Gitlab(g) => {
+                if g.projects.is_empty() && g.group.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    return Err("name `projects = [\"group/project\", ...]` or `group = \"...\"`".into());
+                }
+                if let Some(p) = g.projects.iter().find(|p| p.split('/').filter(|s| !s.is_empty()).count() < 2) {
+                    return Err(format!("projects: `{p}` is not a `group/project` path"));
+                }
+                if g.environment.trim().is_empty() {
+                    return Err("environment must name the GitLab environment whose deployments are read".into());
+                }
+                if g.concurrency == 0 {
+                    return Err("concurrency must be at least 1".into());
+                }
+                check_http(&g.base_url, g.retry_base_ms, g.timeout_secs)
+            }
+            SourceConfig::Pagerduty(p) => {
+                if p.initial_days == 0 {
+                    return Err("initial_days must be at least 1".into());
+                }
+                check_http(&p.base_url, p.retry_base_ms, p.timeout_secs)
+            }
+            SourceConfig::Files(_) => Ok(()),
+        }
+    }
 }
 
 /// Where a GitHub source finds deployments.
@@ -148,6 +200,112 @@ impl Default for GithubSource {
             max_wait_secs: 900,
         }
     }
+}
+
+/// `[sources.<name>]` with `type = "gitlab"` (`spec/sources.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitlabSource {
+    /// The instance; the API is `{base_url}/api/v4`.
+    pub base_url: String,
+    /// Environment variable holding the token (`read_api` scope), sent as `PRIVATE-TOKEN`.
+    pub token_env: String,
+    /// Projects as `path_with_namespace`.
+    pub projects: Vec<String>,
+    /// Every non-archived project of this group and of its subgroups (besides `projects`).
+    pub group: Option<String>,
+    /// The GitLab environment whose deployments are read (exact name).
+    pub environment: String,
+    /// `path_with_namespace` -> service; default: the last segment of the path.
+    pub services: BTreeMap<String, String>,
+    /// A project's first deployment ships this many days of commits.
+    pub first_deploy_lookback_days: u32,
+    /// A merged MR with one of these labels makes its deployment a hotfix.
+    pub hotfix_labels: Vec<String>,
+    /// Issues with one of these labels (or of type incident) are incidents.
+    pub incident_labels: Vec<String>,
+    /// Each run re-reads this many days before the last one.
+    pub overlap_days: u32,
+    /// Projects synced at once.
+    pub concurrency: usize,
+    /// Retries of a request after a 5xx, a timeout or a connection error.
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubling, with jitter).
+    pub retry_base_ms: u64,
+    /// Seconds before a request times out.
+    pub timeout_secs: u64,
+}
+
+impl Default for GitlabSource {
+    fn default() -> Self {
+        GitlabSource {
+            base_url: "https://gitlab.com".into(),
+            token_env: "GITLAB_TOKEN".into(),
+            projects: Vec::new(),
+            group: None,
+            environment: "production".into(),
+            services: BTreeMap::new(),
+            first_deploy_lookback_days: 30,
+            hotfix_labels: vec!["hotfix".into()],
+            incident_labels: vec!["incident".into()],
+            overlap_days: 3,
+            concurrency: 4,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// `[sources.<name>]` with `type = "pagerduty"` (`spec/sources.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagerdutySource {
+    /// The REST API root; the EU service region is `https://api.eu.pagerduty.com`.
+    pub base_url: String,
+    /// Environment variable holding a (read-only) REST API key.
+    pub token_env: String,
+    /// Only these services' incidents; empty: every service.
+    pub service_ids: Vec<String>,
+    /// PagerDuty service id -> service; default: the PagerDuty service's name.
+    pub services: BTreeMap<String, String>,
+    /// A first run (and `--full`) reads incidents created this many days back.
+    pub initial_days: u32,
+    /// Each run re-reads this many days before the last one.
+    pub overlap_days: u32,
+    /// Retries of a request after a 5xx, a timeout or a connection error.
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubling, with jitter).
+    pub retry_base_ms: u64,
+    /// Seconds before a request times out.
+    pub timeout_secs: u64,
+}
+
+impl Default for PagerdutySource {
+    fn default() -> Self {
+        PagerdutySource {
+            base_url: "https://api.pagerduty.com".into(),
+            token_env: "PAGERDUTY_TOKEN".into(),
+            service_ids: Vec::new(),
+            services: BTreeMap::new(),
+            initial_days: 365,
+            overlap_days: 3,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// The checks every HTTP source's request settings pass.
+fn check_http(base_url: &str, retry_base_ms: u64, timeout_secs: u64) -> Result<(), String> {
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(format!("base_url `{base_url}` is not an http(s) URL"));
+    }
+    if retry_base_ms > 60_000 || !(1..=3_600).contains(&timeout_secs) {
+        return Err("retry_base_ms must be at most 60000, timeout_secs 1..=3600".into());
+    }
+    Ok(())
 }
 
 /// `[sources.<name>]` with `type = "files"`.
@@ -353,30 +511,7 @@ impl Config {
             }
         }
         for (name, source) in &self.sources {
-            if let SourceConfig::Github(g) = source {
-                let bad = |m: String| Err(ConfigError::Invalid(format!("sources.{name}: {m}")));
-                if g.repos.is_empty() && g.org.is_none() {
-                    return bad("name `repos = [\"owner/name\", ...]` or `org = \"...\"`".into());
-                }
-                if let Some(r) = g.repos.iter().find(|r| r.split('/').filter(|p| !p.is_empty()).count() != 2) {
-                    return bad(format!("repos: `{r}` is not `owner/name`"));
-                }
-                if g.deploy_from == DeployFrom::Workflows && g.workflows.is_empty() {
-                    return bad("deploy_from = \"workflows\" needs `workflows = [\"Deploy\", ...]`".into());
-                }
-                if g.concurrency == 0 {
-                    return bad("concurrency must be at least 1".into());
-                }
-                if g.retry_base_ms > 60_000 || !(1..=3_600).contains(&g.timeout_secs) || g.max_wait_secs > 86_400 {
-                    return bad(
-                        "retry_base_ms must be at most 60000, timeout_secs 1..=3600, max_wait_secs at most 86400"
-                            .into(),
-                    );
-                }
-                if !(g.base_url.starts_with("https://") || g.base_url.starts_with("http://")) {
-                    return bad(format!("base_url `{}` is not an http(s) URL", g.base_url));
-                }
-            }
+            source.validate().map_err(|m| ConfigError::Invalid(format!("sources.{name}: {m}")))?;
         }
         if self.survey.min_group_size < MIN_GROUP_SIZE_FLOOR {
             return Err(ConfigError::Invalid(format!(
@@ -472,6 +607,35 @@ min_group_size = 5
 # timeout_secs = 30
 # max_wait_secs = 900                         # longest rate-limit wait; past it the repository fails (retried next run)
 #
+# [sources.gitlab]
+# type = "gitlab"
+# base_url = "https://gitlab.com"             # self-managed: "https://gitlab.example.com" (the API is {base_url}/api/v4)
+# token_env = "GITLAB_TOKEN"                  # a token with read_api scope
+# projects = ["acme/payments-api"]            # path_with_namespace; and/or:
+# group = "acme"                              # every non-archived project of this group and its subgroups
+# environment = "production"                  # the GitLab environment whose deployments are read (exact name)
+# services = { "acme/web/storefront" = "web" } # project -> service; default: the last segment of its path
+# first_deploy_lookback_days = 30             # a project's first deployment ships this many days of commits
+# hotfix_labels = ["hotfix"]                  # a merged MR with one of these makes its deployment a hotfix
+# incident_labels = ["incident"]              # issues with one of these (or of type incident) are incidents
+# overlap_days = 3                            # each run re-reads this much before the last one
+# concurrency = 4                             # projects synced at once
+# max_retries = 5
+# retry_base_ms = 500
+# timeout_secs = 30
+#
+# [sources.pagerduty]
+# type = "pagerduty"
+# base_url = "https://api.pagerduty.com"      # EU service region: "https://api.eu.pagerduty.com"
+# token_env = "PAGERDUTY_TOKEN"               # a (read-only) REST API key
+# service_ids = ["PABC123"]                   # only these services' incidents; default (empty): every service
+# services = { "PABC123" = "payments-api" }   # PagerDuty service id -> service; default: its PagerDuty name
+# initial_days = 365                          # a first run (and --full) reads incidents created this many days back
+# overlap_days = 3                            # each run re-reads this much before the last one
+# max_retries = 5
+# retry_base_ms = 500
+# timeout_secs = 30
+#
 # [sources.exports]
 # type = "files"
 # inbox = "/var/lib/devex/inbox"              # imported files move to inbox/done/ or inbox/failed/
@@ -536,6 +700,35 @@ mod tests {
         assert!(Config::from_toml_str(&custom.replace("\"custom\"", "\"dora-2023\"")).is_err());
         assert!(Config::from_toml_str(&custom.replace("elite = 12, high = 48", "elite = 48, high = 12")).is_err());
         assert!(Config::from_toml_str("benchmarks = \"dora-2019\"").unwrap_err().to_string().contains("custom"));
+    }
+
+    #[test]
+    fn gitlab_and_pagerduty_sources_parse_with_defaults_and_name_bad_values() {
+        let cfg = Config::from_toml_str(
+            "[sources.gl]\ntype = \"gitlab\"\ngroup = \"acme\"\n[sources.pd]\ntype = \"pagerduty\"\n",
+        )
+        .unwrap();
+        let SourceConfig::Gitlab(gl) = &cfg.sources["gl"] else { panic!("gitlab") };
+        assert_eq!(
+            (gl.base_url.as_str(), gl.token_env.as_str(), gl.concurrency),
+            ("https://gitlab.com", "GITLAB_TOKEN", 4)
+        );
+        let SourceConfig::Pagerduty(pd) = &cfg.sources["pd"] else { panic!("pagerduty") };
+        assert_eq!((pd.initial_days, pd.token_env.as_str()), (365, "PAGERDUTY_TOKEN"));
+        for (bad, says) in [
+            ("[sources.gl]\ntype = \"gitlab\"\n", "projects"),
+            ("[sources.gl]\ntype = \"gitlab\"\nprojects = [\"solo\"]\n", "solo"),
+            ("[sources.gl]\ntype = \"gitlab\"\ngroup = \"a\"\nenvironment = \"\"\n", "environment"),
+            ("[sources.gl]\ntype = \"gitlab\"\ngroup = \"a\"\nconcurrency = 0\n", "concurrency"),
+            ("[sources.gl]\ntype = \"gitlab\"\ngroup = \"a\"\nbase_url = \"gitlab.com\"\n", "base_url"),
+            ("[sources.gl]\ntype = \"gitlab\"\ngroup = \"a\"\nrepos = [\"a/b\"]\n", "repos"),
+            ("[sources.pd]\ntype = \"pagerduty\"\ninitial_days = 0\n", "initial_days"),
+            ("[sources.pd]\ntype = \"pagerduty\"\nbase_url = \"ftp://x\"\n", "base_url"),
+            ("[sources.pd]\ntype = \"pagerduty\"\nservice = \"x\"\n", "service"),
+        ] {
+            let err = Config::from_toml_str(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use devex_ingest::github;
 use devex_ingest::run::{self, RunRecord};
+use devex_ingest::{github, pagerduty};
 use devex_model::config::SourceConfig;
 use devex_query::LakeSession;
 use serde_json::{Value, json};
@@ -21,15 +21,30 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
 
     let mut watermarks = Vec::new();
     for (name, source) in &settings.config.sources {
-        if let SourceConfig::Github(_) = source {
-            for (repo, s) in github::load_state(data, name)?.repos {
+        let time = |w: Option<chrono::DateTime<chrono::Utc>>| {
+            w.map(|w| w.format(devex_model::timestamp::RFC3339_UTC).to_string())
+        };
+        match source {
+            SourceConfig::Github(_) => {
+                for (repo, s) in github::load_state(data, name)?.repos {
+                    watermarks.push(json!({
+                        "source": name,
+                        "repo": repo,
+                        "watermark": time(s.watermark),
+                        "production_deployments_seen": s.shipped.len(),
+                    }));
+                }
+            }
+            SourceConfig::Pagerduty(_) => {
+                let s = pagerduty::load_state(data, name)?;
                 watermarks.push(json!({
                     "source": name,
-                    "repo": repo,
-                    "watermark": s.watermark.map(|w| w.format(devex_model::timestamp::RFC3339_UTC).to_string()),
-                    "production_deployments_seen": s.shipped.len(),
+                    "repo": "(incidents)",
+                    "watermark": time(s.watermark),
+                    "open_incidents": s.open.len(),
                 }));
             }
+            SourceConfig::Gitlab(_) | SourceConfig::Files(_) => {}
         }
     }
 

@@ -28,6 +28,8 @@ use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::http::RetryPolicy;
+use crate::http::backoff;
 use crate::progress::{Event, Level, Progress};
 
 /// Why a request failed for good.
@@ -96,33 +98,6 @@ impl ApiError {
             ApiError::Malformed { .. } => Some("the next run retries; if it persists, check base_url"),
             _ => None,
         }
-    }
-}
-
-/// How requests are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// First backoff; doubles each retry, with ±50 % jitter.
-    pub base: Duration,
-    /// The longest a rate limit may hold a request; a longer wait fails it.
-    pub max_wait: Duration,
-    /// The first wait after a secondary rate limit that names no `retry-after`
-    /// (GitHub: "at least one minute"); it doubles each time.
-    pub secondary_wait: Duration,
-}
-
-impl RetryPolicy {
-    /// `max_retries` with backoff from `base`, rate-limit waits capped at 15 minutes.
-    pub fn new(max_retries: u32, base: Duration) -> RetryPolicy {
-        RetryPolicy { max_retries, base, max_wait: Duration::from_secs(900), secondary_wait: Duration::from_secs(60) }
-    }
-
-    /// With rate-limit waits capped at `max_wait`.
-    pub fn with_max_wait(mut self, max_wait: Duration) -> RetryPolicy {
-        self.max_wait = max_wait;
-        self
     }
 }
 
@@ -454,19 +429,6 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// Exponential backoff with ±50 % jitter. The jitter comes from a hash of the URL,
-/// the attempt and the clock's nanoseconds, so concurrent retries spread out
-/// without an RNG crate.
-fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt - 1).min(16));
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in url.bytes().chain(attempt.to_le_bytes()).chain(Utc::now().timestamp_subsec_nanos().to_le_bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let factor = 0.5 + (h % 1000) as f64 / 1000.0;
-    Duration::try_from_secs_f64(exp.as_secs_f64() * factor).unwrap_or(Duration::MAX)
-}
-
 /// A transport error's message without anything that could carry a secret:
 /// octocrab's errors name the failing layer and the OS error, never headers.
 fn transport_message(e: &octocrab::Error) -> String {
@@ -488,22 +450,5 @@ mod tests {
                     <https://api.github.com/repos/o/r/deployments?page=5>; rel=\"last\"";
         assert_eq!(next_link(link).as_deref(), Some("https://api.github.com/repos/o/r/deployments?page=2"));
         assert_eq!(next_link("<https://x/?page=1>; rel=\"prev\""), None);
-    }
-
-    #[test]
-    fn a_huge_configured_backoff_saturates_instead_of_panicking() {
-        for attempt in [1, 5, 40] {
-            assert!(backoff(Duration::from_millis(u64::MAX), attempt, "u") >= Duration::from_secs(u64::MAX / 2000));
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter() {
-        let base = Duration::from_millis(100);
-        for attempt in 1..6 {
-            let d = backoff(base, attempt, "u");
-            let nominal = 100.0 * f64::from(1u32 << (attempt - 1));
-            assert!(d.as_millis() as f64 >= nominal * 0.5 && d.as_millis() as f64 <= nominal * 1.5, "{d:?}");
-        }
     }
 }
