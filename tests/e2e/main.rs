@@ -4,6 +4,7 @@
 
 mod browser;
 mod demo;
+mod gitlab;
 mod hardening;
 mod import;
 mod ingest;

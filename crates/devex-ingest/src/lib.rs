@@ -25,10 +25,12 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod bridge;
+pub mod chain;
 pub mod endpoint;
 pub mod error;
 pub mod files;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod import;
 pub mod input;

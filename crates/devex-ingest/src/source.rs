@@ -133,36 +133,10 @@ pub fn from_config(name: &str, config: &SourceConfig) -> Box<dyn Source> {
     match config {
         SourceConfig::Github(cfg) => Box::new(crate::github::Github { name: name.into(), config: cfg.clone() }),
         SourceConfig::Files(cfg) => Box::new(crate::files::Files { name: name.into(), config: cfg.clone() }),
-        SourceConfig::Gitlab(_) => Box::new(NotYet { name: name.into(), kind: "gitlab" }),
+        SourceConfig::Gitlab(cfg) => Box::new(crate::gitlab::Gitlab { name: name.into(), config: cfg.clone() }),
         SourceConfig::Pagerduty(cfg) => {
             Box::new(crate::pagerduty::Pagerduty { name: name.into(), config: cfg.clone() })
         }
-    }
-}
-
-/// A source type this build parses but cannot run yet: it fails with a clear error.
-struct NotYet {
-    name: String,
-    kind: &'static str,
-}
-
-impl Source for NotYet {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> &'static str {
-        self.kind
-    }
-
-    fn run<'a>(&'a self, _: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>> {
-        Box::pin(async move {
-            Err(IngestError::Source {
-                name: self.name.clone(),
-                message: format!("type = \"{}\" is not supported by this build", self.kind),
-                hint: Some("upgrade devex".into()),
-            })
-        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use devex_ingest::run::{self, RunRecord};
-use devex_ingest::{github, pagerduty};
+use devex_ingest::{github, gitlab, pagerduty};
 use devex_model::config::SourceConfig;
 use devex_query::LakeSession;
 use serde_json::{Value, json};
@@ -44,7 +44,17 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                     "open_incidents": s.open.len(),
                 }));
             }
-            SourceConfig::Gitlab(_) | SourceConfig::Files(_) => {}
+            SourceConfig::Gitlab(_) => {
+                for (project, s) in gitlab::load_state(data, name)?.projects {
+                    watermarks.push(json!({
+                        "source": name,
+                        "repo": project,
+                        "watermark": time(s.watermark),
+                        "production_deployments_seen": s.shipped.len(),
+                    }));
+                }
+            }
+            SourceConfig::Files(_) => {}
         }
     }
 

@@ -1,38 +1,15 @@
-//! The GitHub mapping rules, with no HTTP in them: which successful production
-//! deployments form the chain and which are rollbacks, where each deployment's
-//! commits come from, which deployment a commit is attributed to, each
-//! deployment's kind, and the canonical `deployments` and `changes` rows.
-//! `sync.rs` fetches what these need and calls them in that order.
+//! The GitHub mapping rules, with no HTTP in them: each deployment's kind, and
+//! the canonical `deployments` and `changes` rows, on top of the chain and
+//! attribution every pull source shares ([`crate::chain`]). `sync.rs` fetches
+//! what these need and calls them in that order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use devex_model::row::{self, DeploymentKind, DeploymentStatus};
 
 use super::parse;
-use super::sync::Shipped;
-
-/// A deployment as fetched, before mapping.
-#[derive(Debug, Clone)]
-pub(crate) struct Deploy {
-    pub(crate) id: String,
-    pub(crate) environment: String,
-    pub(crate) sha: String,
-    pub(crate) started_at: Option<DateTime<Utc>>,
-    pub(crate) finished_at: DateTime<Utc>,
-    pub(crate) success: bool,
-    pub(crate) url: Option<String>,
-}
-
-/// A commit a deployment shipped.
-#[derive(Debug, Clone)]
-pub(crate) struct Commit {
-    pub(crate) sha: String,
-    pub(crate) authored_at: DateTime<Utc>,
-    pub(crate) author: Option<String>,
-    pub(crate) message: String,
-    pub(crate) parents: usize,
-}
+pub(crate) use crate::chain::{Commit, CommitSource, Deploy, Shipped, attribute, chain};
 
 /// A merged pull request.
 #[derive(Debug, Clone)]
@@ -51,86 +28,6 @@ pub(crate) struct PullRequest {
 pub(crate) struct PullRequests {
     /// Every shipped commit that belongs to a PR (its merge commit or one of its commits).
     pub(crate) by_sha: HashMap<String, PullRequest>,
-}
-
-/// Where a production deployment's commits come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CommitSource {
-    /// A rollback: it ships nothing.
-    Nothing,
-    /// The commits between this sha (the latest earlier deployment that shipped code) and its own.
-    Compare(String),
-    /// The repository's first deployment: the commits of the lookback before it.
-    Lookback,
-}
-
-/// The chain of successful production deployments, what was remembered updated
-/// with what was read now, oldest first, rollbacks (a redeploy of an earlier
-/// sha in the same environment) marked; and, for each deployment read now, its
-/// index in the chain and where its commits come from.
-pub(crate) fn chain(
-    previous: Vec<Shipped>,
-    deploys: &[Deploy],
-    production: &[String],
-) -> (Vec<Shipped>, Vec<(usize, CommitSource)>) {
-    let is_prod = |env: &str| production.iter().any(|p| p.eq_ignore_ascii_case(env));
-    let mut chain: BTreeMap<String, Shipped> = previous.into_iter().map(|s| (s.id.clone(), s)).collect();
-    for d in deploys.iter().filter(|d| d.success && is_prod(&d.environment)) {
-        chain.insert(
-            d.id.clone(),
-            Shipped {
-                id: d.id.clone(),
-                sha: d.sha.clone(),
-                environment: d.environment.to_ascii_lowercase(),
-                finished_at: d.finished_at,
-                rollback: false,
-            },
-        );
-    }
-    let mut chain: Vec<Shipped> = chain.into_values().collect();
-    chain.sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-
-    let fetched: HashSet<&str> = deploys.iter().map(|d| d.id.as_str()).collect();
-    let mut plans = Vec::new();
-    for i in 0..chain.len() {
-        let (earlier, rest) = chain.split_at_mut(i);
-        let this = &mut rest[0];
-        let mut same_env = earlier.iter().filter(|e| e.environment == this.environment);
-        this.rollback = same_env.clone().any(|e| e.sha == this.sha);
-        if !fetched.contains(this.id.as_str()) {
-            continue;
-        }
-        let source = if this.rollback {
-            CommitSource::Nothing
-        } else {
-            match same_env.rfind(|e| !e.rollback) {
-                Some(base) => CommitSource::Compare(base.sha.clone()),
-                None => CommitSource::Lookback,
-            }
-        };
-        plans.push((i, source));
-    }
-    (chain, plans)
-}
-
-/// First deployment wins: each commit is attributed once, to the earliest
-/// deployment that shipped it. `commits` are in the order of `plans`. Returns
-/// (deployment id, commit) pairs and the set of attributed shas.
-pub(crate) fn attribute(
-    chain: &[Shipped],
-    plans: &[(usize, CommitSource)],
-    commits: Vec<Vec<Commit>>,
-) -> (Vec<(String, Commit)>, HashSet<String>) {
-    let mut attributed: HashSet<String> = HashSet::new();
-    let mut shipped: Vec<(String, Commit)> = Vec::new();
-    for ((i, _), commits) in plans.iter().zip(commits) {
-        for c in commits {
-            if attributed.insert(c.sha.clone()) {
-                shipped.push((chain[*i].id.clone(), c));
-            }
-        }
-    }
-    (shipped, attributed)
 }
 
 /// Kinds: `rollback` (a redeployed sha), else `hotfix` (it ships a revert commit,

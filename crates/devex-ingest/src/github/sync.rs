@@ -14,6 +14,8 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::chain::Shipped;
+
 use super::client::{ApiError, Client};
 use super::map::{self, Commit, CommitSource, Deploy, PullRequest, PullRequests};
 use super::parse::{self, format_time, malformed};
@@ -39,21 +41,6 @@ pub struct RepoState {
     /// Every successful production deployment seen, oldest first: the base of the
     /// next compare, and the shas that make a redeploy a rollback.
     pub shipped: Vec<Shipped>,
-}
-
-/// A successful production deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Shipped {
-    /// The deployment's `id` in the lake.
-    pub id: String,
-    /// Its commit.
-    pub sha: String,
-    /// Lower-cased environment.
-    pub environment: String,
-    /// When it finished.
-    pub finished_at: DateTime<Utc>,
-    /// A redeploy of an earlier sha (ships nothing).
-    pub rollback: bool,
 }
 
 /// The rows of one repository.

@@ -1,0 +1,317 @@
+//! The GitLab source: `[sources.<name>]` with `type = "gitlab"`
+//! (`spec/sources.md`), over GitLab's REST v4 with plain reqwest and serde
+//! structs ([`payload`]).
+//!
+//! [`sync_source`] reads every project of the source (several at once) into
+//! memory as canonical rows; [`Gitlab`], the source the run loop drives, lands
+//! them with one MERGE per table and only then calls [`save_state`], which
+//! advances the watermark of each project that synced. A project that failed
+//! keeps its old watermark and contributed no row; the next run retries it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), devex_ingest::http::HttpError> {
+//! use devex_ingest::gitlab::sync_source;
+//! let cfg = devex_model::config::GitlabSource { group: Some("acme".into()), ..Default::default() };
+//! let opts = devex_ingest::source::SyncOptions { full: false, since: None, now: chrono::Utc::now() };
+//! let token = std::env::var("GITLAB_TOKEN").ok();
+//! let sync = sync_source("gitlab", &cfg, token, "devex-data".as_ref(), &opts,
+//!     devex_ingest::progress::silent()).await?;
+//! println!("{} deployments from {} projects", sync.deployments.len(), sync.projects.len());
+//! # Ok(()) }
+//! ```
+
+pub mod payload;
+pub mod sync;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use devex_model::Table;
+use devex_model::atomic::write_atomic;
+use devex_model::config::GitlabSource;
+use devex_model::row::{self, records};
+use futures::StreamExt;
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::error::IngestError;
+use crate::http::{Api, HttpClient, HttpError, RetryPolicy};
+use crate::progress::{Event, Level, Progress};
+use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, land};
+use sync::{ProjectPlan, ProjectState, SyncWindow, encode, list, sync_project};
+
+/// The `gitlab` source.
+#[derive(Debug, Clone)]
+pub struct Gitlab {
+    /// The source's name.
+    pub name: String,
+    /// Its configuration.
+    pub config: GitlabSource,
+}
+
+impl Source for Gitlab {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>> {
+        Box::pin(async move {
+            let cfg = &self.config;
+            let fail = |e: HttpError| IngestError::Source {
+                name: self.name.clone(),
+                message: e.to_string(),
+                hint: e.hint().map(str::to_string),
+            };
+            (ctx.progress)(&Event::new(Level::Info, format!("source {}: GitLab {}", self.name, cfg.base_url)));
+            let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty());
+            if token.is_none() {
+                (ctx.progress)(&Event::new(
+                    Level::Warn,
+                    format!(
+                        "{}: ${} is not set: unauthenticated requests (public projects only)",
+                        self.name, cfg.token_env
+                    ),
+                ));
+            }
+            let sync = sync_source(&self.name, cfg, token, ctx.data_dir, ctx.options, Arc::clone(&ctx.progress))
+                .await
+                .map_err(fail)?;
+            let landed = land(
+                ctx,
+                "gitlab",
+                &self.name,
+                &[
+                    (Table::Deployments, &records(&sync.deployments)),
+                    (Table::Changes, &records(&sync.changes)),
+                    (Table::Incidents, &records(&sync.incidents)),
+                ],
+            )
+            .await?;
+            // Only now that the rows are in the lake do the watermarks move.
+            save_state(ctx.data_dir, &self.name, &sync).map_err(fail)?;
+            Ok(SourceRecord {
+                source: self.name.clone(),
+                kind: self.kind().into(),
+                tables: landed.tables,
+                errors: sync
+                    .projects
+                    .iter()
+                    .filter_map(|p| {
+                        let e = p.error.as_ref()?;
+                        Some(match &p.hint {
+                            Some(h) => format!("{}: {e} (hint: {h})", p.project),
+                            None => format!("{}: {e}", p.project),
+                        })
+                    })
+                    .collect(),
+                warnings: landed.warnings,
+                requests: Some(sync.requests),
+                repos: Some(sync.projects.len()),
+                ..Default::default()
+            })
+        })
+    }
+}
+
+/// One project's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectOutcome {
+    /// `path_with_namespace`.
+    pub project: String,
+    /// Rows read.
+    pub deployments: usize,
+    /// Changes.
+    pub changes: usize,
+    /// Incidents.
+    pub incidents: usize,
+    /// Why it failed (nothing of it lands).
+    pub error: Option<String>,
+    /// What to do about the failure.
+    pub hint: Option<String>,
+}
+
+/// What a source's sync read.
+#[derive(Debug, Default)]
+pub struct SourceSync {
+    /// `deployments` rows of every project that synced.
+    pub deployments: Vec<row::Deployment>,
+    /// `changes` rows.
+    pub changes: Vec<row::Change>,
+    /// `incidents` rows.
+    pub incidents: Vec<row::Incident>,
+    /// Per project, by path.
+    pub projects: Vec<ProjectOutcome>,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    new_state: BTreeMap<String, ProjectState>,
+}
+
+/// What devex keeps of a source between runs: `_state/gitlab/<source>.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SourceState {
+    /// Per project.
+    pub projects: BTreeMap<String, ProjectState>,
+}
+
+/// `<data>/_state/gitlab/<source>.json`.
+pub fn state_path(data_dir: &Path, source: &str) -> PathBuf {
+    data_dir.join("_state").join("gitlab").join(format!("{source}.json"))
+}
+
+/// The saved state of a source (empty if it never ran).
+pub fn load_state(data_dir: &Path, source: &str) -> Result<SourceState, HttpError> {
+    let path = state_path(data_dir, source);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            HttpError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SourceState::default()),
+        Err(e) => Err(HttpError::Setup(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// After the rows landed: advance the watermark of every project that synced
+/// (failed ones keep theirs).
+pub fn save_state(data_dir: &Path, source: &str, sync: &SourceSync) -> Result<(), HttpError> {
+    let mut state = load_state(data_dir, source)?;
+    for (project, s) in &sync.new_state {
+        state.projects.insert(project.clone(), s.clone());
+    }
+    let path = state_path(data_dir, source);
+    let io = |e: std::io::Error| HttpError::Setup(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
+    write_atomic(&path, &serde_json::to_vec_pretty(&state).expect("serialisable")).map_err(io)
+}
+
+/// Sync every project of a source into memory.
+pub async fn sync_source(
+    name: &str,
+    cfg: &GitlabSource,
+    token: Option<String>,
+    data_dir: &Path,
+    opts: &SyncOptions,
+    notify: Progress,
+) -> Result<SourceSync, HttpError> {
+    let api = format!("{}/api/v4", cfg.base_url.trim_end_matches('/'));
+    let client = HttpClient::new(
+        Api::Gitlab,
+        &api,
+        token,
+        Duration::from_secs(cfg.timeout_secs.max(1)),
+        RetryPolicy::new(cfg.max_retries, Duration::from_millis(cfg.retry_base_ms)),
+        Arc::clone(&notify),
+    )?;
+    let state = load_state(data_dir, name)?;
+    let plans = projects(&client, cfg).await?;
+    let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
+    let total = plans.len();
+
+    let mut results: Vec<(ProjectPlan, Result<sync::ProjectRows, HttpError>)> =
+        futures::stream::iter(plans.into_iter().map(|plan| {
+            let previous = if opts.full {
+                ProjectState::default()
+            } else {
+                state.projects.get(&plan.path).cloned().unwrap_or_default()
+            };
+            let since = match opts.since {
+                Some(s) => Some(s),
+                None => previous.watermark.map(|w| w - overlap),
+            };
+            let window = SyncWindow { since, now: opts.now };
+            let client = &client;
+            async move {
+                let r = sync_project(client, cfg, &plan, previous, &window).await;
+                (plan, r)
+            }
+        }))
+        .buffer_unordered(cfg.concurrency.max(1))
+        .enumerate()
+        .map(|(i, (plan, r))| {
+            let event = match &r {
+                Ok(rows) => Event::new(
+                    Level::Detail,
+                    format!(
+                        "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
+                        i + 1,
+                        plan.path,
+                        rows.deployments.len(),
+                        rows.changes.len(),
+                        rows.incidents.len()
+                    ),
+                ),
+                Err(e) => Event::new(Level::Warn, format!("[{}/{total}] {}: failed: {e}", i + 1, plan.path)),
+            };
+            notify(&event);
+            (plan, r)
+        })
+        .collect()
+        .await;
+
+    let mut out = SourceSync::default();
+    results.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    for (plan, r) in results {
+        match r {
+            Ok(rows) => {
+                out.projects.push(ProjectOutcome {
+                    project: plan.path.clone(),
+                    deployments: rows.deployments.len(),
+                    changes: rows.changes.len(),
+                    incidents: rows.incidents.len(),
+                    error: None,
+                    hint: None,
+                });
+                out.deployments.extend(rows.deployments);
+                out.changes.extend(rows.changes);
+                out.incidents.extend(rows.incidents);
+                out.new_state.insert(plan.path, rows.state);
+            }
+            Err(e) => out.projects.push(ProjectOutcome {
+                project: plan.path,
+                deployments: 0,
+                changes: 0,
+                incidents: 0,
+                hint: e.hint().map(str::to_string),
+                error: Some(e.to_string()),
+            }),
+        }
+    }
+    out.requests = client.requests();
+    Ok(out)
+}
+
+/// The projects of a source: `projects`, plus every non-archived project of
+/// `group` and its subgroups, deduplicated.
+async fn projects(client: &HttpClient, cfg: &GitlabSource) -> Result<Vec<ProjectPlan>, HttpError> {
+    let mut paths: Vec<String> = cfg.projects.iter().map(|p| p.trim_matches('/').to_string()).collect();
+    if let Some(group) = cfg.group.as_deref().filter(|g| !g.trim().is_empty()) {
+        let path = format!(
+            "/groups/{}/projects?include_subgroups=true&archived=false&per_page=100",
+            encode(group.trim_matches('/'))
+        );
+        let url = client.url(&path);
+        for p in payload::items::<payload::Project>(&list(client, &path).await?, &url)? {
+            if !p.archived {
+                paths.push(p.path_with_namespace);
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    Ok(paths
+        .into_iter()
+        .map(|path| {
+            let service = cfg
+                .services
+                .get(&path)
+                .cloned()
+                .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(&path).to_string());
+            ProjectPlan { path, service }
+        })
+        .collect())
+}
