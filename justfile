@@ -19,12 +19,14 @@ lint:
 # imports the 2M changes as NDJSON against DuckDB's read_json -> COPY TO parquet
 # (DuckDB from PyPI), then an 8 GiB NDJSON export (which must stay within
 # lake.import_memory_mb), then a night of new changes into the rest.
-# Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms.
+# Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms,
+# and 50 projects x 200 deployments (10,000) from a local GitLab answering in 50 ms.
 bench:
     python3 -m pip install --quiet duckdb || echo "no duckdb: the import bench prints no ratio"
     cargo bench -p devex-cli --bench metrics_large
     cargo bench -p devex-cli --bench import_large
     cargo bench -p devex-ingest --bench github_sync
+    cargo bench -p devex-ingest --bench gitlab_sync
 
 # Write the sample organisation's scorecard to reports/demo/ (after `just demo`).
 report:
