@@ -8,17 +8,13 @@ use serde_json::Value;
 use wiremock::MockServer;
 
 use crate::ingest::all_text;
-use crate::util::{Workspace, rows};
+use crate::util::{Workspace, mock_server, org_metrics, rows};
 
 const TOKEN: &str = "glpat-e2eSecretToken0123456789";
 
 fn gitlab(gl: &GitLab) -> (tokio::runtime::Runtime, MockServer) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(async {
-        let server = MockServer::start().await;
-        gl.mount(&server).await;
-        server
-    });
+    let (rt, server) = mock_server();
+    rt.block_on(gl.mount(&server));
     (rt, server)
 }
 
@@ -27,13 +23,7 @@ fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
 }
 
 fn march(ws: &Workspace) -> Value {
-    let out = ws
-        .devex()
-        .args(["metrics", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["groups"][0].clone()
+    org_metrics(ws, "2026-03-01", "2026-04-01")
 }
 
 fn close(v: &Value, want: f64) -> bool {

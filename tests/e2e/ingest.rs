@@ -7,18 +7,13 @@ use devex_ghmock::{fixtures, mount};
 use serde_json::Value;
 use wiremock::MockServer;
 
-use crate::util::{Workspace, rows};
+use crate::util::{Workspace, mock_server, org_metrics, rows};
 
 const TOKEN: &str = "ghp_e2eSecretToken0123456789abcdef";
 
-/// The mock GitHub runs on its own runtime's threads while the test drives the binary.
 fn github(repos: Vec<devex_ghmock::Repo>, page_size: usize) -> (tokio::runtime::Runtime, MockServer) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(async {
-        let server = MockServer::start().await;
-        mount(&server, repos, page_size).await;
-        server
-    });
+    let (rt, server) = mock_server();
+    rt.block_on(mount(&server, repos, page_size));
     (rt, server)
 }
 
@@ -27,13 +22,7 @@ fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
 }
 
 fn metrics(ws: &Workspace) -> Value {
-    let out = ws
-        .devex()
-        .args(["metrics", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["groups"][0].clone()
+    org_metrics(ws, "2026-03-01", "2026-04-01")
 }
 
 /// Every file under `dir`, as text.

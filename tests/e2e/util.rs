@@ -145,3 +145,18 @@ pub fn delta_version(data: &Path, table: &str) -> Option<u64> {
 pub fn rows(v: &[&[&str]]) -> Vec<Vec<String>> {
     v.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
 }
+
+/// A local API server (wiremock) on its own runtime's threads, so it answers
+/// while the test drives the binary; mount the API with `rt.block_on(...)`.
+pub fn mock_server() -> (tokio::runtime::Runtime, wiremock::MockServer) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    (rt, server)
+}
+
+/// `devex metrics --from FROM --to TO --format json` for the organisation: its one group.
+pub fn org_metrics(ws: &Workspace, from: &str, to: &str) -> serde_json::Value {
+    let out = ws.devex().args(["metrics", "--from", from, "--to", to, "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["groups"][0].clone()
+}

@@ -6,9 +6,10 @@
 //! deployment a commit is attributed to (the earliest that shipped it).
 //! No HTTP here: each source fetches what these need.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use devex_model::row::DeploymentKind;
 use serde::{Deserialize, Serialize};
 
 /// A successful production deployment.
@@ -126,4 +127,32 @@ pub(crate) fn attribute(
         }
     }
     (shipped, attributed)
+}
+
+/// A revert commit, as `git revert` writes it.
+pub fn is_revert(message: &str) -> bool {
+    message.contains("This reverts commit ")
+}
+
+/// Kinds: `rollback` (a redeployed sha), else `hotfix` (it ships a revert
+/// commit, or a commit whose merged pull or merge request has one of
+/// `hotfix_labels`, compared case-insensitively); deployments not listed are
+/// `regular`. `labels[i]` are the labels of `shipped[i]`'s request (empty if none).
+pub(crate) fn kinds(
+    chain: &[Shipped],
+    shipped: &[(String, Commit)],
+    labels: &[&[String]],
+    hotfix_labels: &[String],
+) -> HashMap<String, DeploymentKind> {
+    let mut kind: HashMap<String, DeploymentKind> = HashMap::new();
+    for s in chain.iter().filter(|s| s.rollback) {
+        kind.insert(s.id.clone(), DeploymentKind::Rollback);
+    }
+    for ((deploy_id, c), labels) in shipped.iter().zip(labels) {
+        let labelled = labels.iter().any(|l| hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l)));
+        if (is_revert(&c.message) || labelled) && !kind.contains_key(deploy_id) {
+            kind.insert(deploy_id.clone(), DeploymentKind::Hotfix);
+        }
+    }
+    kind
 }

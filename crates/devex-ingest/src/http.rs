@@ -217,6 +217,26 @@ pub fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
     Duration::try_from_secs_f64(exp.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
+/// Percent-encoding of a path segment or query value: everything but
+/// unreserved characters (RFC 3986).
+///
+/// ```
+/// use devex_ingest::http::encode;
+/// assert_eq!(encode("acme/web app"), "acme%2Fweb%20app");
+/// assert_eq!(encode("2026-03-01T00:00:00Z"), "2026-03-01T00%3A00%3A00Z");
+/// ```
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A response: the JSON body and the headers (for paging).
 #[derive(Debug, Clone)]
 pub struct Page {

@@ -36,7 +36,7 @@ use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
-use crate::http::{Api, HttpClient, HttpError, RetryPolicy};
+use crate::http::{Api, HttpClient, HttpError, RetryPolicy, encode};
 use crate::progress::{Event, Level, Progress};
 use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, land};
 
@@ -312,19 +312,6 @@ fn incidents_url(
     client.url(&q)
 }
 
-/// Percent-encode a query or path value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
@@ -466,11 +453,5 @@ mod tests {
         let w = windows(from, from + chrono::Duration::days(181));
         assert_eq!(w.len(), 2);
         assert_eq!(w[1], (from + chrono::Duration::days(180), from + chrono::Duration::days(181)));
-    }
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(encode("2026-03-01T00:00:00Z"), "2026-03-01T00%3A00%3A00Z");
-        assert_eq!(encode("a b/c"), "a%20b%2Fc");
     }
 }

@@ -115,6 +115,37 @@ impl SourceRecord {
     }
 }
 
+/// One unit of a pull source (a repository, a project): what it read, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitOutcome {
+    /// `owner/name`, `path_with_namespace`, ...
+    pub unit: String,
+    /// Rows read: deployments, changes, incidents.
+    pub deployments: usize,
+    /// Changes.
+    pub changes: usize,
+    /// Incidents.
+    pub incidents: usize,
+    /// Why it failed (nothing of it lands).
+    pub error: Option<String>,
+    /// What to do about the failure.
+    pub hint: Option<String>,
+}
+
+/// `unit: error (hint: ...)` for every unit that failed, for the run record.
+pub fn unit_errors(units: &[UnitOutcome]) -> Vec<String> {
+    units
+        .iter()
+        .filter_map(|u| {
+            let e = u.error.as_ref()?;
+            Some(match &u.hint {
+                Some(h) => format!("{}: {e} (hint: {h})", u.unit),
+                None => format!("{}: {e}", u.unit),
+            })
+        })
+        .collect()
+}
+
 /// A configured source.
 pub trait Source: Send + Sync {
     /// The `[sources.<name>]` name.

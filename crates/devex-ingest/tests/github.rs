@@ -260,7 +260,7 @@ async fn a_malformed_page_fails_its_repository_alone_and_keeps_its_watermark() {
     let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
         .await
         .unwrap();
-    let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
+    let web = sync.repos.iter().find(|r| r.unit == "acme/web").unwrap();
     assert!(web.error.as_deref().unwrap().contains("malformed"), "{web:?}");
     assert!(sync.deployments.iter().all(|d| d.id.starts_with("acme/api/")));
     assert_eq!(sync.deployments.len(), 5);
@@ -353,7 +353,7 @@ async fn workflow_runs_and_org_listing() {
         .await
         .unwrap();
     // Only acme/api: legacy is archived, docs lacks the topic.
-    let repos: Vec<&str> = sync.repos.iter().map(|r| r.repo.as_str()).collect();
+    let repos: Vec<&str> = sync.repos.iter().map(|r| r.unit.as_str()).collect();
     assert_eq!(repos, vec!["acme/api"]);
     // Only the successful run of the exact workflow name on the default branch is a deployment.
     assert_eq!(sync.deployments.len(), 1, "{:?}", sync.deployments);
@@ -433,7 +433,7 @@ async fn a_wait_past_max_wait_secs_fails_that_repository_with_a_hint_and_the_res
         .await
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(20), "no minute-long wait past the cap");
-    let web = sync.repos.iter().find(|r| r.repo == "acme/web").unwrap();
+    let web = sync.repos.iter().find(|r| r.unit == "acme/web").unwrap();
     let error = web.error.as_deref().unwrap();
     assert!(error.contains("a wait of 60 s is longer than max_wait_secs = 30"), "{error}");
     assert!(web.hint.as_deref().unwrap().contains("max_wait_secs"), "{web:?}");

@@ -194,10 +194,10 @@ async fn faults_are_retried_rate_limits_waited_and_a_missing_project_fails_alone
     let (progress, seen) = recorder();
     let opts = SyncOptions { full: false, since: None, now: t("2026-04-01T00:00:00Z") };
     let s = sync_source("gl", &cfg, Some(TOKEN.into()), dir.path(), &opts, progress).await.unwrap();
-    let gone = s.projects.iter().find(|p| p.project == "acme/gone").unwrap();
+    let gone = s.projects.iter().find(|p| p.unit == "acme/gone").unwrap();
     assert!(gone.error.as_ref().unwrap().contains("HTTP 404"), "{gone:?}");
     assert!(gone.hint.as_ref().unwrap().contains("path_with_namespace"));
-    let ok = s.projects.iter().find(|p| p.project == PAYMENTS).unwrap();
+    let ok = s.projects.iter().find(|p| p.unit == PAYMENTS).unwrap();
     assert!(ok.error.is_none() && ok.deployments == 6 && ok.changes == 7, "{ok:?}");
     let seen = seen.lock().unwrap();
     assert!(seen.iter().any(|m| m.contains("GitLab rate limit") && m.contains("waiting 1 s")), "{seen:?}");

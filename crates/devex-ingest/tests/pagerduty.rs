@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use devex_ingest::http::HttpError;
-use devex_ingest::pagerduty::{PagerdutyState, read_incidents};
+use devex_ingest::pagerduty::{IncidentsRead, PagerdutyState, read_incidents};
 use devex_ingest::progress::{Event, Progress};
 use devex_ingest::source::SyncOptions;
 use devex_model::config::PagerdutySource;
@@ -34,6 +34,21 @@ fn options(now: &str) -> SyncOptions {
     SyncOptions { full: false, since: None, now: t(now) }
 }
 
+/// One read, as a run at `now` would do it.
+async fn read(
+    cfg: &PagerdutySource,
+    key: &str,
+    previous: &PagerdutyState,
+    now: &str,
+    progress: Progress,
+) -> Result<IncidentsRead, HttpError> {
+    read_incidents("pd", cfg, key.into(), previous, &options(now), progress).await
+}
+
+fn silent() -> Progress {
+    devex_ingest::progress::silent()
+}
+
 fn recorder() -> (Progress, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
@@ -59,16 +74,7 @@ async fn a_span_longer_than_180_days_is_read_in_windows_page_by_page() {
     pd.mount(&server).await;
 
     let cfg = config(&server);
-    let read = read_incidents(
-        "pd",
-        &cfg,
-        KEY.into(),
-        &PagerdutyState::default(),
-        &options("2026-04-01T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap();
+    let read = read(&cfg, KEY, &PagerdutyState::default(), "2026-04-01T00:00:00Z", silent()).await.unwrap();
     assert_eq!(read.windows.len(), 3);
     assert_eq!(read.windows[0], (t("2025-02-25T00:00:00Z"), t("2025-08-24T00:00:00Z")));
     assert_eq!(read.windows[2].1, t("2026-04-01T00:00:00Z"));
@@ -101,31 +107,13 @@ async fn an_incident_open_at_the_last_run_is_re_read_and_lands_resolved() {
     pd.mount(&server).await;
     let cfg = config(&server);
 
-    let first = read_incidents(
-        "pd",
-        &cfg,
-        KEY.into(),
-        &PagerdutyState::default(),
-        &options("2026-04-01T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap();
+    let first = read(&cfg, KEY, &PagerdutyState::default(), "2026-04-01T00:00:00Z", silent()).await.unwrap();
     assert_eq!(first.state.open, ["Q2"]);
     assert!(first.incidents[0].resolved_at.is_none());
 
     // Q2 resolves; the next run (overlap 3 days from 2026-04-01) does not list it again.
     pd.update("Q2", |i| *i = i.clone().resolved("2026-03-10T18:00:00Z"));
-    let second = read_incidents(
-        "pd",
-        &cfg,
-        KEY.into(),
-        &first.state,
-        &options("2026-04-02T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap();
+    let second = read(&cfg, KEY, &first.state, "2026-04-02T00:00:00Z", silent()).await.unwrap();
     assert_eq!(second.windows, [(t("2026-03-29T00:00:00Z"), t("2026-04-02T00:00:00Z"))]);
     let ids: Vec<&str> = second.incidents.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, ["Q2", "Q7"]);
@@ -162,10 +150,7 @@ async fn rate_limits_are_waited_out_and_5xx_retried() {
     let mut cfg = config(&server);
     cfg.initial_days = 5;
     let started = std::time::Instant::now();
-    let read =
-        read_incidents("pd", &cfg, KEY.into(), &PagerdutyState::default(), &options("2026-04-01T00:00:00Z"), progress)
-            .await
-            .unwrap();
+    let read = read(&cfg, KEY, &PagerdutyState::default(), "2026-04-01T00:00:00Z", progress).await.unwrap();
     assert_eq!(read.incidents.len(), 2);
     // 429, 502, 502, then two pages.
     assert_eq!(read.requests, 5);
@@ -180,16 +165,8 @@ async fn a_refused_key_fails_at_once_with_a_hint_and_no_secret() {
     let server = MockServer::start().await;
     PagerDuty::new(KEY, 10).mount(&server).await;
     let cfg = config(&server);
-    let err = read_incidents(
-        "pd",
-        &cfg,
-        "wrong-key-42".into(),
-        &PagerdutyState::default(),
-        &options("2026-04-01T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap_err();
+    let err =
+        read(&cfg, "wrong-key-42", &PagerdutyState::default(), "2026-04-01T00:00:00Z", silent()).await.unwrap_err();
     assert!(matches!(err, HttpError::Status { status: 401, .. }), "{err:?}");
     assert!(err.to_string().contains("Authentication required"), "{err}");
     assert!(err.hint().unwrap().contains("REST API key"));
@@ -210,16 +187,7 @@ async fn a_window_past_the_offset_cap_is_read_in_halves() {
     pd.mount(&server).await;
     let mut cfg = config(&server);
     cfg.initial_days = 90;
-    let read = read_incidents(
-        "pd",
-        &cfg,
-        KEY.into(),
-        &PagerdutyState::default(),
-        &options("2026-04-01T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap();
+    let read = read(&cfg, KEY, &PagerdutyState::default(), "2026-04-01T00:00:00Z", silent()).await.unwrap();
     assert_eq!(read.incidents.len(), n, "every incident, none twice");
     let refused =
         server.received_requests().await.unwrap().iter().filter(|r| r.url.as_str().contains("offset=10000")).count();
@@ -234,16 +202,9 @@ async fn a_400_names_pagerduty_s_reason() {
         .respond_with(error(400, "Invalid Input Provided", 2001, &["Since must be within 6 months of until"]))
         .mount(&server)
         .await;
-    let err = read_incidents(
-        "pd",
-        &config(&server),
-        KEY.into(),
-        &PagerdutyState::default(),
-        &options("2026-04-01T00:00:00Z"),
-        devex_ingest::progress::silent(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = read(&config(&server), KEY, &PagerdutyState::default(), "2026-04-01T00:00:00Z", silent())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("HTTP 400") && err.contains("Since must be within 6 months"), "{err}");
 }

@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use devex_model::row::{self, DeploymentKind, DeploymentStatus};
 
-use super::parse;
 pub(crate) use crate::chain::{Commit, CommitSource, Deploy, Shipped, attribute, chain};
 
 /// A merged pull request.
@@ -30,28 +29,19 @@ pub(crate) struct PullRequests {
     pub(crate) by_sha: HashMap<String, PullRequest>,
 }
 
-/// Kinds: `rollback` (a redeployed sha), else `hotfix` (it ships a revert commit,
-/// or a pull request with one of `hotfix_labels`); unlisted deployments are `regular`.
+/// Kinds ([`crate::chain::kinds`]), with each shipped commit's pull request labels.
 pub(crate) fn kinds(
     chain: &[Shipped],
     shipped: &[(String, Commit)],
     prs: &PullRequests,
     hotfix_labels: &[String],
 ) -> HashMap<String, DeploymentKind> {
-    let mut kind: HashMap<String, DeploymentKind> = HashMap::new();
-    for s in chain.iter().filter(|s| s.rollback) {
-        kind.insert(s.id.clone(), DeploymentKind::Rollback);
-    }
-    for (deploy_id, c) in shipped {
-        let pr_hotfix = prs
-            .by_sha
-            .get(&c.sha)
-            .is_some_and(|pr| pr.labels.iter().any(|l| hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
-        if (parse::is_revert(&c.message) || pr_hotfix) && !kind.contains_key(deploy_id) {
-            kind.insert(deploy_id.clone(), DeploymentKind::Hotfix);
-        }
-    }
-    kind
+    let none: Vec<String> = Vec::new();
+    let labels: Vec<&[String]> = shipped
+        .iter()
+        .map(|(_, c)| prs.by_sha.get(&c.sha).map_or(none.as_slice(), |pr| pr.labels.as_slice()))
+        .collect();
+    crate::chain::kinds(chain, shipped, &labels, hotfix_labels)
 }
 
 /// The `deployments` rows of every deployment read.

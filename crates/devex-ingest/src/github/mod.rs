@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
 use crate::progress::{Event, Level, Progress};
-use crate::source::{Source, SourceContext, SourceRecord, land};
+use crate::source::{Source, SourceContext, SourceRecord, land, unit_errors};
 use client::{ApiError, CachedPage, Client, RetryPolicy};
 use sync::{RepoPlan, RepoState, SyncWindow, sync_repo};
 
@@ -100,7 +100,7 @@ impl Source for Github {
                 source: self.name.clone(),
                 kind: self.kind().into(),
                 tables: landed.tables,
-                errors: repo_errors(&sync.repos),
+                errors: unit_errors(&sync.repos),
                 warnings: landed.warnings,
                 requests: Some(sync.requests),
                 not_modified: Some(sync.not_modified),
@@ -112,21 +112,7 @@ impl Source for Github {
 }
 
 /// One repository's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct RepoOutcome {
-    /// `owner/name`.
-    pub repo: String,
-    /// Rows read: deployments, changes, incidents.
-    pub deployments: usize,
-    /// Changes.
-    pub changes: usize,
-    /// Incidents.
-    pub incidents: usize,
-    /// Why it failed (nothing of it lands).
-    pub error: Option<String>,
-    /// What to do about the failure.
-    pub hint: Option<String>,
-}
+pub type RepoOutcome = crate::source::UnitOutcome;
 
 /// What a source's sync read.
 #[derive(Debug, Default)]
@@ -266,7 +252,7 @@ pub async fn sync_source(
         match r {
             Ok(rows) => {
                 out.repos.push(RepoOutcome {
-                    repo: plan.repo.clone(),
+                    unit: plan.repo.clone(),
                     deployments: rows.deployments.len(),
                     changes: rows.changes.len(),
                     incidents: rows.incidents.len(),
@@ -279,7 +265,7 @@ pub async fn sync_source(
                 out.new_state.insert(plan.repo, rows.state);
             }
             Err(e) => out.repos.push(RepoOutcome {
-                repo: plan.repo,
+                unit: plan.repo,
                 deployments: 0,
                 changes: 0,
                 incidents: 0,
@@ -292,20 +278,6 @@ pub async fn sync_source(
     out.not_modified = client.not_modified();
     out.cache = client.cache();
     Ok(out)
-}
-
-/// `repo: error (hint: ...)` for every repository that failed.
-fn repo_errors(repos: &[RepoOutcome]) -> Vec<String> {
-    repos
-        .iter()
-        .filter_map(|r| {
-            let e = r.error.as_ref()?;
-            Some(match &r.hint {
-                Some(h) => format!("{}: {e} (hint: {h})", r.repo),
-                None => format!("{}: {e}", r.repo),
-            })
-        })
-        .collect()
 }
 
 /// After the rows landed: advance the watermark of every repository that synced

@@ -67,10 +67,7 @@ pub fn deployment_link(body: &str) -> Option<(Option<String>, String)> {
     (!id.is_empty()).then_some((None, id))
 }
 
-/// A revert commit, as `git revert` writes it.
-pub fn is_revert(message: &str) -> bool {
-    message.contains("This reverts commit ")
-}
+pub use crate::chain::is_revert;
 
 pub fn malformed(url: &str, reason: String) -> ApiError {
     ApiError::Malformed { url: url.to_string(), reason }

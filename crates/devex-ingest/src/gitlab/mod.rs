@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::IngestError;
 use crate::http::{Api, HttpClient, HttpError, RetryPolicy};
 use crate::progress::{Event, Level, Progress};
-use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, land};
+use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, UnitOutcome, land, unit_errors};
 use sync::{ProjectPlan, ProjectState, SyncWindow, encode, list, sync_project};
 
 /// The `gitlab` source.
@@ -99,17 +99,7 @@ impl Source for Gitlab {
                 source: self.name.clone(),
                 kind: self.kind().into(),
                 tables: landed.tables,
-                errors: sync
-                    .projects
-                    .iter()
-                    .filter_map(|p| {
-                        let e = p.error.as_ref()?;
-                        Some(match &p.hint {
-                            Some(h) => format!("{}: {e} (hint: {h})", p.project),
-                            None => format!("{}: {e}", p.project),
-                        })
-                    })
-                    .collect(),
+                errors: unit_errors(&sync.projects),
                 warnings: landed.warnings,
                 requests: Some(sync.requests),
                 repos: Some(sync.projects.len()),
@@ -117,23 +107,6 @@ impl Source for Gitlab {
             })
         })
     }
-}
-
-/// One project's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProjectOutcome {
-    /// `path_with_namespace`.
-    pub project: String,
-    /// Rows read.
-    pub deployments: usize,
-    /// Changes.
-    pub changes: usize,
-    /// Incidents.
-    pub incidents: usize,
-    /// Why it failed (nothing of it lands).
-    pub error: Option<String>,
-    /// What to do about the failure.
-    pub hint: Option<String>,
 }
 
 /// What a source's sync read.
@@ -146,7 +119,7 @@ pub struct SourceSync {
     /// `incidents` rows.
     pub incidents: Vec<row::Incident>,
     /// Per project, by path.
-    pub projects: Vec<ProjectOutcome>,
+    pub projects: Vec<UnitOutcome>,
     /// HTTP requests sent (retries included).
     pub requests: u64,
     new_state: BTreeMap<String, ProjectState>,
@@ -258,8 +231,8 @@ pub async fn sync_source(
     for (plan, r) in results {
         match r {
             Ok(rows) => {
-                out.projects.push(ProjectOutcome {
-                    project: plan.path.clone(),
+                out.projects.push(UnitOutcome {
+                    unit: plan.path.clone(),
                     deployments: rows.deployments.len(),
                     changes: rows.changes.len(),
                     incidents: rows.incidents.len(),
@@ -271,8 +244,8 @@ pub async fn sync_source(
                 out.incidents.extend(rows.incidents);
                 out.new_state.insert(plan.path, rows.state);
             }
-            Err(e) => out.projects.push(ProjectOutcome {
-                project: plan.path,
+            Err(e) => out.projects.push(UnitOutcome {
+                unit: plan.path,
                 deployments: 0,
                 changes: 0,
                 incidents: 0,

@@ -19,6 +19,7 @@ use super::payload::{self, item, items};
 use crate::chain::{self, Commit, CommitSource, Deploy, Shipped};
 use crate::github::client::next_link;
 use crate::github::parse;
+pub use crate::http::encode;
 use crate::http::{HttpClient, HttpError};
 
 /// Requests in flight per project.
@@ -64,19 +65,6 @@ struct Merged {
     merged_at: Option<DateTime<Utc>>,
     labels: Vec<String>,
     squash_commit_sha: Option<String>,
-}
-
-/// Percent-encoding of a path segment or query value (`acme/api` -> `acme%2Fapi`).
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -195,7 +183,8 @@ pub async fn sync_project(
     .try_collect()
     .await?;
 
-    let kinds = kinds(&chain, &shipped, &mrs, &cfg.hotfix_labels);
+    let labels: Vec<&[String]> = mrs.iter().map(|m| m.as_ref().map_or(&[][..], |m| m.labels.as_slice())).collect();
+    let kinds = chain::kinds(&chain, &shipped, &labels, &cfg.hotfix_labels);
     let mut rows = ProjectRows {
         deployments: deploys
             .iter()
@@ -319,29 +308,6 @@ async fn merged_of(client: &HttpClient, id: &str, sha: &str) -> Result<Option<Me
             squash_commit_sha: m.squash_commit_sha,
         },
     ))
-}
-
-/// `rollback` (a redeployed sha), else `hotfix` (it ships a revert, or a commit
-/// whose merged MR has one of `hotfix_labels`), else `regular`.
-fn kinds(
-    chain: &[Shipped],
-    shipped: &[(String, Commit)],
-    mrs: &[Option<Merged>],
-    hotfix_labels: &[String],
-) -> HashMap<String, DeploymentKind> {
-    let mut kind: HashMap<String, DeploymentKind> = HashMap::new();
-    for s in chain.iter().filter(|s| s.rollback) {
-        kind.insert(s.id.clone(), DeploymentKind::Rollback);
-    }
-    for ((deployment_id, c), mr) in shipped.iter().zip(mrs) {
-        let labelled = mr
-            .as_ref()
-            .is_some_and(|m| m.labels.iter().any(|l| hotfix_labels.iter().any(|h| h.eq_ignore_ascii_case(l))));
-        if (parse::is_revert(&c.message) || labelled) && !kind.contains_key(deployment_id) {
-            kind.insert(deployment_id.clone(), DeploymentKind::Hotfix);
-        }
-    }
-    kind
 }
 
 /// Issues of type incident and issues with an incident label, each once.
