@@ -1,13 +1,11 @@
 //! `devex ingest` and `devex status`: the binary against a local GitHub
 //! (`devex-ghmock` on wiremock, reached through `base_url`) and a file inbox.
 
-use std::path::Path;
-
 use devex_ghmock::{fixtures, mount};
 use serde_json::Value;
 use wiremock::MockServer;
 
-use crate::util::{Workspace, mock_server, org_metrics, rows};
+use crate::util::{Workspace, assert_secret_absent, mock_server, org_metrics, rows};
 
 const TOKEN: &str = "ghp_e2eSecretToken0123456789abcdef";
 
@@ -23,23 +21,6 @@ fn devex(ws: &Workspace, args: &[&str]) -> std::process::Output {
 
 fn metrics(ws: &Workspace) -> Value {
     org_metrics(ws, "2026-03-01", "2026-04-01")
-}
-
-/// Every file under `dir`, as text.
-pub(crate) fn all_text(dir: &Path) -> String {
-    let mut out = String::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -102,13 +83,7 @@ fn ingest_from_github_gives_the_hand_worked_metrics_twice_without_duplicates() {
     // The token was sent (the mock saw it) but is in no output and no state file.
     let sent = rt.block_on(server.received_requests()).unwrap();
     assert!(sent.iter().all(|r| r.headers.get("authorization").is_some_and(|v| v == &format!("Bearer {TOKEN}"))));
-    for out in [&first, &second, &full, &status] {
-        assert!(
-            !String::from_utf8_lossy(&out.stdout).contains(TOKEN)
-                && !String::from_utf8_lossy(&out.stderr).contains(TOKEN)
-        );
-    }
-    assert!(!all_text(&ws.data().join("_state")).contains(TOKEN));
+    assert_secret_absent(TOKEN, &[&first, &second, &full, &status], &ws.data());
 }
 
 #[test]

@@ -160,3 +160,22 @@ pub fn org_metrics(ws: &Workspace, from: &str, to: &str) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["groups"][0].clone()
 }
+
+/// The secret is in none of the outputs and no file under `<data>/_state`.
+pub fn assert_secret_absent(secret: &str, outputs: &[&Output], data: &Path) {
+    for out in outputs {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret), "the secret is in stdout");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret), "the secret is in stderr");
+    }
+    let mut stack = vec![data.join("_state")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                assert!(!String::from_utf8_lossy(&std::fs::read(&p).unwrap()).contains(secret), "{}", p.display());
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use devex_model::row::DeploymentKind;
+use devex_model::row::{self, DeploymentKind, DeploymentStatus};
 use serde::{Deserialize, Serialize};
 
 /// A successful production deployment.
@@ -155,4 +155,27 @@ pub(crate) fn kinds(
         }
     }
     kind
+}
+
+/// The `deployments` rows of every deployment read.
+pub(crate) fn deployment_rows(
+    deploys: &[Deploy],
+    kinds: &HashMap<String, DeploymentKind>,
+    service: &str,
+) -> Vec<row::Deployment> {
+    deploys
+        .iter()
+        .map(|d| row::Deployment {
+            id: d.id.clone(),
+            service: service.to_string(),
+            environment: d.environment.clone(),
+            status: if d.success { DeploymentStatus::Success } else { DeploymentStatus::Failure },
+            finished_at: d.finished_at,
+            started_at: d.started_at,
+            commit_sha: Some(d.sha.clone()),
+            kind: Some(kinds.get(&d.id).copied().unwrap_or(DeploymentKind::Regular)),
+            team: None,
+            url: d.url.clone(),
+        })
+        .collect()
 }

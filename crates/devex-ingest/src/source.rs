@@ -7,9 +7,13 @@
 //! MERGE per table), and only then saves its state, so a crash in between
 //! re-reads instead of skipping.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
-use devex_model::Table;
 use devex_model::config::SourceConfig;
+use devex_model::{Table, row};
+use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -144,6 +148,115 @@ pub fn unit_errors(units: &[UnitOutcome]) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// The rows one unit read, and the state to save once they have landed.
+#[derive(Debug, Default)]
+pub struct UnitRows<S> {
+    /// `deployments` rows.
+    pub deployments: Vec<row::Deployment>,
+    /// `changes` rows.
+    pub changes: Vec<row::Change>,
+    /// `incidents` rows.
+    pub incidents: Vec<row::Incident>,
+    /// The state to save once the rows have landed.
+    pub state: S,
+}
+
+/// What every unit of a source read: the rows of those that synced, each
+/// unit's outcome (by name), and the new state of those that synced.
+#[derive(Debug)]
+pub struct Units<S> {
+    /// `deployments` rows.
+    pub deployments: Vec<row::Deployment>,
+    /// `changes` rows.
+    pub changes: Vec<row::Change>,
+    /// `incidents` rows.
+    pub incidents: Vec<row::Incident>,
+    /// Per unit, by name.
+    pub outcomes: Vec<UnitOutcome>,
+    /// The state of each unit that synced.
+    pub states: BTreeMap<String, S>,
+}
+
+/// Sync `units` (name and plan), `concurrency` at once, saying `[i/n] unit:
+/// ...` as each ends. A unit that fails contributes no row and no state; its
+/// error (through `describe`: message and hint) is in its outcome.
+pub async fn sync_units<P, S, E, Fut>(
+    units: Vec<(String, P)>,
+    concurrency: usize,
+    notify: &Progress,
+    describe: impl Fn(&E) -> (String, Option<String>),
+    sync: impl Fn(P) -> Fut,
+) -> Units<S>
+where
+    Fut: Future<Output = Result<UnitRows<S>, E>>,
+{
+    let total = units.len();
+    let mut results: Vec<(String, Result<UnitRows<S>, E>)> =
+        futures::stream::iter(units.into_iter().map(|(name, plan)| {
+            let fut = sync(plan);
+            async move { (name, fut.await) }
+        }))
+        .buffer_unordered(concurrency.max(1))
+        .enumerate()
+        .map(|(i, (name, r))| {
+            let event = match &r {
+                Ok(rows) => Event::new(
+                    Level::Detail,
+                    format!(
+                        "[{}/{total}] {name}: {} deployments, {} changes, {} incidents",
+                        i + 1,
+                        rows.deployments.len(),
+                        rows.changes.len(),
+                        rows.incidents.len()
+                    ),
+                ),
+                Err(e) => Event::new(Level::Warn, format!("[{}/{total}] {name}: failed: {}", i + 1, describe(e).0)),
+            };
+            notify(&event);
+            (name, r)
+        })
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Units {
+        deployments: Vec::new(),
+        changes: Vec::new(),
+        incidents: Vec::new(),
+        outcomes: Vec::new(),
+        states: BTreeMap::new(),
+    };
+    for (unit, r) in results {
+        match r {
+            Ok(rows) => {
+                out.outcomes.push(UnitOutcome {
+                    unit: unit.clone(),
+                    deployments: rows.deployments.len(),
+                    changes: rows.changes.len(),
+                    incidents: rows.incidents.len(),
+                    error: None,
+                    hint: None,
+                });
+                out.deployments.extend(rows.deployments);
+                out.changes.extend(rows.changes);
+                out.incidents.extend(rows.incidents);
+                out.states.insert(unit, rows.state);
+            }
+            Err(e) => {
+                let (error, hint) = describe(&e);
+                out.outcomes.push(UnitOutcome {
+                    unit,
+                    deployments: 0,
+                    changes: 0,
+                    incidents: 0,
+                    error: Some(error),
+                    hint,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// A configured source.

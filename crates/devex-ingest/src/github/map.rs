@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use devex_model::row::{self, DeploymentKind, DeploymentStatus};
+use devex_model::row::{self, DeploymentKind};
 
 pub(crate) use crate::chain::{Commit, CommitSource, Deploy, Shipped, attribute, chain};
 
@@ -44,28 +44,7 @@ pub(crate) fn kinds(
     crate::chain::kinds(chain, shipped, &labels, hotfix_labels)
 }
 
-/// The `deployments` rows of every deployment read.
-pub(crate) fn deployment_rows(
-    deploys: &[Deploy],
-    kinds: &HashMap<String, DeploymentKind>,
-    service: &str,
-) -> Vec<row::Deployment> {
-    deploys
-        .iter()
-        .map(|d| row::Deployment {
-            id: d.id.clone(),
-            service: service.to_string(),
-            environment: d.environment.clone(),
-            status: if d.success { DeploymentStatus::Success } else { DeploymentStatus::Failure },
-            finished_at: d.finished_at,
-            started_at: d.started_at,
-            commit_sha: Some(d.sha.clone()),
-            kind: Some(kinds.get(&d.id).copied().unwrap_or(DeploymentKind::Regular)),
-            team: None,
-            url: d.url.clone(),
-        })
-        .collect()
-}
+pub(crate) use crate::chain::deployment_rows;
 
 /// The `changes` rows of the shipped commits. A squash or rebase merge rewrote
 /// its pull request's commits: its lead time starts at the PR's first commit.
@@ -108,6 +87,8 @@ pub(crate) fn change_rows(
 
 #[cfg(test)]
 mod tests {
+    use devex_model::row::DeploymentStatus;
+
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {

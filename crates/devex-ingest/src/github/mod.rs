@@ -34,13 +34,12 @@ use devex_model::Table;
 use devex_model::atomic::write_atomic;
 use devex_model::config::GithubSource;
 use devex_model::row::{self, records};
-use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
 use crate::progress::{Event, Level, Progress};
-use crate::source::{Source, SourceContext, SourceRecord, land, unit_errors};
+use crate::source::{Source, SourceContext, SourceRecord, land, sync_units, unit_errors};
 use client::{ApiError, CachedPage, Client, RetryPolicy};
 use sync::{RepoPlan, RepoState, SyncWindow, sync_repo};
 
@@ -197,10 +196,17 @@ pub async fn sync_source(
     let state = load_state(data_dir, name)?;
     let plans = repositories(&client, cfg).await.map_err(|e| redact(e, secret.as_deref()))?;
     let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
-    let total = plans.len();
 
-    let results: Vec<(RepoPlan, Result<sync::RepoRows, ApiError>)> =
-        futures::stream::iter(plans.into_iter().map(|plan| {
+    let units: Vec<(String, RepoPlan)> = plans.into_iter().map(|p| (p.repo.clone(), p)).collect();
+    let client = &client;
+    let state = &state;
+    let secret = secret.as_deref();
+    let synced = sync_units(
+        units,
+        cfg.concurrency,
+        &notify,
+        |e: &ApiError| (redact_text(&e.to_string(), secret), e.hint().map(str::to_string)),
+        |plan: RepoPlan| async move {
             let previous = state.repos.get(&plan.repo).cloned().unwrap_or_default();
             let since = match (opts.since, opts.full) {
                 (Some(s), _) => Some(s),
@@ -208,72 +214,18 @@ pub async fn sync_source(
                 (None, false) => previous.watermark.map(|w| w - overlap),
             };
             let previous = if opts.full { RepoState::default() } else { previous };
-            let window = SyncWindow { since, now: opts.now };
-            let client = &client;
-            async move {
-                let r = sync_repo(client, cfg, production, &plan, previous, &window).await;
-                (plan, r)
-            }
-        }))
-        .buffer_unordered(cfg.concurrency.max(1))
-        .enumerate()
-        .map(|(i, (plan, r))| {
-            match &r {
-                Ok(rows) => notify(&Event::new(
-                    Level::Detail,
-                    format!(
-                        "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
-                        i + 1,
-                        plan.repo,
-                        rows.deployments.len(),
-                        rows.changes.len(),
-                        rows.incidents.len()
-                    ),
-                )),
-                Err(e) => notify(&Event::new(
-                    Level::Warn,
-                    format!(
-                        "[{}/{total}] {}: failed: {}",
-                        i + 1,
-                        plan.repo,
-                        redact_text(&e.to_string(), secret.as_deref())
-                    ),
-                )),
-            }
-            (plan, r)
-        })
-        .collect()
-        .await;
-
-    let mut out = SourceSync::default();
-    let mut results = results;
-    results.sort_by(|a, b| a.0.repo.cmp(&b.0.repo));
-    for (plan, r) in results {
-        match r {
-            Ok(rows) => {
-                out.repos.push(RepoOutcome {
-                    unit: plan.repo.clone(),
-                    deployments: rows.deployments.len(),
-                    changes: rows.changes.len(),
-                    incidents: rows.incidents.len(),
-                    error: None,
-                    hint: None,
-                });
-                out.deployments.extend(rows.deployments);
-                out.changes.extend(rows.changes);
-                out.incidents.extend(rows.incidents);
-                out.new_state.insert(plan.repo, rows.state);
-            }
-            Err(e) => out.repos.push(RepoOutcome {
-                unit: plan.repo,
-                deployments: 0,
-                changes: 0,
-                incidents: 0,
-                hint: e.hint().map(str::to_string),
-                error: Some(redact_text(&e.to_string(), secret.as_deref())),
-            }),
-        }
-    }
+            sync_repo(client, cfg, production, &plan, previous, &SyncWindow { since, now: opts.now }).await
+        },
+    )
+    .await;
+    let mut out = SourceSync {
+        deployments: synced.deployments,
+        changes: synced.changes,
+        incidents: synced.incidents,
+        repos: synced.outcomes,
+        new_state: synced.states,
+        ..SourceSync::default()
+    };
     out.requests = client.requests();
     out.not_modified = client.not_modified();
     out.cache = client.cache();

@@ -44,17 +44,7 @@ pub struct RepoState {
 }
 
 /// The rows of one repository.
-#[derive(Debug, Default)]
-pub struct RepoRows {
-    /// `deployments` rows.
-    pub deployments: Vec<row::Deployment>,
-    /// `changes` rows.
-    pub changes: Vec<row::Change>,
-    /// `incidents` rows.
-    pub incidents: Vec<row::Incident>,
-    /// The state to save once the rows have landed.
-    pub state: RepoState,
-}
+pub type RepoRows = crate::source::UnitRows<RepoState>;
 
 /// What a sync reads.
 #[derive(Debug, Clone)]
@@ -106,7 +96,8 @@ pub async fn sync_repo(
     let mut rows = RepoRows {
         deployments: map::deployment_rows(&deploys, &kinds, &plan.service),
         changes: map::change_rows(repo, &plan.service, &shipped, &attributed, &prs),
-        ..RepoRows::default()
+        incidents: Vec::new(),
+        state: RepoState::default(),
     };
     rows.incidents = incidents(client, cfg, plan, window.since).await?;
     rows.state = RepoState { watermark: Some(window.now), shipped: chain };

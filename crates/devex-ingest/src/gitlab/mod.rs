@@ -32,14 +32,13 @@ use devex_model::Table;
 use devex_model::atomic::write_atomic;
 use devex_model::config::GitlabSource;
 use devex_model::row::{self, records};
-use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
 use crate::http::{Api, HttpClient, HttpError, RetryPolicy};
 use crate::progress::{Event, Level, Progress};
-use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, UnitOutcome, land, unit_errors};
+use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, UnitOutcome, land, sync_units, unit_errors};
 use sync::{ProjectPlan, ProjectState, SyncWindow, encode, list, sync_project};
 
 /// The `gitlab` source.
@@ -183,77 +182,34 @@ pub async fn sync_source(
     let state = load_state(data_dir, name)?;
     let plans = projects(&client, cfg).await?;
     let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
-    let total = plans.len();
 
-    let mut results: Vec<(ProjectPlan, Result<sync::ProjectRows, HttpError>)> =
-        futures::stream::iter(plans.into_iter().map(|plan| {
+    let units: Vec<(String, ProjectPlan)> = plans.into_iter().map(|p| (p.path.clone(), p)).collect();
+    let client = &client;
+    let state = &state;
+    let synced = sync_units(
+        units,
+        cfg.concurrency,
+        &notify,
+        |e: &HttpError| (e.to_string(), e.hint().map(str::to_string)),
+        |plan: ProjectPlan| async move {
             let previous = if opts.full {
                 ProjectState::default()
             } else {
                 state.projects.get(&plan.path).cloned().unwrap_or_default()
             };
-            let since = match opts.since {
-                Some(s) => Some(s),
-                None => previous.watermark.map(|w| w - overlap),
-            };
-            let window = SyncWindow { since, now: opts.now };
-            let client = &client;
-            async move {
-                let r = sync_project(client, cfg, &plan, previous, &window).await;
-                (plan, r)
-            }
-        }))
-        .buffer_unordered(cfg.concurrency.max(1))
-        .enumerate()
-        .map(|(i, (plan, r))| {
-            let event = match &r {
-                Ok(rows) => Event::new(
-                    Level::Detail,
-                    format!(
-                        "[{}/{total}] {}: {} deployments, {} changes, {} incidents",
-                        i + 1,
-                        plan.path,
-                        rows.deployments.len(),
-                        rows.changes.len(),
-                        rows.incidents.len()
-                    ),
-                ),
-                Err(e) => Event::new(Level::Warn, format!("[{}/{total}] {}: failed: {e}", i + 1, plan.path)),
-            };
-            notify(&event);
-            (plan, r)
-        })
-        .collect()
-        .await;
-
-    let mut out = SourceSync::default();
-    results.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-    for (plan, r) in results {
-        match r {
-            Ok(rows) => {
-                out.projects.push(UnitOutcome {
-                    unit: plan.path.clone(),
-                    deployments: rows.deployments.len(),
-                    changes: rows.changes.len(),
-                    incidents: rows.incidents.len(),
-                    error: None,
-                    hint: None,
-                });
-                out.deployments.extend(rows.deployments);
-                out.changes.extend(rows.changes);
-                out.incidents.extend(rows.incidents);
-                out.new_state.insert(plan.path, rows.state);
-            }
-            Err(e) => out.projects.push(UnitOutcome {
-                unit: plan.path,
-                deployments: 0,
-                changes: 0,
-                incidents: 0,
-                hint: e.hint().map(str::to_string),
-                error: Some(e.to_string()),
-            }),
-        }
-    }
+            let since = opts.since.or_else(|| previous.watermark.map(|w| w - overlap));
+            sync_project(client, cfg, &plan, previous, &SyncWindow { since, now: opts.now }).await
+        },
+    )
+    .await;
+    let mut out = SourceSync {
+        deployments: synced.deployments,
+        changes: synced.changes,
+        incidents: synced.incidents,
+        projects: synced.outcomes,
+        requests: 0,
+        new_state: synced.states,
+    };
     out.requests = client.requests();
     Ok(out)
 }

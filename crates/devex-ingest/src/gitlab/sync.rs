@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use devex_model::config::GitlabSource;
-use devex_model::row::{self, DeploymentKind, DeploymentStatus};
+use devex_model::row;
 use devex_model::timestamp::RFC3339_UTC;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -45,17 +45,7 @@ pub struct ProjectState {
 }
 
 /// The rows of one project.
-#[derive(Debug, Default)]
-pub struct ProjectRows {
-    /// `deployments` rows.
-    pub deployments: Vec<row::Deployment>,
-    /// `changes` rows.
-    pub changes: Vec<row::Change>,
-    /// `incidents` rows.
-    pub incidents: Vec<row::Incident>,
-    /// The state to save once the rows have landed.
-    pub state: ProjectState,
-}
+pub type ProjectRows = crate::source::UnitRows<ProjectState>;
 
 /// A merged merge request, as the changes need it.
 #[derive(Debug, Clone)]
@@ -186,21 +176,7 @@ pub async fn sync_project(
     let labels: Vec<&[String]> = mrs.iter().map(|m| m.as_ref().map_or(&[][..], |m| m.labels.as_slice())).collect();
     let kinds = chain::kinds(&chain, &shipped, &labels, &cfg.hotfix_labels);
     let mut rows = ProjectRows {
-        deployments: deploys
-            .iter()
-            .map(|d| row::Deployment {
-                id: d.id.clone(),
-                service: plan.service.clone(),
-                environment: d.environment.clone(),
-                status: if d.success { DeploymentStatus::Success } else { DeploymentStatus::Failure },
-                finished_at: d.finished_at,
-                started_at: d.started_at,
-                commit_sha: Some(d.sha.clone()),
-                kind: Some(kinds.get(&d.id).copied().unwrap_or(DeploymentKind::Regular)),
-                team: None,
-                url: d.url.clone(),
-            })
-            .collect(),
+        deployments: chain::deployment_rows(&deploys, &kinds, &plan.service),
         changes: shipped
             .iter()
             .zip(&mrs)
@@ -223,7 +199,8 @@ pub async fn sync_project(
                 }
             })
             .collect(),
-        ..ProjectRows::default()
+        incidents: Vec::new(),
+        state: ProjectState::default(),
     };
     rows.incidents = incidents(client, cfg, plan, &id, window.since).await?;
     rows.state = ProjectState { watermark: Some(window.now), shipped: chain };
