@@ -92,18 +92,23 @@ pub enum Command {
     ///   devex sql --quarter 2026-Q3 --by team "SELECT * FROM lead_time_change WHERE grp = 'payments'"
     #[command(verbatim_doc_comment)]
     Sql(SqlArgs),
-    /// Run every configured source (GitHub, file inboxes) and land what is new: the nightly job.
+    /// Run every configured source (GitHub, GitLab, PagerDuty, file inboxes) and land what is
+    /// new: the nightly job.
     ///
-    /// Sources are the [sources.<name>] tables of devex.toml. Each GitHub repository syncs
-    /// from its watermark minus the overlap (default 3 days); a repository that fails keeps
-    /// its watermark and lands nothing, the others still land, and the run exits 3 naming
-    /// it. Files dropped into a files source's inbox are imported and moved to done/ or
-    /// failed/. Every run appends a record to <data>/_state/runs.ndjson (see devex status).
-    /// The token comes from $GITHUB_TOKEN (or the source's token_env) and is never printed.
+    /// Sources are the [sources.<name>] tables of devex.toml (`devex init` shows an example of
+    /// each type). Each GitHub repository and GitLab project syncs from its watermark minus
+    /// the overlap (default 3 days); one that fails keeps its watermark and lands nothing,
+    /// the others still land, and the run exits 3 naming it. A PagerDuty source reads the
+    /// incidents created since its last run and re-reads those still open then. Files dropped
+    /// into a files source's inbox are imported and moved to done/ or failed/. Every run
+    /// appends a record to <data>/_state/runs.ndjson (see devex status). Tokens come from
+    /// $GITHUB_TOKEN, $GITLAB_TOKEN, $PAGERDUTY_TOKEN (or each source's token_env) and are
+    /// never printed or stored.
     ///
     /// Examples:
     ///   devex ingest                            (every source, incrementally)
     ///   devex ingest --source github --since 2026-01-01
+    ///   devex ingest --source pagerduty         (one source, by its [sources.<name>] name)
     ///   devex ingest --full                     (ignore watermarks, re-read everything)
     #[command(verbatim_doc_comment)]
     Ingest(IngestArgs),
