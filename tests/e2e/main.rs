@@ -12,4 +12,5 @@ mod lake;
 mod metrics;
 mod pagerduty;
 mod report;
+mod serve;
 mod util;

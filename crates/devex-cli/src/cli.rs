@@ -114,6 +114,20 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Show the last ingest runs, each source's watermarks and the lake's freshness per table.
     Status(StatusArgs),
+    /// Serve the lake over the PostgreSQL wire protocol, for psql, Grafana, Metabase, DBeaver.
+    ///
+    /// Clients see what `devex sql` sees: every table and saved view (for the window and
+    /// grouping given here). Only queries run: INSERT, UPDATE, DELETE, COPY, CREATE and DROP
+    /// are refused. The user is `devex` ([serve] user); the password comes from
+    /// $DEVEX_SERVE_PASSWORD ([serve] password_env) and is checked with SCRAM-SHA-256.
+    /// Without a password the server listens only on a loopback address.
+    ///
+    /// Examples:
+    ///   devex serve                                   (127.0.0.1:5433, no password)
+    ///   DEVEX_SERVE_PASSWORD=... devex serve --listen 0.0.0.0:5433
+    ///   psql "host=127.0.0.1 port=5433 user=devex dbname=devex" -c "SELECT count(*) FROM deployments"
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
     /// Write the public platform scorecard: a self-contained HTML site.
     ///
     /// DIR/index.html is the organisation's page (headline DORA tiles with bands, quarterly
@@ -277,6 +291,18 @@ pub struct IngestArgs {
     /// Ignore the watermarks and re-read everything (rows already in the lake are replaced, not duplicated)
     #[arg(long)]
     pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Grouping for the saved views [default: the whole organisation]
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<GroupArg>,
+    /// Address to listen on [default: [serve] listen, 127.0.0.1:5433]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,46 @@ pub struct Config {
     pub lake: LakeConfig,
     /// Named sources `devex ingest` runs: `[sources.<name>]` with a `type`.
     pub sources: BTreeMap<String, SourceConfig>,
+    /// `devex serve`.
+    pub serve: ServeConfig,
+}
+
+/// `[serve]`: the PostgreSQL wire server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Where to listen; `--listen` wins over it.
+    pub listen: String,
+    /// The user clients log in as.
+    pub user: String,
+    /// The environment variable holding the password (checked with SCRAM-SHA-256).
+    /// Unset: no authentication, and only a loopback address is allowed.
+    pub password_env: String,
+    /// Clients served at once.
+    pub max_connections: usize,
+    /// Longest a statement may take, from arrival to its last row sent.
+    pub statement_timeout_secs: u64,
+    /// Memory (MiB) all running queries share; a query needing more fails.
+    pub memory_limit_mb: usize,
+    /// PEM certificate chain: with `tls_key`, TLS only (clear text refused).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:5433".into(),
+            user: "devex".into(),
+            password_env: "DEVEX_SERVE_PASSWORD".into(),
+            max_connections: 64,
+            statement_timeout_secs: 60,
+            memory_limit_mb: 4096,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
 }
 
 /// One `[sources.<name>]` table.
@@ -460,6 +500,7 @@ impl Default for Config {
             survey: SurveyConfig::default(),
             lake: LakeConfig::default(),
             sources: BTreeMap::new(),
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -524,6 +565,34 @@ impl Config {
                 "lake.retention_days = {} is outside 1..=36500",
                 self.lake.retention_days
             )));
+        }
+        if self.serve.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "serve.listen = \"{}\" is not an address with a port (e.g. \"127.0.0.1:5433\", \"0.0.0.0:5433\")",
+                self.serve.listen
+            )));
+        }
+        if self.serve.max_connections == 0 || self.serve.user.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "serve.max_connections must be at least 1 and serve.user not empty".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.serve.statement_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.statement_timeout_secs = {} is outside 1..=86400",
+                self.serve.statement_timeout_secs
+            )));
+        }
+        if !(64..=1_048_576).contains(&self.serve.memory_limit_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.memory_limit_mb = {} is outside 64..=1048576 (MiB)",
+                self.serve.memory_limit_mb
+            )));
+        }
+        if self.serve.tls_cert.is_some() != self.serve.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "serve.tls_cert and serve.tls_key go together: set both (PEM files) or neither".into(),
+            ));
         }
         if !(64..=1_048_576).contains(&self.lake.import_memory_mb) {
             return Err(ConfigError::Invalid(format!(
@@ -650,6 +719,19 @@ lock_timeout_secs = 60
 retention_days = 30
 # About how much memory (MiB) one import may use, whatever the file's size.
 import_memory_mb = 1024
+
+[serve]
+# `devex serve`: the lake over the PostgreSQL wire protocol (psql, Grafana, Metabase).
+listen = "127.0.0.1:5433"           # --listen wins; beyond loopback a password is required
+user = "devex"
+password_env = "DEVEX_SERVE_PASSWORD" # the variable holding the password (SCRAM-SHA-256)
+max_connections = 64
+statement_timeout_secs = 60          # per statement, rows sent included
+memory_limit_mb = 4096               # shared by all running queries
+# TLS from PEM files; with them, clear-text clients are refused, and a file that
+# fails to load stops the server:
+# tls_cert = "/etc/devex/tls/server.crt"
+# tls_key = "/etc/devex/tls/server.key"
 "#;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionConfig;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::DFParser;
 use devex_model::Table;
@@ -45,6 +46,10 @@ pub struct LakeSession {
     root: PathBuf,
     tables: Vec<(Table, Arc<dyn TableProvider>)>,
     versions: Vec<TableVersion>,
+    /// What was asked for: only a `Latest` session can go stale.
+    as_of: AsOf,
+    /// Each opened table's log, to ask for its latest version.
+    logs: Vec<Option<deltalake::logstore::LogStoreRef>>,
     /// Window-independent shared views computed by earlier metrics runs over this snapshot.
     shared: queries::SharedCache,
 }
@@ -63,10 +68,25 @@ impl LakeSession {
 
     /// Open the lake at `root` as of a version or an instant.
     pub async fn open_as_of(root: impl AsRef<Path>, as_of: AsOf) -> Result<LakeSession, QueryError> {
+        Self::open_in(root, as_of, None).await
+    }
+
+    /// Open the lake at `root` as of a version or an instant, running every
+    /// query of its sessions in `runtime` (its memory pool bounds them all);
+    /// `None`: DataFusion's default runtime, unbounded.
+    pub async fn open_in(
+        root: impl AsRef<Path>,
+        as_of: AsOf,
+        runtime: Option<Arc<RuntimeEnv>>,
+    ) -> Result<LakeSession, QueryError> {
         let root = root.as_ref().to_path_buf();
-        let ctx = SessionContext::new_with_config(session_config()?);
+        let ctx = match runtime {
+            Some(rt) => SessionContext::new_with_config_rt(session_config()?, rt),
+            None => SessionContext::new_with_config(session_config()?),
+        };
         let mut tables = Vec::new();
         let mut versions = Vec::new();
+        let mut logs = Vec::new();
         for table in Table::ALL {
             let dir = root.join(table.name());
             let err = |source| QueryError::Lake { table: table.name().into(), source };
@@ -93,18 +113,64 @@ impl LakeSession {
                 if exists {
                     t.update_datafusion_session(&ctx.state()).map_err(err)?;
                     let provider = t.table_provider().await?;
-                    opened = Some((provider, t.version()));
+                    opened = Some((provider, t.version(), t.log_store()));
                 }
             }
-            let (provider, version) = match opened {
-                Some(p) => p,
-                None => (Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?) as Arc<dyn TableProvider>, None),
+            let (provider, version, log) = match opened {
+                Some((p, v, log)) => (p, v, Some(log)),
+                None => {
+                    (Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?) as Arc<dyn TableProvider>, None, None)
+                }
             };
             ctx.register_table(table.name(), Arc::clone(&provider))?;
             tables.push((table, provider));
             versions.push(TableVersion { table, version });
+            logs.push(log);
         }
-        Ok(LakeSession { ctx, root, tables, versions, shared: queries::SharedCache::default() })
+        Ok(LakeSession { ctx, root, tables, versions, as_of, logs, shared: queries::SharedCache::default() })
+    }
+
+    /// Whether a table has committed a version newer than the one this
+    /// session reads (or a table it found empty has been created since): a
+    /// listing of each table's log from its version on, not a reload. Always
+    /// `false` for a session of a past version or instant.
+    pub async fn is_stale(&self) -> Result<bool, QueryError> {
+        if self.as_of != AsOf::Latest {
+            return Ok(false);
+        }
+        for ((tv, log), (table, _)) in self.versions.iter().zip(&self.logs).zip(&self.tables) {
+            let err = |source| QueryError::Lake { table: table.name().into(), source };
+            let newer = match (tv.version, log) {
+                (Some(v), Some(log)) => log.get_latest_version(v).await.map_err(err)? > v,
+                _ => self.root.join(table.name()).join("_delta_log").is_dir(),
+            };
+            if newer {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Each table and the provider sessions read it through.
+    pub fn tables(&self) -> &[(Table, Arc<dyn TableProvider>)] {
+        &self.tables
+    }
+
+    /// The same lake read through other providers (`wrap` gets each table's
+    /// own): sessions made from the result, and their saved views, scan
+    /// whatever the wrappers scan. The versions reported stay this session's.
+    pub fn with_providers(
+        &self,
+        wrap: impl Fn(Table, &Arc<dyn TableProvider>) -> Arc<dyn TableProvider>,
+    ) -> Result<LakeSession, QueryError> {
+        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
+        let mut tables = Vec::new();
+        for (table, provider) in &self.tables {
+            let wrapped = wrap(*table, provider);
+            ctx.register_table(table.name(), Arc::clone(&wrapped))?;
+            tables.push((*table, wrapped));
+        }
+        Ok(LakeSession { ctx, tables, shared: queries::SharedCache::default(), ..self.clone() })
     }
 
     /// The version of each table this session reads.
@@ -175,6 +241,17 @@ impl LakeSession {
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
         self.context_with_views(settings, periods, group_by, true).await
+    }
+
+    /// Like [`Self::periods_run_context`] with every view planned inline,
+    /// nothing computed up front: for planning, or a few ad-hoc reads.
+    pub async fn periods_context(
+        &self,
+        settings: &QuerySettings,
+        periods: &[Period],
+        group_by: GroupBy,
+    ) -> Result<SessionContext, QueryError> {
+        self.context_with_views(settings, periods, group_by, false).await
     }
 
     /// A session for one ad-hoc statement (`devex sql`): like

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
 
 use crate::calendar::{Period, Quarter, Window};
 use crate::error::QueryError;
@@ -13,6 +14,23 @@ use crate::metrics::{GroupMetrics, MetricsDocument, document, groups_of};
 use crate::params::{GroupBy, QuerySettings};
 use crate::queries;
 use crate::session::LakeSession;
+
+/// The quarterly rows: `period_metrics` led by the quarter's label and first day.
+const QUARTERLY: &str = "SELECT m.period AS quarter, c.first_day AS quarter_start, m.* EXCLUDE (period) \
+     FROM period_metrics m JOIN window_calendar c ON c.period = m.period \
+     ORDER BY quarter_start, m.grp";
+
+/// The schema of [`quarterly_rows`] (every column nullable), from the plan alone.
+pub async fn quarterly_schema(
+    lake: &LakeSession,
+    settings: &QuerySettings,
+    quarters: &[Quarter],
+    group_by: GroupBy,
+) -> Result<SchemaRef, QueryError> {
+    let periods: Vec<Period> = quarters.iter().map(|q| Period::quarter(*q, settings.timezone)).collect();
+    let ctx = lake.periods_context(settings, &periods, group_by).await?;
+    Ok(ctx.sql(QUARTERLY).await?.schema().inner().clone())
+}
 
 /// The `metrics` rows of each quarter (the `period_metrics` view), computed in one pass (every quarter a
 /// period of one run), led by `quarter` and `quarter_start` columns, ordered
@@ -28,15 +46,7 @@ pub async fn quarterly_rows(
     }
     let periods: Vec<Period> = quarters.iter().map(|q| Period::quarter(*q, settings.timezone)).collect();
     let ctx = lake.periods_run_context(settings, &periods, group_by).await?;
-    let rows = ctx
-        .sql(
-            "SELECT m.period AS quarter, c.first_day AS quarter_start, m.* EXCLUDE (period) \
-             FROM period_metrics m JOIN window_calendar c ON c.period = m.period \
-             ORDER BY quarter_start, m.grp",
-        )
-        .await?
-        .collect()
-        .await?;
+    let rows = ctx.sql(QUARTERLY).await?.collect().await?;
     // One schema whatever the plan: `quarter` and `quarter_start` are never null.
     let Some(schema) = rows.first().map(RecordBatch::schema) else { return Ok(rows) };
     let fields: Vec<Field> = schema
@@ -93,6 +103,23 @@ pub struct JcurveRows {
     pub median: Vec<RecordBatch>,
 }
 
+/// A session with the views of `queries/07_jcurve.sql` over `quarterly`
+/// rows (of `schema`, from [`quarterly_rows`]) registered as `quarterly_metrics`.
+pub async fn jcurve_context(
+    lake: &LakeSession,
+    settings: &QuerySettings,
+    schema: SchemaRef,
+    quarterly: Vec<RecordBatch>,
+    window: Window,
+    group_by: GroupBy,
+) -> Result<SessionContext, QueryError> {
+    let ctx = lake.metrics_context(settings, window, group_by).await?;
+    ctx.register_table("quarterly_metrics", Arc::new(MemTable::try_new(schema, vec![quarterly])?))?;
+    let sql = queries::render(queries::JCURVE, settings, &[Period::window(window)], group_by)?;
+    queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+    Ok(ctx)
+}
+
 /// The J-curve of `quarterly` (from [`quarterly_rows`]), and each quarter's median group.
 pub async fn jcurve(
     lake: &LakeSession,
@@ -101,13 +128,10 @@ pub async fn jcurve(
     window: Window,
     group_by: GroupBy,
 ) -> Result<JcurveRows, QueryError> {
-    let ctx = lake.metrics_context(settings, window, group_by).await?;
     let Some(schema) = quarterly.first().map(RecordBatch::schema) else {
         return Ok(JcurveRows::default());
     };
-    ctx.register_table("quarterly_metrics", Arc::new(MemTable::try_new(schema, vec![quarterly])?))?;
-    let sql = queries::render(queries::JCURVE, settings, &[Period::window(window)], group_by)?;
-    queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+    let ctx = jcurve_context(lake, settings, schema, quarterly, window, group_by).await?;
     let rows = |sql: &'static str| {
         let ctx = ctx.clone();
         async move { ctx.sql(sql).await?.collect().await }

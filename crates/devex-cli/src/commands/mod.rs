@@ -7,6 +7,7 @@ mod init;
 mod maintain;
 mod metrics;
 mod report;
+mod serve;
 mod sql;
 mod status;
 mod trends;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Trends(args) => trends::run(&settings, args).await,
             Command::Ingest(args) => ingest::run(&settings, args).await,
             Command::Status(args) => status::run(&settings, args).await,
+            Command::Serve(args) => serve::run(&settings, args).await,
             Command::Report(args) => report::run(&settings, args).await,
             Command::Demo(args) => demo::run(&settings, args).await,
         }

@@ -1,0 +1,161 @@
+//! Every statement bounded in time: planning, running and sending its rows
+//! together get `[serve] statement_timeout_secs`, after which the client hears
+//! PostgreSQL's own "canceling statement due to statement timeout" (57014)
+//! and the work is dropped (DataFusion stops when its stream is dropped).
+//! A statement whose client has gone (its socket closed, watched apart from
+//! the protocol: see [`watch_hangup`]) is dropped the same way at once.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion_postgres::pgwire;
+use futures::Sink;
+use pgwire::api::portal::Portal;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{DescribePortalResponse, DescribeStatementResponse, Response};
+use pgwire::api::stmt::StoredStatement;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::simplequery::Query;
+use tokio::sync::watch;
+
+/// One connection's query handler: each statement gets at most `timeout`,
+/// and none outlives its client.
+pub struct Bounded<S> {
+    pub inner: Arc<S>,
+    pub timeout: Duration,
+    /// Becomes `true` when the client's socket is closed.
+    pub gone: watch::Receiver<bool>,
+}
+
+impl<S> Bounded<S> {
+    /// Run `work` within the timeout, dropping it if the client goes.
+    async fn bounded<T>(&self, work: impl Future<Output = PgWireResult<T>>) -> PgWireResult<T> {
+        let mut gone = self.gone.clone();
+        tokio::select! {
+            done = tokio::time::timeout(self.timeout, work) => done.unwrap_or_else(|_| Err(timed_out(self.timeout))),
+            _ = gone.wait_for(|g| *g) => Err(PgWireError::IoError(std::io::ErrorKind::ConnectionAborted.into())),
+        }
+    }
+}
+
+/// Watch a client's socket (a second handle on it, never read) for the
+/// client closing it; `gone` becomes `true` then. The protocol handler only
+/// reads between statements, so without this a client killed mid-query
+/// would leave its query running to the end.
+pub async fn watch_hangup(socket: tokio::net::TcpStream, gone: watch::Sender<bool>) {
+    use tokio::io::Interest;
+    loop {
+        match socket.ready(Interest::READABLE).await {
+            Ok(r) if r.is_read_closed() || r.is_error() => break,
+            // Data for the protocol handler: forget this readiness and wait for the next change.
+            Ok(_) => {
+                let _ = socket.try_io(Interest::READABLE, || Err::<(), _>(std::io::ErrorKind::WouldBlock.into()));
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = gone.send(true);
+}
+
+fn timed_out(timeout: Duration) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        "57014".into(),
+        format!(
+            "canceling statement due to statement timeout ({} s, [serve] statement_timeout_secs)",
+            timeout.as_secs_f64()
+        ),
+    )))
+}
+
+#[async_trait]
+impl<S: SimpleQueryHandler> SimpleQueryHandler for Bounded<S> {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.bounded(self.inner.on_query(client, query)).await
+    }
+
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.inner.do_query(client, query).await
+    }
+}
+
+#[async_trait]
+impl<S: ExtendedQueryHandler> ExtendedQueryHandler for Bounded<S> {
+    type Statement = S::Statement;
+    type QueryParser = S::QueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.inner.query_parser()
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.bounded(self.inner.on_execute(client, message)).await
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.inner.do_describe_statement(client, target).await
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.inner.do_describe_portal(client, target).await
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.inner.do_query(client, portal, max_rows).await
+    }
+}

@@ -1,0 +1,271 @@
+//! Table functions: any window's metrics from plain SQL, computed by the
+//! same code and saved SQL as `devex metrics` and `devex trends`.
+//!
+//! - `metrics(from, to [, by])`: the `metrics` view's rows for `[from, to)`;
+//! - `trends(quarters [, by])`: the quarterly rows of `devex trends --format csv`;
+//! - `jcurve([by [, quarters]])`: the rows relative to onboarding of
+//!   `devex trends --relative-to-onboarding --format csv` (8 quarters unless told).
+//!
+//! `from` and `to` are dates (in the configured timezone) or RFC 3339
+//! timestamps, as strings, dates or timestamps; `by` is `'team'`, `'service'`
+//! or `'org'`. Arguments are literals: the functions are planned before any
+//! bound parameter is known.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use devex_model::Table;
+use devex_model::timestamp::{MAX_MICROS, MIN_MICROS, parse_micros};
+use devex_query::trends::{jcurve_context, quarterly_rows, quarterly_schema};
+use devex_query::{GroupBy, LakeSession, Quarter, QueryError, QuerySettings, Window};
+
+use crate::live::LiveLake;
+
+/// Quarters of `jcurve()` when not told: the scorecard's default.
+const JCURVE_QUARTERS: usize = 8;
+
+/// Largest `quarters` argument (as `devex trends`).
+const MAX_QUARTERS: i64 = 200;
+
+/// What one call computes.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Metrics(Window, GroupBy),
+    Trends(usize, GroupBy),
+    Jcurve(usize, GroupBy),
+}
+
+/// Register `metrics`, `trends` and `jcurve` in `ctx`, reading `live`.
+pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &QuerySettings) -> Result<(), QueryError> {
+    let lake = live.current();
+    let now = Quarter::of(Utc::now(), settings.timezone);
+    let metrics = ctx.table("metrics").await?.schema().inner().clone();
+    let trends = quarterly_schema(&lake, settings, &[now], GroupBy::Org).await?;
+    let span = Window::quarters(now, now, settings.timezone);
+    let planned = jcurve_context(&lake, settings, Arc::clone(&trends), Vec::new(), span, GroupBy::Org).await?;
+    let jcurve = planned.table("jcurve_series").await?.schema().inner().clone();
+    for (name, schema) in [("metrics", metrics), ("trends", trends), ("jcurve", jcurve)] {
+        let f = Function { name, schema: nullable(&schema), live: Arc::clone(live), settings: settings.clone() };
+        ctx.register_udtf(name, Arc::new(f));
+    }
+    Ok(())
+}
+
+fn nullable(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<Field>>(),
+    ))
+}
+
+/// One of the three functions.
+#[derive(Debug)]
+struct Function {
+    name: &'static str,
+    schema: SchemaRef,
+    live: Arc<LiveLake>,
+    settings: QuerySettings,
+}
+
+impl Function {
+    fn usage(&self) -> &'static str {
+        match self.name {
+            "metrics" => "metrics('2026-01-01', '2026-04-01' [, 'team' | 'service'])",
+            "trends" => "trends(8 [, 'team' | 'service'])",
+            _ => "jcurve(['team' | 'service' [, 8]])",
+        }
+    }
+
+    fn job(&self, args: &[Expr]) -> Result<Job> {
+        let usage = self.usage();
+        let arity = match self.name {
+            "metrics" => 2..=3,
+            "trends" => 1..=2,
+            _ => 0..=2,
+        };
+        if !arity.contains(&args.len()) {
+            return plan_err!("{}() takes {} arguments, got {}: {usage}", self.name, arity_text(&arity), args.len());
+        }
+        let literal = |i: usize| -> Result<&ScalarValue> {
+            match &args[i] {
+                Expr::Literal(v, _) => Ok(v),
+                other => plan_err!("{}(): argument {} must be a literal, not `{other}`: {usage}", self.name, i + 1),
+            }
+        };
+        let by = |i: usize| -> Result<GroupBy> {
+            if i >= args.len() {
+                return Ok(GroupBy::Org);
+            }
+            match text(literal(i)?).as_deref() {
+                Some("org") | Some("organisation") | Some("organization") => Ok(GroupBy::Org),
+                Some("team") => Ok(GroupBy::Team),
+                Some("service") => Ok(GroupBy::Service),
+                _ => plan_err!("{}(): `by` is 'team', 'service' or 'org', not {}: {usage}", self.name, literal(i)?),
+            }
+        };
+        let quarters = |i: usize, default: usize| -> Result<usize> {
+            if i >= args.len() {
+                return Ok(default);
+            }
+            let v = literal(i)?;
+            let n = match v.cast_to(&datafusion::arrow::datatypes::DataType::Int64) {
+                Ok(ScalarValue::Int64(Some(n))) => n,
+                _ => return plan_err!("{}(): `quarters` is a whole number, not {v}: {usage}", self.name),
+            };
+            if !(1..=MAX_QUARTERS).contains(&n) {
+                return plan_err!("{}(): `quarters` is between 1 and {MAX_QUARTERS}, not {n}", self.name);
+            }
+            Ok(n as usize)
+        };
+        Ok(match self.name {
+            "metrics" => {
+                let from = self.instant("from", literal(0)?)?;
+                let to = self.instant("to", literal(1)?)?;
+                if from >= to {
+                    return plan_err!("metrics(): the window is empty: {from} is not before {to} (it is [from, to))");
+                }
+                Job::Metrics(Window { from, to }, by(2)?)
+            }
+            "trends" => Job::Trends(quarters(0, 0)?, by(1)?),
+            _ => Job::Jcurve(quarters(1, JCURVE_QUARTERS)?, by(0)?),
+        })
+    }
+
+    fn instant(&self, what: &str, v: &ScalarValue) -> Result<DateTime<Utc>> {
+        let micros = match v {
+            ScalarValue::Date32(Some(d)) => Some(i64::from(*d) * 86_400_000_000),
+            ScalarValue::TimestampSecond(Some(t), _) => t.checked_mul(1_000_000),
+            ScalarValue::TimestampMillisecond(Some(t), _) => t.checked_mul(1_000),
+            ScalarValue::TimestampMicrosecond(Some(t), _) => Some(*t),
+            ScalarValue::TimestampNanosecond(Some(t), _) => Some(t.div_euclid(1_000)),
+            other => match text(other) {
+                Some(s) => match parse_micros(&s, self.settings.timezone) {
+                    Ok(m) => Some(m),
+                    Err(e) => return plan_err!("{}(): `{what}` {s:?}: {e}: {}", self.name, self.usage()),
+                },
+                None => {
+                    return plan_err!(
+                        "{}(): `{what}` is a date or timestamp, not {other}: {}",
+                        self.name,
+                        self.usage()
+                    );
+                }
+            },
+        };
+        micros
+            .filter(|m| (MIN_MICROS..=MAX_MICROS).contains(m))
+            .and_then(DateTime::from_timestamp_micros)
+            .map_or_else(|| plan_err!("{}(): `{what}` {v} is out of range", self.name), Ok)
+    }
+}
+
+fn arity_text(r: &std::ops::RangeInclusive<usize>) -> String {
+    format!("{} to {}", r.start(), r.end())
+}
+
+fn text(v: &ScalarValue) -> Option<String> {
+    match v {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+            Some(s.trim().to_lowercase())
+        }
+        _ => None,
+    }
+}
+
+impl TableFunctionImpl for Function {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let job = self.job(args.exprs())?;
+        Ok(Arc::new(Computed {
+            schema: Arc::clone(&self.schema),
+            live: Arc::clone(&self.live),
+            settings: self.settings.clone(),
+            job,
+        }))
+    }
+}
+
+/// The rows of one call, computed when the query runs (on the lake's latest snapshot).
+#[derive(Debug)]
+struct Computed {
+    schema: SchemaRef,
+    live: Arc<LiveLake>,
+    settings: QuerySettings,
+    job: Job,
+}
+
+impl Computed {
+    async fn rows(&self) -> Result<Vec<RecordBatch>, QueryError> {
+        let lake = self.live.current();
+        let s = &self.settings;
+        match self.job {
+            Job::Metrics(window, by) => devex_query::metrics::metric_rows(&lake, s, window, by).await,
+            Job::Trends(n, by) => quarterly_rows(&lake, s, &quarters(&lake, s, n).await?, by).await,
+            Job::Jcurve(n, by) => {
+                let quarters = quarters(&lake, s, n).await?;
+                let rows = quarterly_rows(&lake, s, &quarters, by).await?;
+                let (Some(first), Some(last)) = (quarters.first(), quarters.last()) else { return Ok(Vec::new()) };
+                let span = Window::quarters(*first, *last, s.timezone);
+                Ok(devex_query::trends::jcurve(&lake, s, rows, span, by).await?.series)
+            }
+        }
+    }
+}
+
+/// The last `n` quarters, ending with the latest deployment's (as `devex trends`).
+async fn quarters(lake: &LakeSession, s: &QuerySettings, n: usize) -> Result<Vec<Quarter>, QueryError> {
+    let latest = lake.latest_event(Table::Deployments).await?.unwrap_or_else(Utc::now);
+    Ok(Quarter::of(latest, s.timezone).last_n(n))
+}
+
+/// `batches` in `schema`: same columns, cast where the plan's type differs.
+fn conform(batches: Vec<RecordBatch>, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| {
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let c = b.column_by_name(f.name()).ok_or_else(|| {
+                        DataFusionError::Internal(format!("computed rows have no column `{}`", f.name()))
+                    })?;
+                    Ok(if c.data_type() == f.data_type() { Arc::clone(c) } else { cast(c, f.data_type())? })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl TableProvider for Computed {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let rows = self.rows().await.map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let table = MemTable::try_new(Arc::clone(&self.schema), vec![conform(rows, &self.schema)?])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}

@@ -1,0 +1,306 @@
+//! `devex serve`: a DataFusion session over the lake, spoken over the
+//! PostgreSQL wire protocol with `datafusion-postgres` (pgwire), so psql,
+//! Grafana, Metabase and DBeaver read the same tables and saved views as
+//! `devex sql`.
+//!
+//! What it adds to `datafusion-postgres`:
+//! - **authentication**: one user, its password checked with SCRAM-SHA-256
+//!   (pgwire's SASL handler); without a password the server only listens on
+//!   loopback ([`ServeOptions::check`] refuses anything else);
+//! - **read-only**: [`ReadOnly`] refuses every statement that is not a query,
+//!   EXPLAIN of a query, SHOW, or session bookkeeping clients send (SET,
+//!   transactions, cursors) before DataFusion sees it: no DML, no DDL, no
+//!   COPY, no CREATE EXTERNAL TABLE (a remote user must not read the server's
+//!   files), no CREATE VIEW (it would change the session for everyone);
+//! - **bounded**: each statement gets `statement_timeout` ([`bounded`]),
+//!   every query shares one memory pool, and past `max_connections` a client
+//!   gets a clear error instead of a dropped socket;
+//! - **fresh data**: tables are [`live::LiveTable`]s, swapped to the newest
+//!   Delta snapshot when a statement finds one committed;
+//! - **metrics of any window** from SQL: `metrics(from, to [, by])`,
+//!   `trends(quarters [, by])`, `jcurve([by])` ([`functions`]);
+//! - **TLS** from PEM files, a hard error if they fail to load;
+//! - `pg_catalog`, for psql's meta-commands and BI tools' introspection.
+//!
+//! ```no_run
+//! # async fn run(settings: devex_query::QuerySettings, window: devex_query::Window) -> Result<(), devex_serve::ServeError> {
+//! use devex_serve::{ServeOptions, Served, serve};
+//! let opts = ServeOptions { password: Some("s3cret".into()), ..ServeOptions::default() };
+//! opts.check()?;
+//! let served = Served::open("lake".into(), devex_query::AsOf::Latest, &settings, window, devex_query::GroupBy::Org, None).await?;
+//! serve(&served, &opts, |addr| println!("listening on {addr}")).await
+//! # }
+//! ```
+
+// Libraries report through return values; only the binaries print.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod auth;
+pub mod bounded;
+pub mod functions;
+pub mod live;
+mod read_only;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::SessionContext;
+use datafusion_postgres::DfSessionService;
+use datafusion_postgres::auth::AuthManager;
+use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
+use datafusion_postgres::hooks::QueryHook;
+use datafusion_postgres::hooks::cursor::CursorStatementHook;
+use datafusion_postgres::hooks::set_show::SetShowHook;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use datafusion_postgres::pgwire;
+use devex_query::{AsOf, GroupBy, QueryError, QuerySettings, Window};
+use pgwire::api::auth::StartupHandler;
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::{ConnectionManager, PgWireServerHandlers};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use auth::{OneUser, Startup, TooMany};
+use bounded::Bounded;
+use live::{Fresh, LiveLake};
+pub use read_only::{ReadOnly, refusal};
+
+/// Why the server cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A setting that would make the server unsafe or unusable.
+    #[error("{0}")]
+    Refused(String),
+    /// Binding or accepting failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The lake could not be opened.
+    #[error(transparent)]
+    Lake(Box<QueryError>),
+}
+
+impl From<QueryError> for ServeError {
+    fn from(e: QueryError) -> Self {
+        ServeError::Lake(Box::new(e))
+    }
+}
+
+/// How the server listens, whom it lets in and how much it gives each statement.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen (port 0: any free port, reported to `ready`).
+    pub listen: SocketAddr,
+    /// The one user.
+    pub user: String,
+    /// Its password; `None` serves without authentication (loopback only).
+    pub password: Option<String>,
+    /// Clients served at once; more are told to come back later.
+    pub max_connections: usize,
+    /// Longest a statement may take, from arrival to its last row sent.
+    pub statement_timeout: Duration,
+    /// PEM certificate chain and private key: TLS, and clear text refused.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            user: "devex".into(),
+            password: None,
+            max_connections: 64,
+            statement_timeout: Duration::from_secs(60),
+            tls: None,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// Refuse settings that would expose the lake: no password beyond loopback.
+    pub fn check(&self) -> Result<(), ServeError> {
+        if self.password.is_none() && !self.listen.ip().is_loopback() {
+            return Err(ServeError::Refused(format!(
+                "refusing to listen on {} without a password: anyone who can reach it could read the lake; \
+                 set the password variable ([serve] password_env, default DEVEX_SERVE_PASSWORD), or listen on 127.0.0.1",
+                self.listen
+            )));
+        }
+        if self.max_connections == 0 {
+            return Err(ServeError::Refused("max_connections must be at least 1".into()));
+        }
+        if self.statement_timeout.is_zero() {
+            return Err(ServeError::Refused("statement_timeout_secs must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The session a server serves: the lake's tables (always the latest
+/// snapshot), every saved view of `queries/` for one window, and the metric
+/// table functions.
+pub struct Served {
+    ctx: Arc<SessionContext>,
+    live: Arc<LiveLake>,
+}
+
+impl Served {
+    /// Open the lake at `root`. Saved views read `window` grouped `by`; every
+    /// query shares a memory pool of `memory_limit` bytes (`None`: unbounded).
+    pub async fn open(
+        root: PathBuf,
+        as_of: AsOf,
+        settings: &QuerySettings,
+        window: Window,
+        by: GroupBy,
+        memory_limit: Option<usize>,
+    ) -> Result<Served, ServeError> {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = memory_limit {
+            runtime = runtime.with_memory_limit(bytes, 1.0);
+        }
+        let runtime = runtime.build_arc().map_err(QueryError::from)?;
+        let live = Arc::new(LiveLake::open(root, as_of, runtime).await?);
+        let ctx = live.served().metrics_context(settings, window, by).await?;
+        setup_pg_catalog(&ctx, "datafusion", Arc::new(AuthManager::default())).map_err(|e| QueryError::from(*e))?;
+        functions::register(&ctx, &live, settings).await?;
+        Ok(Served { ctx: Arc::new(ctx), live })
+    }
+
+    /// The session, as clients see it.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+/// Load the TLS certificate and key as `serve` will: an error is why they cannot serve.
+pub fn check_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<(), ServeError> {
+    tls::acceptor(cert, key).map(drop)
+}
+
+/// Serve until the task is dropped. `ready` hears the bound address once listening.
+pub async fn serve(served: &Served, opts: &ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    opts.check()?;
+    let tls = match &opts.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| ServeError::Io { context: format!("listening on {}", opts.listen), source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Io { context: "reading the bound address".into(), source })?;
+    let handlers = Arc::new(Handlers::new(served, opts));
+    let limit = Arc::new(Semaphore::new(opts.max_connections));
+    ready(addr);
+    loop {
+        let (socket, _peer) = match listener.accept().await {
+            Ok(s) => s,
+            // A client that vanished between SYN and accept, or a full fd table: keep serving.
+            Err(_) => continue,
+        };
+        let handlers = Arc::clone(&handlers);
+        let permit = Arc::clone(&limit).try_acquire_owned();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match permit {
+                Ok(_permit) => {
+                    let Ok((socket, watched)) = split(socket) else { return };
+                    let (gone_tx, gone) = tokio::sync::watch::channel(false);
+                    let watcher = tokio::spawn(bounded::watch_hangup(watched, gone_tx));
+                    let connection = Arc::new(Connection { shared: handlers, gone });
+                    let _ = pgwire::tokio::process_socket(socket, tls, connection).await;
+                    watcher.abort();
+                }
+                Err(_) => {
+                    let _ = pgwire::tokio::process_socket(socket, tls, Arc::new(TooMany)).await;
+                }
+            }
+        });
+    }
+}
+
+/// Two handles on one client socket: one for the protocol, one watched for hang-up.
+fn split(socket: tokio::net::TcpStream) -> std::io::Result<(tokio::net::TcpStream, tokio::net::TcpStream)> {
+    let socket = socket.into_std()?;
+    let watched = socket.try_clone()?;
+    Ok((tokio::net::TcpStream::from_std(socket)?, tokio::net::TcpStream::from_std(watched)?))
+}
+
+/// What every connection shares.
+struct Handlers {
+    service: Arc<DfSessionService>,
+    timeout: Duration,
+    user: Option<Arc<OneUser>>,
+    require_tls: bool,
+    connections: Arc<ConnectionManager>,
+    cancel: Arc<DefaultCancelHandler>,
+}
+
+impl Handlers {
+    fn new(served: &Served, opts: &ServeOptions) -> Handlers {
+        let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(ReadOnly),
+            Arc::new(Fresh(Arc::clone(&served.live))),
+            Arc::new(CursorStatementHook),
+            Arc::new(SetShowHook),
+            Arc::new(TransactionStatementHook),
+        ];
+        let connections = Arc::new(ConnectionManager::new());
+        let service = DfSessionService::new_with_hooks(Arc::clone(&served.ctx), hooks);
+        Handlers {
+            service: Arc::new(service),
+            timeout: opts.statement_timeout,
+            user: opts.password.as_deref().map(|p| Arc::new(OneUser::new(&opts.user, p))),
+            require_tls: opts.tls.is_some(),
+            cancel: Arc::new(DefaultCancelHandler::new(Arc::clone(&connections))),
+            connections,
+        }
+    }
+}
+
+/// One connection's handlers (pgwire asks for each once per connection).
+struct Connection {
+    shared: Arc<Handlers>,
+    gone: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Connection {
+    fn bounded(&self) -> Arc<Bounded<DfSessionService>> {
+        Arc::new(Bounded {
+            inner: Arc::clone(&self.shared.service),
+            timeout: self.shared.timeout,
+            gone: self.gone.clone(),
+        })
+    }
+}
+
+impl PgWireServerHandlers for Connection {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.bounded()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.bounded()
+    }
+
+    /// Each connection gets its own SASL exchange.
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        let h = &self.shared;
+        Arc::new(Startup::new(h.user.as_ref(), &h.connections, h.require_tls))
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::clone(&self.shared.cancel)
+    }
+}

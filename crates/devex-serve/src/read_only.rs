@@ -1,0 +1,97 @@
+//! What a client of `devex serve` may run: queries, EXPLAIN of a query, SHOW
+//! and DESCRIBE, and the session bookkeeping every client sends on connect
+//! (SET, BEGIN/COMMIT/ROLLBACK, DECLARE/FETCH/CLOSE of cursors, DEALLOCATE,
+//! DISCARD). Everything else is refused with SQLSTATE 25006
+//! (read_only_sql_transaction) before DataFusion plans it.
+
+use async_trait::async_trait;
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::hooks::{HookClient, QueryHook};
+use datafusion_postgres::pgwire;
+use pgwire::api::ClientInfo;
+use pgwire::api::results::Response;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+
+/// The statement's leading keywords when it is refused, `None` when it may run.
+///
+/// ```
+/// use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+/// let st = |sql: &str| Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+/// assert_eq!(devex_serve::refusal(&st("SELECT 1")), None);
+/// assert_eq!(devex_serve::refusal(&st("SET extra_float_digits = 3")), None);
+/// assert_eq!(devex_serve::refusal(&st("DELETE FROM deployments")).as_deref(), Some("DELETE FROM"));
+/// assert!(devex_serve::refusal(&st("EXPLAIN ANALYZE INSERT INTO t VALUES (1)")).is_some());
+/// ```
+pub fn refusal(statement: &Statement) -> Option<String> {
+    match statement {
+        Statement::Query(_)
+        | Statement::ShowTables { .. }
+        | Statement::ShowColumns { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::ShowVariables { .. }
+        | Statement::ShowFunctions { .. }
+        | Statement::ShowSchemas { .. }
+        | Statement::ShowDatabases { .. }
+        | Statement::ExplainTable { .. }
+        | Statement::Set(_)
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Declare { .. }
+        | Statement::Fetch { .. }
+        | Statement::Close { .. }
+        | Statement::Deallocate { .. }
+        | Statement::Discard { .. } => None,
+        Statement::Explain { statement, .. } => refusal(statement),
+        other => Some(other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase()),
+    }
+}
+
+fn refused(what: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        "25006".into(),
+        format!(
+            "devex serve is read-only: `{what}` is refused; run SELECT, EXPLAIN, SHOW or DESCRIBE \
+             (rows change only through devex import and devex ingest)"
+        ),
+    )))
+}
+
+/// The hook that refuses every writing statement, first in the chain.
+pub struct ReadOnly;
+
+#[async_trait]
+impl QueryHook for ReadOnly {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        _session_context: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        refusal(statement).map(|what| Err(refused(&what)))
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        _session_context: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        refusal(statement).map(|what| Err(refused(&what)))
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _logical_plan: &LogicalPlan,
+        _params: &ParamValues,
+        _session_context: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        refusal(statement).map(|what| Err(refused(&what)))
+    }
+}

@@ -1,0 +1,454 @@
+//! `devex serve`: the binary serving a real lake on loopback, read by real
+//! clients: tokio-postgres (extended protocol, bound parameters) and the
+//! machine's `psql`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Workspace, delta_version, sample_demo};
+
+const PASSWORD: &str = "serve-e2e-Secret-0123";
+
+/// A running `devex serve`, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `devex serve --listen 127.0.0.1:0` and read the bound address from its first line.
+fn start(ws: &Workspace, password: Option<&str>) -> Server {
+    start_with(ws, password, &["--from", "2026-03-01", "--to", "2026-04-01"])
+}
+
+/// `devex serve ARGS --listen 127.0.0.1:0`.
+fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_devex"));
+    cmd.current_dir(ws.path())
+        .env_remove("DEVEX_CONFIG")
+        .env_remove("DEVEX_DATA")
+        .env_remove("DEVEX_SERVE_PASSWORD")
+        .arg("--data")
+        .arg(ws.data())
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("DEVEX_SERVE_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("a first line").unwrap_or_else(|e| panic!("{e}"));
+    let addr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .parse()
+        .unwrap();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, addr }
+}
+
+fn lake() -> Workspace {
+    let ws = Workspace::new();
+    let csv = ws.file(
+        "deployments.csv",
+        "id,service,environment,status,finished_at\n\
+         d1,api,production,success,2026-03-02T10:00:00Z\n\
+         d2,api,production,success,2026-03-05T10:00:00Z\n\
+         d3,web,production,failure,2026-03-06T10:00:00Z\n",
+    );
+    assert_eq!(ws.import("deployments", &[&csv], &[]).0, 0);
+    ws
+}
+
+async fn connect(addr: SocketAddr, password: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let conn = format!("host={} port={} user=devex password={password} dbname=devex", addr.ip(), addr.port());
+    let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+#[test]
+fn clients_read_the_lake_with_scram_and_every_write_is_refused() {
+    let ws = lake();
+    let server = start(&ws, Some(PASSWORD));
+    let version = delta_version(&ws.data(), "deployments");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // A wrong password is refused.
+        let Err(err) = connect(server.addr, "not-the-password").await else { panic!("a wrong password was accepted") };
+        assert!(err.to_string().contains("password") || format!("{err:?}").contains("28P01"), "{err:?}");
+
+        let client = connect(server.addr, PASSWORD).await.unwrap();
+        let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3);
+        // Extended protocol with a bound parameter.
+        let rows = client.query("SELECT id FROM deployments WHERE service = $1 ORDER BY id", &[&"api"]).await.unwrap();
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(ids, ["d1", "d2"]);
+        // A saved view of the served window.
+        let d: i64 = client.query_one("SELECT deployments FROM metrics", &[]).await.unwrap().get(0);
+        assert_eq!(d, 2, "two successful production deployments in March");
+
+        for write in [
+            "DELETE FROM deployments",
+            "INSERT INTO deployments (id) VALUES ('x')",
+            "UPDATE deployments SET service = 'x'",
+            "CREATE VIEW mine AS SELECT 1",
+            "DROP TABLE deployments",
+            "COPY deployments TO '/tmp/devex-serve-leak.csv'",
+            "CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '/etc/passwd'",
+            "EXPLAIN ANALYZE DELETE FROM deployments",
+        ] {
+            let simple = client.simple_query(write).await.err().unwrap_or_else(|| panic!("{write} ran"));
+            let extended = client.query(write, &[]).await.err().unwrap_or_else(|| panic!("{write} ran"));
+            for e in [simple, extended] {
+                let db = e.as_db_error().map(|d| (d.code().code().to_string(), d.message().to_string()));
+                let text = format!("{e:?}");
+                // Refused as a write, or not even parsed by the PostgreSQL dialect.
+                assert!(
+                    db.as_ref().is_some_and(
+                        |(code, m)| (code == "25006" && m.contains("read-only")) || m.contains("sql parser error")
+                    ),
+                    "{write}: {text}"
+                );
+            }
+        }
+        let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3);
+        assert!(client.simple_query("SELECT * FROM leak").await.is_err(), "no external table was created");
+        assert!(client.simple_query("SELECT * FROM mine").await.is_err(), "no view was created");
+    });
+    assert_eq!(delta_version(&ws.data(), "deployments"), version, "the lake is unchanged");
+    assert!(!std::path::Path::new("/tmp/devex-serve-leak.csv").exists());
+
+    // The machine's psql, with the password from PGPASSWORD.
+    let psql = Command::new("psql")
+        .env("PGPASSWORD", PASSWORD)
+        .args([
+            &format!("host={} port={} user=devex dbname=devex sslmode=disable", server.addr.ip(), server.addr.port()),
+            "-At",
+            "-c",
+            "SELECT service, count(*) FROM deployments GROUP BY service ORDER BY service",
+        ])
+        .output()
+        .unwrap();
+    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert_eq!(String::from_utf8_lossy(&psql.stdout), "api|2\nweb|1\n");
+}
+
+#[test]
+fn without_a_password_it_only_listens_on_loopback() {
+    let ws = lake();
+    let out = ws.devex().env_remove("DEVEX_SERVE_PASSWORD").args(["serve", "--listen", "0.0.0.0:0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("without a password") && stderr.contains("DEVEX_SERVE_PASSWORD"), "{stderr}");
+    // On loopback it serves, unauthenticated.
+    let server = start(&ws, None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = connect(server.addr, "anything").await.unwrap();
+        let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3);
+    });
+}
+
+/// `metrics(...)`, `trends(...)` and `jcurve(...)` over the wire equal
+/// `devex metrics` and `devex trends` for the same window, to the last digit;
+/// 20 clients at once all get the same answer.
+#[test]
+fn metric_functions_equal_the_cli_and_concurrent_clients_agree() {
+    let demo = sample_demo();
+    let ws = &demo.ws;
+    let server = start_with(ws, Some(PASSWORD), &["--quarter", "2026-Q2"]);
+    // `--format csv` prints the view's rows at full precision (JSON parsing in
+    // this test would round the last digit: serde_json's default float parser).
+    let out = ws
+        .devex()
+        .args(["metrics", "--from", "2026-01-01", "--to", "2026-07-01", "--by", "team", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let cli: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(cli.len() >= 3 && header.len() > 20, "{csv}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = connect(server.addr, PASSWORD).await.unwrap();
+        let wire = client
+            .simple_query("SELECT * FROM metrics('2026-01-01', '2026-07-01', 'team') ORDER BY grp")
+            .await
+            .unwrap();
+        let wire: Vec<_> = wire
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(wire.len(), cli.len());
+        let mut floats = 0;
+        for (w, c) in wire.iter().zip(&cli) {
+            let names: Vec<&str> = w.columns().iter().map(|c| c.name()).collect();
+            assert_eq!(names, header, "the view's columns, in order");
+            for (i, name) in header.iter().enumerate() {
+                let (w, c) = (w.get(i).unwrap_or(""), c[i]);
+                match (w.parse::<f64>(), c.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{name}: wire {w}, cli {c}");
+                        floats += usize::from(c.contains('.'));
+                    }
+                    // PostgreSQL's text booleans are `t` and `f`.
+                    _ => assert_eq!(
+                        match w {
+                            "t" => "true",
+                            "f" => "false",
+                            other => other,
+                        },
+                        c,
+                        "{name}"
+                    ),
+                }
+            }
+        }
+        assert!(floats > 50, "only {floats} non-integer values compared");
+
+        // The organisation, with timestamps and a date, as Grafana would send them.
+        let org = client
+            .query_one(
+                "SELECT deployments, failed, lead_time_n FROM metrics('2026-01-01T00:00:00Z', DATE '2026-07-01')",
+                &[],
+            )
+            .await
+            .unwrap();
+        let out =
+            ws.devex().args(["metrics", "--from", "2026-01-01", "--to", "2026-07-01", "--format", "json"]).output();
+        let org_cli: serde_json::Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+        let g = &org_cli["groups"][0];
+        assert_eq!(org.get::<_, i64>(0), g["deployments"].as_i64().unwrap());
+        assert_eq!(org.get::<_, i64>(1), g["change_failure_rate"]["failed"].as_i64().unwrap());
+        assert_eq!(org.get::<_, i64>(2), g["lead_time_hours"]["n"].as_i64().unwrap());
+
+        // Quarterly rows and the J-curve: the same rows as `devex trends`.
+        let trends = client.query("SELECT quarter, grp, deployments FROM trends(4, 'team') ORDER BY quarter, grp", &[]);
+        let trends: Vec<(String, String, i64)> =
+            trends.await.unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        let out = ws.devex().args(["trends", "--quarters", "4", "--by", "team", "--format", "json"]).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut expected = Vec::new();
+        for q in doc["quarters"].as_array().unwrap() {
+            for g in q["metrics"]["groups"].as_array().unwrap() {
+                let team = g["group"]["team"].as_str().unwrap().to_string();
+                expected.push((q["quarter"].as_str().unwrap().to_string(), team, g["deployments"].as_i64().unwrap()));
+            }
+        }
+        expected.sort();
+        assert_eq!(trends, expected);
+        let jcurve = client.query("SELECT count(*) FROM jcurve('team', 4)", &[]).await.unwrap();
+        let out = ws
+            .devex()
+            .args(["trends", "--quarters", "4", "--by", "team", "--relative-to-onboarding", "--format", "json"])
+            .output();
+        let doc: serde_json::Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+        assert_eq!(jcurve[0].get::<_, i64>(0) as usize, doc["series"].as_array().unwrap().len());
+
+        // Bad arguments say what is wrong.
+        for (sql, needle) in [
+            ("SELECT * FROM metrics('2026-07-01', '2026-01-01')", "empty"),
+            ("SELECT * FROM metrics('yesterday', '2026-01-01')", "`from`"),
+            ("SELECT * FROM metrics('2026-01-01', '2026-02-01', 'tribe')", "'team', 'service' or 'org'"),
+            ("SELECT * FROM trends(0)", "between 1 and 200"),
+        ] {
+            let e = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} ran"));
+            let msg = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+            assert!(msg.contains(needle), "{sql}: {e:?}");
+        }
+
+        // 20 clients at once, each computing the same window: one answer.
+        let sql = "SELECT * FROM metrics('2025-10-01', '2026-07-01', 'service') ORDER BY grp";
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let addr = server.addr;
+            tasks.push(tokio::spawn(async move {
+                let client = connect(addr, PASSWORD).await.unwrap();
+                let rows = client.simple_query(sql).await.unwrap();
+                rows.iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => {
+                            Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect::<Vec<_>>())
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap());
+        }
+        assert!(answers[0].len() >= 5, "{:?}", answers[0]);
+        assert!(answers.iter().all(|a| a == &answers[0]), "the 20 answers differ");
+    });
+}
+
+/// An import that lands while the server runs is seen by the next statement:
+/// a table's new rows, a table created since, the saved views and metrics().
+#[test]
+fn an_import_while_serving_is_visible_to_the_next_query() {
+    let ws = lake();
+    let server = start(&ws, None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(connect(server.addr, "")).unwrap();
+    let count = |sql: &'static str| rt.block_on(async { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) });
+    assert_eq!(count("SELECT count(*) FROM deployments"), 3);
+    assert_eq!(count("SELECT count(*) FROM incidents"), 0);
+    assert_eq!(count("SELECT deployments FROM metrics('2026-03-01', '2026-04-01')"), 2);
+
+    let more = ws.file(
+        "more.csv",
+        "id,service,environment,status,finished_at\nd4,api,production,success,2026-03-09T10:00:00Z\n",
+    );
+    assert_eq!(ws.import("deployments", &[&more], &[]).0, 0);
+    let incidents = ws.file(
+        "incidents.csv",
+        "id,service,severity,created_at,resolved_at\ni1,api,sev1,2026-03-09T11:00:00Z,2026-03-09T13:00:00Z\n",
+    );
+    let (code, _, stderr) = ws.import("incidents", &[&incidents], &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    assert_eq!(count("SELECT count(*) FROM deployments"), 4);
+    assert_eq!(count("SELECT count(*) FROM incidents"), 1);
+    assert_eq!(count("SELECT deployments FROM metrics"), 3, "the saved view reads the new version");
+    assert_eq!(count("SELECT deployments FROM metrics('2026-03-01', '2026-04-01')"), 3);
+    assert_eq!(count("SELECT time_to_restore_n FROM metrics('2026-03-01', '2026-04-01')"), 1);
+}
+
+/// CPU time (user + system, clock ticks) the process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+const ENDLESS: &str = "SELECT count(*) FROM generate_series(1, 100000000000) WHERE value % 7 = 3";
+
+/// A client killed mid-query leaves nothing running; a statement past the
+/// timeout is cancelled with PostgreSQL's 57014.
+#[test]
+fn a_killed_client_costs_nothing_and_statements_time_out() {
+    let ws = lake();
+    std::fs::write(ws.path().join("devex.toml"), "[serve]\nstatement_timeout_secs = 2\n").unwrap();
+    let server = start(&ws, None);
+    let pid = server.child.id();
+    let conn = format!("host={} port={} user=devex dbname=devex sslmode=disable", server.addr.ip(), server.addr.port());
+
+    let mut psql = Command::new("psql").args([&conn, "-At", "-c", ENDLESS]).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let busy = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(cpu_ticks(pid) - busy >= 20, "the query is not running: the test proves nothing");
+    psql.kill().unwrap();
+    psql.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(1000));
+    let spent = cpu_ticks(pid) - after;
+    assert!(spent <= 10, "the server spent {spent} ticks in the second after its client was killed");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = connect(server.addr, "").await.unwrap();
+        let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3, "the server still answers");
+        let started = Instant::now();
+        let e = client.simple_query(ENDLESS).await.map(|_| ()).expect_err("an endless query ends");
+        let db = e.as_db_error().unwrap_or_else(|| panic!("{e:?}"));
+        assert_eq!(db.code().code(), "57014", "{db:?}");
+        assert!(db.message().contains("statement timeout"), "{db:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        let e = client.query(ENDLESS, &[]).await.map(|_| ()).expect_err("extended protocol too");
+        assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("57014"), "{e:?}");
+        let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3, "the connection is usable after a timeout");
+    });
+}
+
+/// psql's meta-commands read pg_catalog.
+#[test]
+fn psql_lists_tables_and_describes_one() {
+    let ws = lake();
+    let server = start(&ws, None);
+    let conn = format!("host={} port={} user=devex dbname=devex sslmode=disable", server.addr.ip(), server.addr.port());
+    let run = |cmd: &str| {
+        let out = Command::new("psql").args([&conn, "-c", cmd]).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = run("\\dt");
+    assert!(ok && text.contains("deployments") && text.contains("incidents"), "{text}");
+    let (ok, text) = run("\\d deployments");
+    assert!(ok && text.contains("finished_at") && text.contains("service"), "{text}");
+}
+
+/// With a certificate, only TLS clients get in; a certificate that cannot be
+/// loaded stops the server before it listens.
+#[test]
+fn tls_is_required_when_configured_and_a_bad_certificate_is_fatal() {
+    let ws = lake();
+    let (cert, key) = (ws.path().join("server.crt"), ws.path().join("server.key"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let config = format!("[serve]\ntls_cert = {:?}\ntls_key = {:?}\n", cert, key);
+    std::fs::write(ws.path().join("devex.toml"), &config).unwrap();
+    let server = start(&ws, Some(PASSWORD));
+    let psql = |sslmode: &str| {
+        let conn =
+            format!("host={} port={} user=devex dbname=devex sslmode={sslmode}", server.addr.ip(), server.addr.port());
+        let out = Command::new("psql")
+            .env("PGPASSWORD", PASSWORD)
+            .args([&conn, "-At", "-c", "SELECT count(*) FROM deployments"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = psql("require");
+    assert!(ok && text.trim() == "3", "{text}");
+    let (ok, text) = psql("disable");
+    assert!(!ok && text.contains("sslmode=require"), "{text}");
+    drop(server);
+
+    std::fs::write(&key, "not a key").unwrap();
+    let out = ws.devex().env("DEVEX_SERVE_PASSWORD", PASSWORD).args(["serve", "--listen", "127.0.0.1:0"]).output();
+    let out = out.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TLS key") && stderr.contains("clear text") && !stderr.contains("listening"), "{stderr}");
+}
