@@ -21,10 +21,12 @@ lint:
 # lake.import_memory_mb), then a night of new changes into the rest.
 # Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms,
 # and 50 projects x 200 deployments (10,000) from a local GitLab answering in 50 ms.
+# Then `devex serve`: metrics(...) latency p50/p95 with 1 and 20 clients over the same lake.
 bench:
     python3 -m pip install --quiet duckdb || echo "no duckdb: the import bench prints no ratio"
     cargo bench -p devex-cli --bench metrics_large
     cargo bench -p devex-cli --bench import_large
+    cargo bench -p devex-cli --bench serve_latency
     cargo bench -p devex-ingest --bench github_sync
     cargo bench -p devex-ingest --bench gitlab_sync
 

@@ -452,3 +452,96 @@ fn tls_is_required_when_configured_and_a_bad_certificate_is_fatal() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("TLS key") && stderr.contains("clear text") && !stderr.contains("listening"), "{stderr}");
 }
+
+/// Every query of the provisioned Grafana dashboard runs, with Grafana's
+/// macros expanded as its PostgreSQL data source expands them.
+#[test]
+fn the_grafana_dashboard_queries_run_as_grafana_sends_them() {
+    let demo = sample_demo();
+    let server = start_with(&demo.ws, Some(PASSWORD), &["--last", "90d"]);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/grafana/dashboards/dora.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (from, to) = ("2026-01-01T00:00:00.000Z", "2026-07-01T00:00:00.000Z");
+    let expand = |sql: &str| {
+        let mut sql = sql.replace("${__from:date:iso}", from).replace("${__to:date:iso}", to);
+        while let Some(at) = sql.find("$__timeFilter(") {
+            let end = at + sql[at..].find(')').unwrap();
+            let column = sql[at + "$__timeFilter(".len()..end].to_string();
+            sql.replace_range(at..=end, &format!("{column} BETWEEN '{from}' AND '{to}'"));
+        }
+        while let Some(at) = sql.find("$__timeGroupAlias(") {
+            let end = at + sql[at..].find(')').unwrap();
+            let args = sql[at + "$__timeGroupAlias(".len()..end].to_string();
+            let (column, interval) = args.split_once(',').unwrap();
+            let seconds = match interval.trim() {
+                "1d" => 86_400,
+                "1w" => 604_800,
+                other => panic!("interval {other}"),
+            };
+            sql.replace_range(
+                at..=end,
+                &format!("floor(extract(epoch from {column})/{seconds})*{seconds} AS \"time\""),
+            );
+        }
+        sql
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = connect(server.addr, PASSWORD).await.unwrap();
+        let mut ran = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let sql = expand(target["rawSql"].as_str().unwrap());
+                assert!(!sql.contains('$'), "an unexpanded macro: {sql}");
+                let rows = client.query(&sql, &[]).await.unwrap_or_else(|e| panic!("{}: {sql}: {e:?}", panel["title"]));
+                assert!(!rows.is_empty(), "{}: no rows for {sql}", panel["title"]);
+                ran += 1;
+            }
+        }
+        assert!(ran >= 7, "{ran} queries");
+        // The stat panels' window equals `devex metrics` for it.
+        let n: i64 = client
+            .query_one(&expand("SELECT deployments FROM metrics('${__from:date:iso}', '${__to:date:iso}')"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        let out = demo.ws.devex().args(["metrics", "--from", from, "--to", to, "--format", "json"]).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(Some(n), doc["groups"][0]["deployments"].as_i64());
+    });
+}
+
+/// psycopg 3 (server-side binding: the extended protocol with parameters),
+/// when installed; `.ci/run` installs it and sets DEVEX_PSYCOPG_TESTS=required.
+#[test]
+fn psycopg_binds_parameters_and_reads_metrics() {
+    let has_psycopg = Command::new("python3").args(["-c", "import psycopg"]).status().is_ok_and(|s| s.success());
+    if !has_psycopg {
+        assert!(
+            std::env::var_os("DEVEX_PSYCOPG_TESTS").is_none_or(|v| v != "required"),
+            "DEVEX_PSYCOPG_TESTS=required but psycopg is missing: python3 -m pip install 'psycopg[binary]'"
+        );
+        eprintln!("psycopg is not installed: skipping (python3 -m pip install 'psycopg[binary]')");
+        return;
+    }
+    let ws = lake();
+    let server = start(&ws, Some(PASSWORD));
+    let script = r#"
+import sys, psycopg
+with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", password=sys.argv[3], dbname="devex") as conn:
+    rows = conn.execute("SELECT id FROM deployments WHERE service = %s ORDER BY id", ["api"]).fetchall()
+    print(",".join(r[0] for r in rows))
+    print(conn.execute("SELECT deployments, failed FROM metrics('2026-03-01', '2026-04-01')").fetchone())
+    try:
+        conn.execute("DELETE FROM deployments WHERE id = %s", ["d1"])
+        print("deleted")
+    except psycopg.errors.ReadOnlySqlTransaction as e:
+        print("refused", e.sqlstate)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.addr.ip().to_string(), &server.addr.port().to_string(), PASSWORD])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "d1,d2\n(2, 0)\nrefused 25006\n");
+}

@@ -15,37 +15,10 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{devex, measure, median, mib, org_files, target_dir};
+use common::{devex, measure, median, mib, org_lake};
 
 fn main() {
-    let files = org_files();
-    let root = target_dir().join("bench-org");
-    let data = root.join("lake");
-    let marker = root.join("imported");
-
-    if !marker.is_file() {
-        let _ = std::fs::remove_dir_all(&data);
-        for (table, file) in [
-            ("services", "services.csv"),
-            ("deployments", "deployments.csv"),
-            ("changes", "changes.csv"),
-            ("incidents", "incidents.ndjson"),
-        ] {
-            let (wall, rss) = measure(
-                Command::new(devex())
-                    .arg("--data")
-                    .arg(&data)
-                    .args(["import", table])
-                    .arg(files.join(file))
-                    .arg("--format")
-                    .arg("json"),
-            );
-            eprintln!("import {table:<12} {:>7.1} s  peak RSS {:>7.0} MiB", wall.as_secs_f64(), mib(rss));
-        }
-        std::fs::write(&marker, "").unwrap();
-    } else {
-        eprintln!("reusing the imported organisation in {}", root.display());
-    }
+    let (root, data) = org_lake();
 
     let mut walls = Vec::new();
     let mut peak = 0;

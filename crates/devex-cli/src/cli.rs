@@ -117,15 +117,22 @@ pub enum Command {
     /// Serve the lake over the PostgreSQL wire protocol, for psql, Grafana, Metabase, DBeaver.
     ///
     /// Clients see what `devex sql` sees: every table and saved view (for the window and
-    /// grouping given here). Only queries run: INSERT, UPDATE, DELETE, COPY, CREATE and DROP
-    /// are refused. The user is `devex` ([serve] user); the password comes from
-    /// $DEVEX_SERVE_PASSWORD ([serve] password_env) and is checked with SCRAM-SHA-256.
-    /// Without a password the server listens only on a loopback address.
+    /// grouping given here, default the last 90 days), plus any window's metrics from SQL:
+    ///   metrics(from, to [, 'team'|'service'])   the rows of `devex metrics` for [from, to)
+    ///   trends(quarters [, by])                   the quarterly rows of `devex trends`
+    ///   jcurve([by [, quarters]])                 the rows relative to onboarding
+    /// Each statement sees the lake's latest committed version (no restart after an ingest).
+    /// Only queries run: INSERT, UPDATE, DELETE, COPY, CREATE and DROP are refused.
+    /// The user is `devex` ([serve] user); the password comes from $DEVEX_SERVE_PASSWORD
+    /// ([serve] password_env) and is checked with SCRAM-SHA-256. Without a password the
+    /// server listens only on a loopback address. [serve] tls_cert/tls_key turn on TLS (and
+    /// refuse clear text); statement_timeout_secs, memory_limit_mb and max_connections bound it.
     ///
     /// Examples:
     ///   devex serve                                   (127.0.0.1:5433, no password)
     ///   DEVEX_SERVE_PASSWORD=... devex serve --listen 0.0.0.0:5433
-    ///   psql "host=127.0.0.1 port=5433 user=devex dbname=devex" -c "SELECT count(*) FROM deployments"
+    ///   psql "host=127.0.0.1 port=5433 user=devex dbname=devex" \
+    ///        -c "SELECT * FROM metrics('2026-01-01', '2026-04-01', 'team')"
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Write the public platform scorecard: a self-contained HTML site.
