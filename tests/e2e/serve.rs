@@ -545,3 +545,35 @@ with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", pass
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "d1,d2\n(2, 0)\nrefused 25006\n");
 }
+
+/// Past `max_connections` a client is told why (53300); a freed slot is reused.
+#[test]
+fn clients_past_max_connections_are_told_so() {
+    let ws = lake();
+    std::fs::write(ws.path().join("devex.toml"), "[serve]\nmax_connections = 2\n").unwrap();
+    let server = start(&ws, None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let a = connect(server.addr, "").await.unwrap();
+        let b = connect(server.addr, "").await.unwrap();
+        let Err(e) = connect(server.addr, "").await else { panic!("a third client got in") };
+        let db = e.as_db_error().unwrap_or_else(|| panic!("{e:?}"));
+        assert_eq!(db.code().code(), "53300", "{db:?}");
+        assert!(db.message().contains("max_connections"), "{db:?}");
+        drop(a);
+        // The slot is released when the server sees the socket close.
+        let mut third = None;
+        for _ in 0..50 {
+            if let Ok(c) = connect(server.addr, "").await {
+                third = Some(c);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let c = third.expect("a freed slot is reused");
+        for client in [&b, &c] {
+            let n: i64 = client.query_one("SELECT count(*) FROM deployments", &[]).await.unwrap().get(0);
+            assert_eq!(n, 3);
+        }
+    });
+}
