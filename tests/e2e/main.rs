@@ -10,6 +10,7 @@ mod import;
 mod ingest;
 mod lake;
 mod metrics;
+mod object_storage;
 mod pagerduty;
 mod report;
 mod serve;

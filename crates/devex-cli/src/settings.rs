@@ -8,6 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use devex_ingest::lake::Lake;
 use devex_model::Config;
+use devex_model::location::Location;
+
+use crate::exit::Failure;
 
 use crate::cli::GlobalArgs;
 
@@ -16,8 +19,8 @@ use crate::cli::GlobalArgs;
 pub struct Settings {
     /// The configuration in force.
     pub config: Config,
-    /// The data dir.
-    pub data_dir: PathBuf,
+    /// Where the lake is (`--data`): a directory, or a URL on object storage.
+    pub data: Location,
     /// How long to wait for the writer lock.
     pub lock_timeout: Duration,
 }
@@ -39,21 +42,35 @@ impl Settings {
             Some(p) => load(p)?,
             None => Config::default(),
         };
-        let data_dir = global
+        let data = global
             .data
             .clone()
             .or_else(|| std::env::var_os("DEVEX_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
             .or_else(|| config.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("devex-data"));
+        let data = Location::from_path(&data)
+            .map_err(|e| Failure::error(format!("--data: {e}"), "give a directory, or s3://bucket/prefix"))?;
         let lock_timeout = Duration::from_secs(global.lock_timeout.unwrap_or(config.lake.lock_timeout_secs));
-        Ok(Settings { config, data_dir, lock_timeout })
+        Ok(Settings { config, data, lock_timeout })
+    }
+
+    /// The lake's local directory. A lake on object storage is refused here,
+    /// before anything is created: a URL never becomes a local path.
+    pub fn data_dir(&self) -> anyhow::Result<&Path> {
+        match &self.data {
+            Location::Local(p) => Ok(p),
+            Location::Remote(url) => Err(Failure::error(
+                format!("the lake at {url} is on object storage, which this devex cannot read or write yet"),
+                "use a local directory for --data",
+            )),
+        }
     }
 
     /// The lake writer for the data dir, keeping `lake.retention_days` of history.
-    pub fn lake(&self) -> Lake {
-        Lake::new(&self.data_dir)
+    pub fn lake(&self) -> anyhow::Result<Lake> {
+        Ok(Lake::new(self.data_dir()?)
             .with_retention_days(self.config.lake.retention_days)
-            .with_import_memory_mb(self.config.lake.import_memory_mb)
+            .with_import_memory_mb(self.config.lake.import_memory_mb))
     }
 }
 

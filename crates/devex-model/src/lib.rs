@@ -15,6 +15,7 @@
 
 pub mod atomic;
 pub mod config;
+pub mod location;
 pub mod row;
 pub mod table;
 pub mod timestamp;

@@ -38,12 +38,12 @@ const ORDER: [Table; 7] = [
 
 pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome> {
     let sample = sample_dir(args.sample.as_deref())?;
-    let data = &settings.data_dir;
+    let data = settings.data_dir()?;
     // Refuse before creating anything in a directory that is not ours; check
     // again under the writer lock, which a concurrent import would hold.
     ensure_replaceable(data)?;
     std::fs::create_dir_all(data.join("_state")).with_context(|| format!("creating {}", data.display()))?;
-    let lake = settings.lake();
+    let lake = settings.lake()?;
     let lock = writer_lock(settings)?;
     ensure_replaceable(data)?;
     clear_demo_lake(data)?;
@@ -108,7 +108,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
 /// The org-wide and per-team metrics of the last two quarters with data.
 async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
     let qs = QuerySettings::from_config(&settings.config)?;
-    let lake = LakeSession::open(&settings.data_dir).await?;
+    let lake = LakeSession::open(settings.data_dir()?).await?;
     let Some(latest) = lake.latest_event(Table::Deployments).await? else { return Ok(()) };
     for q in Quarter::of(latest, qs.timezone).last_n(2) {
         let window = q.window(qs.timezone);

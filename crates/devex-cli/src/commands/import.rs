@@ -17,7 +17,7 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcome> {
     return_large_buffers();
     let inputs = inputs(&args)?;
-    let lake = settings.lake();
+    let lake = settings.lake()?;
     let lock = writer_lock(settings)?;
     let run =
         RunContext::new(new_run_id(), args.source.clone(), settings.config.tz()?).with_likert(&settings.config.survey);

@@ -15,7 +15,7 @@ pub async fn run(settings: &Settings, args: MetricsArgs) -> anyhow::Result<Outco
     let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
     let as_of = window::as_of(&args.window, qs.timezone)?;
     let group_by = window::group_by(args.by);
-    let lake = LakeSession::open_as_of(&settings.data_dir, as_of).await?;
+    let lake = LakeSession::open_as_of(settings.data_dir()?, as_of).await?;
     let mut out = std::io::stdout().lock();
     match args.format {
         MetricsFormat::Json => {

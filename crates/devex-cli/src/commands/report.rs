@@ -33,14 +33,14 @@ pub async fn write(
     opts: &ReportOptions,
     out: &Path,
 ) -> anyhow::Result<Site> {
-    if !settings.data_dir.is_dir() {
+    if !settings.data_dir()?.is_dir() {
         return Err(Failure::error(
-            format!("no lake at {}", settings.data_dir.display()),
+            format!("no lake at {}", settings.data_dir()?.display()),
             "import data first (devex import, or devex demo for the sample), or pass --data DIR",
         ));
     }
     let started = Instant::now();
-    let lake = LakeSession::open_as_of(&settings.data_dir, as_of).await?;
+    let lake = LakeSession::open_as_of(settings.data_dir()?, as_of).await?;
     let card = build(&lake, qs, opts).await?;
     let queried = started.elapsed();
     let site = write_site(&card, out)?;

@@ -23,7 +23,7 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
     };
     let qs = QuerySettings::from_config(&settings.config)?;
     let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
-    let lake = LakeSession::open_as_of(&settings.data_dir, window::as_of(&args.window, qs.timezone)?).await?;
+    let lake = LakeSession::open_as_of(settings.data_dir()?, window::as_of(&args.window, qs.timezone)?).await?;
     if let Some(what) = writes(&query) {
         return Err(refused(&what));
     }

@@ -14,7 +14,7 @@ use crate::exit::Outcome;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcome> {
-    let data = &settings.data_dir;
+    let data = settings.data_dir()?;
     let runs_path = run::runs_path(data);
     let runs = run::runs(data)?;
     let last: Vec<&RunRecord> = runs.iter().rev().take(args.runs).collect();
