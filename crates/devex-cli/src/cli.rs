@@ -24,9 +24,9 @@ pub struct GlobalArgs {
     /// Config file [default: $DEVEX_CONFIG, else ./devex.toml if present, else built-in defaults]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data dir holding the lake: a directory (object-store URLs such as s3://bucket/prefix are
-    /// recognised and refused, never created as local paths) [default: $DEVEX_DATA, else config
-    /// `data_dir`, else ./devex-data]
+    /// The lake: a directory, or an object-store URL (s3://bucket/prefix, gs://, az://, abfss://)
+    /// that metrics, trends, sql, report and serve read, with credentials from AWS_*, GOOGLE_*,
+    /// AZURE_* [default: $DEVEX_DATA, else config `data_dir`, else ./devex-data]
     #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Seconds to wait for another devex writer before giving up [default: config lake.lock_timeout_secs = 60]

@@ -60,10 +60,15 @@ impl Settings {
         match &self.data {
             Location::Local(p) => Ok(p),
             Location::Remote(url) => Err(Failure::error(
-                format!("the lake at {url} is on object storage, which this devex cannot read or write yet"),
-                "use a local directory for --data",
+                format!("the lake at {url} is on object storage, which this command cannot use yet"),
+                "metrics, trends, sql, report and serve read object storage; import, ingest, status and maintain need a local directory for --data",
             )),
         }
+    }
+
+    /// The lake, for reading: a directory or object storage.
+    pub async fn open_lake(&self, as_of: devex_query::AsOf) -> anyhow::Result<devex_query::LakeSession> {
+        Ok(devex_query::LakeSession::open_at(&self.data, as_of, None).await?)
     }
 
     /// The lake writer for the data dir, keeping `lake.retention_days` of history.

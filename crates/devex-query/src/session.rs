@@ -1,7 +1,7 @@
 //! Opening the lake as DataFusion sessions: every canonical table registered
 //! by name, read at its latest version or as of a past version or time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::DFParser;
 use devex_model::Table;
+use devex_model::location::Location;
 
 use crate::calendar::{Period, Window};
 use crate::error::QueryError;
@@ -43,7 +44,7 @@ pub struct TableVersion {
 #[derive(Clone)]
 pub struct LakeSession {
     ctx: SessionContext,
-    root: PathBuf,
+    root: Location,
     tables: Vec<(Table, Arc<dyn TableProvider>)>,
     versions: Vec<TableVersion>,
     /// What was asked for: only a `Latest` session can go stale.
@@ -79,7 +80,18 @@ impl LakeSession {
         as_of: AsOf,
         runtime: Option<Arc<RuntimeEnv>>,
     ) -> Result<LakeSession, QueryError> {
-        let root = root.as_ref().to_path_buf();
+        Self::open_at(&Location::Local(root.as_ref().to_path_buf()), as_of, runtime).await
+    }
+
+    /// Open the lake at a directory or an object-store URL (credentials from
+    /// each cloud's standard environment: `AWS_*`, `GOOGLE_*`, `AZURE_*`).
+    /// A table that does not exist there reads as empty.
+    pub async fn open_at(
+        root: &Location,
+        as_of: AsOf,
+        runtime: Option<Arc<RuntimeEnv>>,
+    ) -> Result<LakeSession, QueryError> {
+        let root = root.clone();
         let ctx = match runtime {
             Some(rt) => SessionContext::new_with_config_rt(session_config()?, rt),
             None => SessionContext::new_with_config(session_config()?),
@@ -88,12 +100,10 @@ impl LakeSession {
         let mut versions = Vec::new();
         let mut logs = Vec::new();
         for table in Table::ALL {
-            let dir = root.join(table.name());
-            let err = |source| QueryError::Lake { table: table.name().into(), source };
+            let at = root.join(table.name());
+            let err = |source| QueryError::Lake { table: table_name(table, &root), source };
             let mut opened = None;
-            if dir.join("_delta_log").is_dir() {
-                let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(err)?;
-                let mut t = deltalake::open_table(url).await.map_err(err)?;
+            if let Some(mut t) = open_delta(&at).await.map_err(err)? {
                 let exists = match as_of {
                     AsOf::Latest => true,
                     AsOf::Version(v) => {
@@ -139,10 +149,10 @@ impl LakeSession {
             return Ok(false);
         }
         for ((tv, log), (table, _)) in self.versions.iter().zip(&self.logs).zip(&self.tables) {
-            let err = |source| QueryError::Lake { table: table.name().into(), source };
+            let err = |source| QueryError::Lake { table: table_name(*table, &self.root), source };
             let newer = match (tv.version, log) {
                 (Some(v), Some(log)) => log.get_latest_version(v).await.map_err(err)? > v,
-                _ => self.root.join(table.name()).join("_delta_log").is_dir(),
+                _ => open_delta(&self.root.join(table.name())).await.map_err(err)?.is_some(),
             };
             if newer {
                 return Ok(true);
@@ -178,8 +188,8 @@ impl LakeSession {
         &self.versions
     }
 
-    /// The data dir.
-    pub fn root(&self) -> &Path {
+    /// Where the lake is.
+    pub fn root(&self) -> &Location {
         &self.root
     }
 
@@ -286,6 +296,34 @@ impl LakeSession {
         params::register(&ctx, settings, periods)?;
         queries::register_views(&ctx, settings, periods, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
+    }
+}
+
+/// A table's name in errors: with its URL when the lake is remote.
+fn table_name(table: Table, root: &Location) -> String {
+    match root {
+        Location::Local(_) => table.name().to_string(),
+        Location::Remote(_) => format!("{} at {}", table.name(), root.join(table.name())),
+    }
+}
+
+/// The Delta table at `at`, `None` if there is none (yet). Locally that is a
+/// directory without `_delta_log`; on object storage, no log under the prefix.
+async fn open_delta(at: &Location) -> Result<Option<deltalake::DeltaTable>, deltalake::DeltaTableError> {
+    let url = match at {
+        Location::Local(dir) => {
+            if !dir.join("_delta_log").is_dir() {
+                return Ok(None);
+            }
+            deltalake::ensure_table_uri(dir.to_string_lossy())?
+        }
+        Location::Remote(u) => url::Url::parse(&format!("{u}/"))
+            .map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(format!("{u}: {e}")))?,
+    };
+    match deltalake::open_table(url).await {
+        Ok(t) => Ok(Some(t)),
+        Err(deltalake::DeltaTableError::NotATable(_)) if at.is_remote() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -27,7 +27,7 @@
 //! use devex_serve::{ServeOptions, Served, serve};
 //! let opts = ServeOptions { password: Some("s3cret".into()), ..ServeOptions::default() };
 //! opts.check()?;
-//! let served = Served::open("lake".into(), devex_query::AsOf::Latest, &settings, window, devex_query::GroupBy::Org, None).await?;
+//! let served = Served::open(devex_model::location::Location::Local("lake".into()), devex_query::AsOf::Latest, &settings, window, devex_query::GroupBy::Org, None).await?;
 //! serve(&served, &opts, |addr| println!("listening on {addr}")).await
 //! # }
 //! ```
@@ -157,7 +157,7 @@ impl Served {
     /// Open the lake at `root`. Saved views read `window` grouped `by`; every
     /// query shares a memory pool of `memory_limit` bytes (`None`: unbounded).
     pub async fn open(
-        root: PathBuf,
+        root: devex_model::location::Location,
         as_of: AsOf,
         settings: &QuerySettings,
         window: Window,

@@ -5,7 +5,6 @@
 //! is a listing of each table's log from the version read ([`LakeSession::is_stale`]),
 //! not a reload: tables are reopened only when one has moved on.
 
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -22,6 +21,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
+use devex_model::location::Location;
 use devex_query::{AsOf, LakeSession, QueryError};
 use pgwire::api::ClientInfo;
 use pgwire::api::results::Response;
@@ -156,7 +156,7 @@ impl TableProvider for LiveTable {
 /// The lake a server reads: its latest snapshot, and the live tables
 /// sessions scan.
 pub struct LiveLake {
-    root: PathBuf,
+    root: Location,
     as_of: AsOf,
     runtime: Arc<RuntimeEnv>,
     current: RwLock<LakeSession>,
@@ -173,8 +173,8 @@ impl std::fmt::Debug for LiveLake {
 
 impl LiveLake {
     /// Open the lake at `root`; every query runs in `runtime`.
-    pub async fn open(root: PathBuf, as_of: AsOf, runtime: Arc<RuntimeEnv>) -> Result<LiveLake, QueryError> {
-        let lake = LakeSession::open_in(&root, as_of, Some(Arc::clone(&runtime))).await?;
+    pub async fn open(root: Location, as_of: AsOf, runtime: Arc<RuntimeEnv>) -> Result<LiveLake, QueryError> {
+        let lake = LakeSession::open_at(&root, as_of, Some(Arc::clone(&runtime))).await?;
         let live: Vec<Arc<LiveTable>> =
             lake.tables().iter().map(|(t, p)| Arc::new(LiveTable::new(t.name(), p))).collect();
         let served = lake.with_providers(|table, _| {
@@ -205,7 +205,7 @@ impl LiveLake {
         if !self.current().is_stale().await? {
             return Ok(false);
         }
-        let fresh = LakeSession::open_in(&self.root, self.as_of, Some(Arc::clone(&self.runtime))).await?;
+        let fresh = LakeSession::open_at(&self.root, self.as_of, Some(Arc::clone(&self.runtime))).await?;
         for ((_, provider), live) in fresh.tables().iter().zip(&self.live) {
             live.replace(provider).map_err(QueryError::Shape)?;
         }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use devex_query::QuerySettings;
 use devex_query::metrics::{GroupMetrics, MetricsDocument, compute, metric_rows};
-use devex_query::{LakeSession, QuerySettings};
 
 use super::window;
 use crate::cli::{MetricsArgs, MetricsFormat};
@@ -15,7 +15,7 @@ pub async fn run(settings: &Settings, args: MetricsArgs) -> anyhow::Result<Outco
     let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
     let as_of = window::as_of(&args.window, qs.timezone)?;
     let group_by = window::group_by(args.by);
-    let lake = LakeSession::open_as_of(settings.data_dir()?, as_of).await?;
+    let lake = settings.open_lake(as_of).await?;
     let mut out = std::io::stdout().lock();
     match args.format {
         MetricsFormat::Json => {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use devex_query::{AsOf, LakeSession, QuerySettings};
+use devex_query::{AsOf, QuerySettings};
 use devex_report::{ReportOptions, Site, build, write_site};
 
 use super::window;
@@ -33,14 +33,14 @@ pub async fn write(
     opts: &ReportOptions,
     out: &Path,
 ) -> anyhow::Result<Site> {
-    if !settings.data_dir()?.is_dir() {
+    if settings.data.local().is_some_and(|d| !d.is_dir()) {
         return Err(Failure::error(
-            format!("no lake at {}", settings.data_dir()?.display()),
+            format!("no lake at {}", settings.data),
             "import data first (devex import, or devex demo for the sample), or pass --data DIR",
         ));
     }
     let started = Instant::now();
-    let lake = LakeSession::open_as_of(settings.data_dir()?, as_of).await?;
+    let lake = settings.open_lake(as_of).await?;
     let card = build(&lake, qs, opts).await?;
     let queried = started.elapsed();
     let site = write_site(&card, out)?;

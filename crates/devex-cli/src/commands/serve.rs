@@ -36,8 +36,7 @@ pub async fn run(settings: &Settings, args: ServeArgs) -> anyhow::Result<Outcome
     let as_of = window::as_of(&args.window, qs.timezone)?;
     let memory = cfg.memory_limit_mb * 1024 * 1024;
     let served =
-        Served::open(settings.data_dir()?.to_path_buf(), as_of, &qs, window, window::group_by(args.by), Some(memory))
-            .await?;
+        Served::open(settings.data.clone(), as_of, &qs, window, window::group_by(args.by), Some(memory)).await?;
     let tls = if opts.tls.is_some() { ", TLS only" } else { "" };
     let auth = if opts.password.is_some() {
         format!("user {}, password from ${} (SCRAM-SHA-256)", opts.user, cfg.password_env)

@@ -7,7 +7,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::context::SQLOptions;
 use datafusion::sql::parser::DFParser;
-use devex_query::{LakeSession, QuerySettings};
+use devex_query::QuerySettings;
 
 use super::window;
 
@@ -23,7 +23,7 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
     };
     let qs = QuerySettings::from_config(&settings.config)?;
     let window = window::resolve(&args.window, qs.timezone, chrono::Utc::now())?;
-    let lake = LakeSession::open_as_of(settings.data_dir()?, window::as_of(&args.window, qs.timezone)?).await?;
+    let lake = settings.open_lake(window::as_of(&args.window, qs.timezone)?).await?;
     if let Some(what) = writes(&query) {
         return Err(refused(&what));
     }

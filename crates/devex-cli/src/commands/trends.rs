@@ -9,7 +9,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
 use devex_query::trends::{jcurve, quarterly_documents, quarterly_rows};
-use devex_query::{AsOf, LakeSession, Quarter, QuerySettings, Window};
+use devex_query::{AsOf, Quarter, QuerySettings, Window};
 
 use super::window;
 use crate::cli::{MetricsFormat, TrendsArgs};
@@ -19,7 +19,7 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, args: TrendsArgs) -> anyhow::Result<Outcome> {
     let qs = QuerySettings::from_config(&settings.config)?;
     let as_of = args.as_of_version.map(AsOf::Version).unwrap_or_default();
-    let lake = LakeSession::open_as_of(settings.data_dir()?, as_of).await?;
+    let lake = settings.open_lake(as_of).await?;
     let latest = lake.latest_event(Table::Deployments).await?.unwrap_or_else(chrono::Utc::now);
     let quarters = Quarter::of(latest, qs.timezone).last_n(args.quarters as usize);
     let group_by = window::group_by(args.by);
