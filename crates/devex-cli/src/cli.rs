@@ -27,7 +27,7 @@ pub struct GlobalArgs {
     /// The lake: a directory, or an object-store URL (s3://bucket/prefix, gs://, az://, abfss://)
     /// that metrics, trends, sql, report and serve read, with credentials from AWS_*, GOOGLE_*,
     /// AZURE_* [default: $DEVEX_DATA, else config `data_dir`, else ./devex-data]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR|URL")]
     pub data: Option<PathBuf>,
     /// Seconds to wait for another devex writer before giving up [default: config lake.lock_timeout_secs = 60]
     #[arg(long, global = true, value_name = "SECS")]
