@@ -9,14 +9,7 @@ use crate::util::{Workspace, sample_demo};
 
 /// `devex --data DATA ARGS` in the workspace.
 fn devex_at(ws: &Workspace, data: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_devex"))
-        .current_dir(ws.path())
-        .env_remove("DEVEX_CONFIG")
-        .env_remove("DEVEX_DATA")
-        .args(["--data", data])
-        .args(args)
-        .output()
-        .unwrap()
+    ws.process(data).args(args).output().unwrap()
 }
 
 /// `--data s3://…` is refused for what cannot use object storage, and nothing
@@ -111,16 +104,12 @@ print(n)
 
 /// `devex --data s3://... ARGS` against moto, with S3's standard environment.
 fn devex_s3(ws: &Workspace, moto: &Moto, data: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_devex"))
-        .current_dir(ws.path())
-        .env_remove("DEVEX_CONFIG")
-        .env_remove("DEVEX_DATA")
+    ws.process(data)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .args(["--data", data])
         .args(args)
         .output()
         .unwrap()

@@ -31,18 +31,8 @@ fn start(ws: &Workspace, password: Option<&str>) -> Server {
 
 /// `devex serve ARGS --listen 127.0.0.1:0`.
 fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_devex"));
-    cmd.current_dir(ws.path())
-        .env_remove("DEVEX_CONFIG")
-        .env_remove("DEVEX_DATA")
-        .env_remove("DEVEX_SERVE_PASSWORD")
-        .arg("--data")
-        .arg(ws.data())
-        .arg("serve")
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = ws.process(ws.data());
+    cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
     if let Some(p) = password {
         cmd.env("DEVEX_SERVE_PASSWORD", p);
     }

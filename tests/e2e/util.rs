@@ -50,6 +50,19 @@ impl Workspace {
         cmd
     }
 
+    /// `devex --data DATA` as a plain process (to spawn and keep, or to point
+    /// at another lake, e.g. a URL), with no DEVEX_* from the environment.
+    pub fn process(&self, data: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_devex"));
+        cmd.current_dir(self.path())
+            .env_remove("DEVEX_CONFIG")
+            .env_remove("DEVEX_DATA")
+            .env_remove("DEVEX_SERVE_PASSWORD")
+            .arg("--data")
+            .arg(data);
+        cmd
+    }
+
     /// Run `devex import TABLE FILES... --format json`; the exit code and per-table reports.
     pub fn import(&self, table: &str, files: &[&Path], extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
         let out =

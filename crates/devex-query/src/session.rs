@@ -69,23 +69,14 @@ impl LakeSession {
 
     /// Open the lake at `root` as of a version or an instant.
     pub async fn open_as_of(root: impl AsRef<Path>, as_of: AsOf) -> Result<LakeSession, QueryError> {
-        Self::open_in(root, as_of, None).await
-    }
-
-    /// Open the lake at `root` as of a version or an instant, running every
-    /// query of its sessions in `runtime` (its memory pool bounds them all);
-    /// `None`: DataFusion's default runtime, unbounded.
-    pub async fn open_in(
-        root: impl AsRef<Path>,
-        as_of: AsOf,
-        runtime: Option<Arc<RuntimeEnv>>,
-    ) -> Result<LakeSession, QueryError> {
-        Self::open_at(&Location::Local(root.as_ref().to_path_buf()), as_of, runtime).await
+        Self::open_at(&Location::Local(root.as_ref().to_path_buf()), as_of, None).await
     }
 
     /// Open the lake at a directory or an object-store URL (credentials from
-    /// each cloud's standard environment: `AWS_*`, `GOOGLE_*`, `AZURE_*`).
-    /// A table that does not exist there reads as empty.
+    /// each cloud's standard environment: `AWS_*`, `GOOGLE_*`, `AZURE_*`) as
+    /// of a version or an instant. A table that does not exist there reads as
+    /// empty. Every query of its sessions runs in `runtime` (its memory pool
+    /// bounds them all); `None`: DataFusion's default runtime, unbounded.
     pub async fn open_at(
         root: &Location,
         as_of: AsOf,
