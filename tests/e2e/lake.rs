@@ -138,7 +138,12 @@ fn concurrent_imports_serialise() {
 fn a_held_lock_times_out_naming_the_holder() {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.data()).unwrap();
-    let _held = devex_ingest::lock::WriterLock::acquire(&ws.data(), Duration::ZERO, |_| {}).unwrap();
+    let _held = devex_ingest::lock::WriterLock::acquire(
+        &devex_model::location::Location::Local(ws.data()),
+        Duration::ZERO,
+        |_| {},
+    )
+    .unwrap();
     let f =
         ws.file("d.csv", "id,service,environment,status,finished_at\nd1,api,production,success,2026-03-04T10:00:00Z\n");
     let started = Instant::now();

@@ -25,11 +25,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The lake: a directory, or an object-store URL (s3://bucket/prefix, gs://, az://, abfss://)
-    /// that metrics, trends, sql, report and serve read, with credentials from AWS_*, GOOGLE_*,
+    /// that every command but demo reads and writes, with credentials from AWS_*, GOOGLE_*,
     /// AZURE_* [default: $DEVEX_DATA, else config `data_dir`, else ./devex-data]
     #[arg(long, global = true, value_name = "DIR|URL")]
     pub data: Option<PathBuf>,
-    /// Seconds to wait for another devex writer before giving up [default: config lake.lock_timeout_secs = 60]
+    /// Seconds to wait for another devex writer of a local lake before giving up (object storage
+    /// has no lock: writers commit optimistically) [default: config lake.lock_timeout_secs = 60]
     #[arg(long, global = true, value_name = "SECS")]
     pub lock_timeout: Option<u64>,
 }

@@ -77,8 +77,10 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// delta-rs logs routine internals (merge metrics, probing a new table) at
-/// warn and error; only its real failures, which reach us as errors, matter.
-const DEFAULT_LOG_FILTER: &str = "warn,deltalake_core=off,buoyant_kernel=off";
+/// warn and error, and the AWS SDK warns as it walks its credential chain
+/// (no instance metadata here, say); only real failures, which reach us as
+/// errors, matter.
+const DEFAULT_LOG_FILTER: &str = "warn,deltalake_core=off,buoyant_kernel=off,aws_config=error";
 
 /// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
 pub fn init_logging() {

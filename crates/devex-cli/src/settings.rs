@@ -54,14 +54,15 @@ impl Settings {
         Ok(Settings { config, data, lock_timeout })
     }
 
-    /// The lake's local directory. A lake on object storage is refused here,
-    /// before anything is created: a URL never becomes a local path.
+    /// The lake's local directory, for the commands that need one (`demo`).
+    /// A lake on object storage is refused here, before anything is created:
+    /// a URL never becomes a local path.
     pub fn data_dir(&self) -> anyhow::Result<&Path> {
         match &self.data {
             Location::Local(p) => Ok(p),
             Location::Remote(url) => Err(Failure::error(
-                format!("the lake at {url} is on object storage, which this command cannot use yet"),
-                "metrics, trends, sql, report and serve read object storage; import, ingest, status and maintain need a local directory for --data",
+                format!("the lake at {url} is on object storage, which this command cannot use"),
+                "give --data a local directory here; every other command takes an s3://, gs:// or az:// URL",
             )),
         }
     }
@@ -71,9 +72,10 @@ impl Settings {
         Ok(devex_query::LakeSession::open_at(&self.data, as_of, None).await?)
     }
 
-    /// The lake writer for the data dir, keeping `lake.retention_days` of history.
+    /// The lake writer for `--data` (a directory or object storage), keeping
+    /// `lake.retention_days` of history.
     pub fn lake(&self) -> anyhow::Result<Lake> {
-        Ok(Lake::new(self.data_dir()?)
+        Ok(Lake::at(self.data.clone())
             .with_retention_days(self.config.lake.retention_days)
             .with_import_memory_mb(self.config.lake.import_memory_mb))
     }

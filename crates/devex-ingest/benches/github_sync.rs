@@ -43,7 +43,7 @@ fn main() {
         let data = tempfile::tempdir().unwrap();
         let opts = SyncOptions { full: true, since: None, now: Utc::now() };
         let started = Instant::now();
-        let sync = sync_source("bench", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
+        let sync = sync_source("bench", &cfg, &["production".into()], &devex_ingest::state::StateStore::local(data.path()), &opts, devex_ingest::progress::silent())
             .await
             .unwrap();
         let wall = started.elapsed();

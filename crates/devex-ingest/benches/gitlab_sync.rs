@@ -51,7 +51,7 @@ fn main() {
             "bench",
             &cfg,
             Some("glpat-bench".into()),
-            data.path(),
+            &devex_ingest::state::StateStore::local(data.path()),
             &opts,
             devex_ingest::progress::silent(),
         )

@@ -56,6 +56,23 @@ pub enum IngestError {
         /// delta-rs's error.
         source: deltalake::DeltaTableError,
     },
+    /// A `_state` file on object storage changed under this run (another run
+    /// wrote it between this run's read and its write).
+    #[error("{file}: changed by another devex run while this one ran")]
+    StateConflict {
+        /// Its URL.
+        file: String,
+    },
+    /// Other writers kept committing to a table while this one retried.
+    #[error(
+        "table `{table}`: other writers committed first {attempts} times in a row; nothing of this run was committed to it"
+    )]
+    CommitContention {
+        /// The table.
+        table: String,
+        /// Commits attempted.
+        attempts: usize,
+    },
     /// A configured source failed as a whole (its API refused, its inbox is missing).
     #[error("source {name}: {message}")]
     Source {
@@ -93,6 +110,14 @@ impl IngestError {
             )),
             IngestError::Io { .. } => Some("check the path and its permissions".into()),
             IngestError::Source { hint, .. } => hint.clone(),
+            IngestError::StateConflict { .. } => Some(
+                "what this run committed is in the lake; run it again once the other run has finished, and it goes on from the state the other left"
+                    .into(),
+            ),
+            IngestError::CommitContention { .. } => Some(
+                "run it again when the other writers are done (imports are idempotent); schedule writers of one table apart"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -29,6 +29,7 @@ use crate::import::{ImportRequest, import};
 use crate::input::{InputFormat, InputSource};
 use crate::progress::{Event, Level};
 use crate::source::{Source, SourceContext, SourceRecord};
+use crate::state::StateStore;
 use crate::validate::RunContext;
 
 /// The `files` source: an inbox directory of export files.
@@ -78,7 +79,7 @@ impl Files {
             ));
         }
         let settle_for = Duration::from_secs(cfg.settle_secs);
-        let mut attempts = Attempts::load(ctx.data_dir, name).map_err(io)?;
+        let mut attempts = Attempts::load(ctx.state, name).await?;
         let mut left = 0;
         for p in &pending {
             if !settled(&p.path, settle_for, SystemTime::now()).map_err(io)? {
@@ -96,7 +97,7 @@ impl Files {
             }
             if attempts.made(&p.path) >= MAX_ATTEMPTS {
                 let to = settle(inbox, &p.path, false).map_err(io)?;
-                attempts.finish(&p.path).map_err(io)?;
+                attempts.finish(ctx.state, &p.path).await?;
                 record.errors.push(format!(
                     "{}: gave up after {MAX_ATTEMPTS} attempts that did not finish (did it crash or exhaust memory?); moved to {}",
                     p.path.display(),
@@ -104,13 +105,13 @@ impl Files {
                 ));
                 continue;
             }
-            attempts.begin(&p.path).map_err(io)?;
+            attempts.begin(ctx.state, &p.path).await?;
             let req =
                 ImportRequest { table: p.table, inputs: vec![InputSource::Path(p.path.clone())], run: run.clone() };
             match import(ctx.lake, ctx.lock, &req).await {
                 Ok(o) => {
                     let to = settle(inbox, &p.path, true).map_err(io)?;
-                    attempts.finish(&p.path).map_err(io)?;
+                    attempts.finish(ctx.state, &p.path).await?;
                     say(Level::Info, format!("{} -> {}", p.path.display(), to.display()));
                     for t in o.tables {
                         record.add(t);
@@ -122,7 +123,7 @@ impl Files {
                 }
                 Err(e) if e.is_bad_input() => {
                     let to = settle(inbox, &p.path, false).map_err(io)?;
-                    attempts.finish(&p.path).map_err(io)?;
+                    attempts.finish(ctx.state, &p.path).await?;
                     let hint = e.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
                     record.errors.push(format!("{e}{hint}; moved to {}", to.display()));
                 }
@@ -197,23 +198,23 @@ pub fn settled(file: &Path, settle: Duration, now: SystemTime) -> std::io::Resul
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Attempts per inbox file that has not finished yet, kept in
-/// `<data>/_state/files/<source>.json`.
+/// `_state/files/<source>.json`.
 #[derive(Debug, Default)]
 pub struct Attempts {
-    path: PathBuf,
+    key: String,
     counts: BTreeMap<String, u32>,
 }
 
 impl Attempts {
-    /// The attempts of the files source `source` (none if it never ran).
-    pub fn load(data_dir: &Path, source: &str) -> std::io::Result<Attempts> {
-        let path = data_dir.join("_state").join("files").join(format!("{source}.json"));
-        let counts = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e),
+    /// The attempts of the files source `source` (none if it never ran, or
+    /// if its file is unreadable: the count starts over).
+    pub async fn load(state: &StateStore, source: &str) -> Result<Attempts, IngestError> {
+        let key = format!("files/{source}.json");
+        let counts = match state.read(&key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            None => BTreeMap::new(),
         };
-        Ok(Attempts { path, counts })
+        Ok(Attempts { key, counts })
     }
 
     /// Attempts already made on `file`.
@@ -221,26 +222,16 @@ impl Attempts {
         self.counts.get(&file.display().to_string()).copied().unwrap_or(0)
     }
 
-    /// Count one more attempt on `file`, on disk before the attempt starts.
-    pub fn begin(&mut self, file: &Path) -> std::io::Result<()> {
+    /// Count one more attempt on `file`, stored before the attempt starts.
+    pub async fn begin(&mut self, state: &StateStore, file: &Path) -> Result<(), IngestError> {
         *self.counts.entry(file.display().to_string()).or_default() += 1;
-        self.save()
+        state.write_json(&self.key, &self.counts).await
     }
 
     /// `file` is done with (moved away): forget its attempts.
-    pub fn finish(&mut self, file: &Path) -> std::io::Result<()> {
+    pub async fn finish(&mut self, state: &StateStore, file: &Path) -> Result<(), IngestError> {
         self.counts.remove(&file.display().to_string());
-        self.save()
-    }
-
-    fn save(&self) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        devex_model::atomic::write_atomic(
-            &self.path,
-            &serde_json::to_vec_pretty(&self.counts).map_err(std::io::Error::other)?,
-        )
+        state.write_json(&self.key, &self.counts).await
     }
 }
 
@@ -303,8 +294,8 @@ mod tests {
         assert_eq!(again, dir.path().join("done/1-deployments.csv"));
     }
 
-    #[test]
-    fn fresh_files_are_not_settled_and_attempts_persist() {
+    #[tokio::test]
+    async fn fresh_files_are_not_settled_and_attempts_persist() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("deployments.csv");
         std::fs::write(&f, "x").unwrap();
@@ -313,11 +304,12 @@ mod tests {
         assert!(settled(&f, Duration::ZERO, now).unwrap());
         assert!(settled(&f, Duration::from_secs(60), now + Duration::from_secs(61)).unwrap());
 
-        let mut a = Attempts::load(dir.path(), "inbox").unwrap();
-        a.begin(&f).unwrap();
-        a.begin(&f).unwrap();
-        assert_eq!(Attempts::load(dir.path(), "inbox").unwrap().made(&f), 2);
-        a.finish(&f).unwrap();
-        assert_eq!(Attempts::load(dir.path(), "inbox").unwrap().made(&f), 0);
+        let state = StateStore::local(dir.path());
+        let mut a = Attempts::load(&state, "inbox").await.unwrap();
+        a.begin(&state, &f).await.unwrap();
+        a.begin(&state, &f).await.unwrap();
+        assert_eq!(Attempts::load(&state, "inbox").await.unwrap().made(&f), 2);
+        a.finish(&state, &f).await.unwrap();
+        assert_eq!(Attempts::load(&state, "inbox").await.unwrap().made(&f), 0);
     }
 }

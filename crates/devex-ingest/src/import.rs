@@ -330,7 +330,7 @@ mod tests {
 
     /// Parquet files under a table's directory, and those its Delta log ever added.
     fn files_on_disk_and_in_log(lake: &Lake, table: Table) -> (BTreeSet<String>, BTreeSet<String>) {
-        let dir = lake.table_dir(table);
+        let dir = lake.table_dir(table).unwrap();
         let mut on_disk = BTreeSet::new();
         let mut stack = vec![dir.clone()];
         while let Some(d) = stack.pop() {
@@ -372,7 +372,7 @@ mod tests {
         let tiny = Lake::new(dir.path().join("tiny")).with_import_chunk_bytes(1);
         let mut reports = Vec::new();
         for lake in [&whole, &tiny] {
-            let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+            let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
             let out = import(lake, &lock, &request(Table::Deployments, NIGHT)).await.unwrap();
             reports.push(out.tables.clone());
             assert_eq!(out.warnings, vec!["in.ndjson: ignored columns not in the `deployments` table: extra"]);
@@ -399,7 +399,7 @@ mod tests {
         let again = "{\"id\":\"d3\",\"service\":\"web\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-02-01T10:00:00Z\"}\n\
                      {\"id\":\"d6\",\"service\":\"web\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-04-01T10:00:00Z\"}\n\
                      {\"id\":\"d6\",\"service\":\"api\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-04-02T10:00:00Z\"}\n";
-        let lock = WriterLock::acquire(tiny.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(tiny.location(), Duration::ZERO, |_| {}).unwrap();
         let t = import(&tiny, &lock, &request(Table::Deployments, again)).await.unwrap().tables.remove(0);
         assert_eq!((t.read, t.written, t.replaced, t.quarantined), (3, 1, 2, 0));
         let landed = rows(&tiny, Table::Deployments).await;
@@ -423,11 +423,11 @@ mod tests {
         }
         let array = serde_json::to_string_pretty(&records).unwrap();
         let whole = Lake::new(dir.path().join("whole"));
-        let lock = WriterLock::acquire(whole.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(whole.location(), Duration::ZERO, |_| {}).unwrap();
         let expected = import(&whole, &lock, &request(Table::Deployments, NIGHT)).await.unwrap();
         for (name, format, text) in [("csv", InputFormat::Csv, csv), ("json", InputFormat::Json, array)] {
             let lake = Lake::new(dir.path().join(name)).with_import_chunk_bytes(1);
-            let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+            let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
             let mut req = request(Table::Deployments, "");
             req.inputs = vec![InputSource::Memory { name: format!("in.{name}"), format, bytes: text.into_bytes() }];
             let out = import(&lake, &lock, &req).await.unwrap();
@@ -444,7 +444,7 @@ mod tests {
     async fn rejected_rows_go_to_the_quarantine_as_they_are_found_and_only_the_first_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::new(dir.path()).with_import_chunk_bytes(4096);
-        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
         let n = QUARANTINE_KEPT + 500;
         let bad: String = (0..n).map(|i| format!("{{\"id\":\"d{i}\",\"service\":\"api\",\"environment\":\"production\",\"status\":\"maybe\",\"finished_at\":\"2026-01-05\"}}\n")).collect();
         let out = import(&lake, &lock, &request(Table::Deployments, &bad)).await.unwrap();
@@ -453,19 +453,19 @@ mod tests {
         assert_eq!(rows(&lake, Table::Quarantine).await.len(), n);
         assert_eq!(out.tables[0].quarantined, n);
         // Nothing landed, so the table was never created.
-        assert!(!lake.table_dir(Table::Deployments).exists());
+        assert!(!lake.table_dir(Table::Deployments).unwrap().exists());
     }
 
     #[tokio::test]
     async fn a_file_that_breaks_late_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::new(dir.path()).with_import_chunk_bytes(1);
-        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
         let broken = format!("{}{{\"id\": \"d9\",\n", NIGHT);
         let e = import(&lake, &lock, &request(Table::Deployments, &broken)).await.unwrap_err();
         assert!(e.to_string().contains("line 8"), "{e}");
         assert_eq!(lake.version(Table::Deployments).await.unwrap(), None);
         assert_eq!(lake.version(Table::Quarantine).await.unwrap(), None);
-        assert!(!lake.table_dir(Table::Deployments).exists());
+        assert!(!lake.table_dir(Table::Deployments).unwrap().exists());
     }
 }

@@ -8,7 +8,7 @@
 //! use devex_ingest::{import::{import, ImportRequest}, input::InputSource, lake::Lake,
 //!     lock::WriterLock, validate::RunContext};
 //! let lake = Lake::new("devex-data");
-//! let lock = WriterLock::acquire(lake.root(), std::time::Duration::from_secs(60), |_| {})?;
+//! let lock = WriterLock::acquire(lake.location(), std::time::Duration::from_secs(60), |_| {})?;
 //! let req = ImportRequest {
 //!     table: devex_model::Table::Deployments,
 //!     inputs: vec![InputSource::Path("sample-data/deployments.csv".into())],
@@ -41,6 +41,7 @@ pub mod progress;
 pub mod quarantine;
 pub mod run;
 pub mod source;
+pub mod state;
 pub mod survey;
 pub mod validate;
 

@@ -22,13 +22,11 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use devex_model::Table;
-use devex_model::atomic::write_atomic;
 use devex_model::config::PagerdutySource;
 use devex_model::row::{self, records};
 use devex_model::timestamp::RFC3339_UTC;
@@ -39,6 +37,7 @@ use crate::error::IngestError;
 use crate::http::{Api, HttpClient, HttpError, RetryPolicy, encode};
 use crate::progress::{Event, Level, Progress};
 use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, land};
+use crate::state::StateStore;
 
 /// The longest `since`..`until` span one request asks for (PagerDuty refuses over 6 months).
 pub const MAX_WINDOW_DAYS: i64 = 180;
@@ -69,28 +68,14 @@ pub struct PagerdutyState {
     pub open: Vec<String>,
 }
 
-/// `<data>/_state/pagerduty/<source>.json`.
-pub fn state_path(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("_state").join("pagerduty").join(format!("{source}.json"))
+/// The `_state` key of a source's state: `pagerduty/<source>.json`.
+pub fn state_key(source: &str) -> String {
+    format!("pagerduty/{source}.json")
 }
 
 /// The saved state of a source (empty if it never ran).
-pub fn load_state(data_dir: &Path, source: &str) -> Result<PagerdutyState, HttpError> {
-    let path = state_path(data_dir, source);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            HttpError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PagerdutyState::default()),
-        Err(e) => Err(HttpError::Setup(format!("{}: {e}", path.display()))),
-    }
-}
-
-fn save_state(data_dir: &Path, source: &str, state: &PagerdutyState) -> Result<(), HttpError> {
-    let path = state_path(data_dir, source);
-    let io = |e: std::io::Error| HttpError::Setup(format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
-    write_atomic(&path, &serde_json::to_vec_pretty(state).expect("serialisable")).map_err(io)
+pub async fn load_state(state: &StateStore, source: &str) -> Result<PagerdutyState, HttpError> {
+    state.read_json(&state_key(source)).await.map_err(HttpError::Setup)
 }
 
 /// What a run read.
@@ -126,7 +111,7 @@ impl Source for Pagerduty {
                 Level::Info,
                 format!("source {}: PagerDuty {}", self.name, self.config.base_url),
             ));
-            let previous = load_state(ctx.data_dir, &self.name).map_err(fail)?;
+            let previous = load_state(ctx.state, &self.name).await.map_err(fail)?;
             let token = token(&self.config).map_err(fail)?;
             let read =
                 read_incidents(&self.name, &self.config, token, &previous, ctx.options, Arc::clone(&ctx.progress))
@@ -134,7 +119,7 @@ impl Source for Pagerduty {
                     .map_err(fail)?;
             let landed = land(ctx, "pagerduty", &self.name, &[(Table::Incidents, &records(&read.incidents))]).await?;
             // Only now that the rows are in the lake does the state move.
-            save_state(ctx.data_dir, &self.name, &read.state).map_err(fail)?;
+            ctx.state.write_json(&state_key(&self.name), &read.state).await?;
             Ok(SourceRecord {
                 source: self.name.clone(),
                 kind: self.kind().into(),

@@ -1,15 +1,12 @@
 //! `devex ingest`'s run: every configured source in turn, under the writer
-//! lock the caller holds, each landing its rows before its state moves; then
-//! one [`RunRecord`] appended to `<data>/_state/runs.ndjson`, which
-//! `devex status` reads back.
+//! lock the caller holds (none on object storage), each landing its rows
+//! before its state moves; then one [`RunRecord`] appended to
+//! `_state/runs.ndjson`, which `devex status` reads back.
 //!
 //! A source that fails is recorded and the others still run. The run's exit
 //! code is decided once, at the end: 2 when a source hit an I/O or lake error
 //! (what it had not landed is retried next run), 3 when something failed or
 //! was quarantined, else 0.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use devex_model::Config;
@@ -21,6 +18,7 @@ use crate::lake::Lake;
 use crate::lock::WriterLock;
 use crate::progress::Progress;
 use crate::source::{SourceContext, SourceRecord, SyncOptions, from_config};
+use crate::state::StateStore;
 use crate::validate::RunContext;
 
 /// A line of `_state/runs.ndjson`: what one run did.
@@ -50,10 +48,8 @@ pub struct RunRequest {
     pub options: SyncOptions,
 }
 
-/// `<data>/_state/runs.ndjson`.
-pub fn runs_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("_state").join("runs.ndjson")
-}
+/// The run log's key in `_state`.
+pub const RUNS_KEY: &str = "runs.ndjson";
 
 /// Run the configured sources and record the run. The caller holds `lock`.
 pub async fn run(
@@ -63,7 +59,7 @@ pub async fn run(
     request: &RunRequest,
     progress: Progress,
 ) -> Result<RunRecord, IngestError> {
-    let data_dir = lake.root();
+    let state = StateStore::open(lake.location())?;
     let tz = config.tz().map_err(|e| IngestError::internal("reading the time zone", e))?;
     let started = request.options.now;
     let mut sources = Vec::new();
@@ -73,7 +69,7 @@ pub async fn run(
         }
         let source = from_config(name, source_config);
         let ctx = SourceContext {
-            data_dir,
+            state: &state,
             lake,
             lock,
             run: RunContext::new(request.run_id.clone(), String::new(), tz).with_likert(&config.survey),
@@ -102,27 +98,15 @@ pub async fn run(
         },
         sources,
     };
-    append(data_dir, &record)?;
+    let line = serde_json::to_string(&record).map_err(|e| IngestError::internal("encoding the run record", e))?;
+    state.append_line(RUNS_KEY, &line).await?;
     Ok(record)
 }
 
-fn append(data_dir: &Path, record: &RunRecord) -> Result<(), IngestError> {
-    let path = runs_path(data_dir);
-    let io = |e| IngestError::Io { file: path.display().to_string(), source: e };
-    std::fs::create_dir_all(data_dir.join("_state")).map_err(io)?;
-    let line = serde_json::to_string(record).map_err(|e| IngestError::internal("encoding the run record", e))?;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-    writeln!(f, "{line}").map_err(io)
-}
-
 /// The recorded runs, oldest first (lines that are not a run record are skipped).
-pub fn runs(data_dir: &Path) -> Result<Vec<RunRecord>, IngestError> {
-    let path = runs_path(data_dir);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(IngestError::Io { file: path.display().to_string(), source: e }),
-    }
+pub async fn runs(state: &StateStore) -> Result<Vec<RunRecord>, IngestError> {
+    let bytes = state.read(RUNS_KEY).await?.unwrap_or_default();
+    Ok(String::from_utf8_lossy(&bytes).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
 #[cfg(test)]
@@ -150,7 +134,7 @@ mod tests {
         ))
         .unwrap();
         let lake = Lake::new(dir.path().join("lake"));
-        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = std::sync::Arc::clone(&seen);
         let request = RunRequest {
@@ -186,6 +170,6 @@ mod tests {
         assert!(drop.warnings[0].contains("ignored columns") && drop.warnings[0].contains("pipeline"), "{drop:?}");
         assert!(seen.lock().unwrap().iter().any(|e| e.level == Level::Warn && e.message.contains("pipeline")));
         // `devex status` reads the same type back.
-        assert_eq!(runs(lake.root()).unwrap(), vec![record]);
+        assert_eq!(runs(&StateStore::open(lake.location()).unwrap()).await.unwrap(), vec![record]);
     }
 }

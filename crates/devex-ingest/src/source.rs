@@ -24,6 +24,7 @@ use crate::input::{InputFormat, InputSource};
 use crate::lake::Lake;
 use crate::lock::WriterLock;
 use crate::progress::{Event, Level, Progress};
+use crate::state::StateStore;
 use crate::validate::RunContext;
 
 /// How a run reads.
@@ -39,8 +40,8 @@ pub struct SyncOptions {
 
 /// What a source gets to run with.
 pub struct SourceContext<'a> {
-    /// The data dir (state lives under `_state/`).
-    pub data_dir: &'a std::path::Path,
+    /// The lake's `_state` (watermarks, caches, attempts).
+    pub state: &'a StateStore,
     /// The lake writer.
     pub lake: &'a Lake,
     /// The writer lock, held for the whole run.

@@ -11,6 +11,7 @@ use chrono::Utc;
 use devex_ghmock::{Repo, mount};
 use devex_ingest::github::client::{ApiError, Client, RetryPolicy};
 use devex_ingest::github::{SyncOptions, load_state, save_state, sync_source};
+use devex_ingest::state::StateStore;
 use devex_model::config::GithubSource;
 use devex_model::row::{Row, records};
 use serde_json::Value;
@@ -181,9 +182,16 @@ async fn maps_deployments_changes_and_incidents_by_the_rules() {
     let cfg = GithubSource { repos: vec!["acme/api".into()], base_url: server.uri(), ..GithubSource::default() };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
-        .await
-        .unwrap();
+    let sync = sync_source(
+        "gh",
+        &cfg,
+        &["production".into()],
+        &StateStore::local(data.path()),
+        &opts,
+        devex_ingest::progress::silent(),
+    )
+    .await
+    .unwrap();
     assert!(sync.repos[0].error.is_none(), "{:?}", sync.repos);
 
     // Deployments: every environment and status, kinds derived.
@@ -257,15 +265,22 @@ async fn a_malformed_page_fails_its_repository_alone_and_keeps_its_watermark() {
     };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
-        .await
-        .unwrap();
+    let sync = sync_source(
+        "gh",
+        &cfg,
+        &["production".into()],
+        &StateStore::local(data.path()),
+        &opts,
+        devex_ingest::progress::silent(),
+    )
+    .await
+    .unwrap();
     let web = sync.repos.iter().find(|r| r.unit == "acme/web").unwrap();
     assert!(web.error.as_deref().unwrap().contains("malformed"), "{web:?}");
     assert!(sync.deployments.iter().all(|d| d.id.starts_with("acme/api/")));
     assert_eq!(sync.deployments.len(), 5);
-    save_state(data.path(), "gh", &sync).unwrap();
-    let state = load_state(data.path(), "gh").unwrap();
+    save_state(&StateStore::local(data.path()), "gh", &sync).await.unwrap();
+    let state = load_state(&StateStore::local(data.path()), "gh").await.unwrap();
     assert!(state.repos["acme/api"].watermark.is_some());
     assert!(!state.repos.contains_key("acme/web"), "the failed repository's watermark does not move");
 }
@@ -285,10 +300,17 @@ async fn an_incremental_run_reads_only_the_overlap_and_continues_the_chain() {
         let dir = data.path().to_path_buf();
         async move {
             let opts = SyncOptions { full: false, since: None, now };
-            let s = sync_source("gh", &cfg, &["production".into()], &dir, &opts, devex_ingest::progress::silent())
-                .await
-                .unwrap();
-            save_state(&dir, "gh", &s).unwrap();
+            let s = sync_source(
+                "gh",
+                &cfg,
+                &["production".into()],
+                &StateStore::local(&dir),
+                &opts,
+                devex_ingest::progress::silent(),
+            )
+            .await
+            .unwrap();
+            save_state(&StateStore::local(&dir), "gh", &s).await.unwrap();
             s
         }
     };
@@ -349,9 +371,16 @@ async fn workflow_runs_and_org_listing() {
     };
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
-        .await
-        .unwrap();
+    let sync = sync_source(
+        "gh",
+        &cfg,
+        &["production".into()],
+        &StateStore::local(data.path()),
+        &opts,
+        devex_ingest::progress::silent(),
+    )
+    .await
+    .unwrap();
     // Only acme/api: legacy is archived, docs lacks the topic.
     let repos: Vec<&str> = sync.repos.iter().map(|r| r.unit.as_str()).collect();
     assert_eq!(repos, vec!["acme/api"]);
@@ -429,9 +458,16 @@ async fn a_wait_past_max_wait_secs_fails_that_repository_with_a_hint_and_the_res
     let data = tempfile::tempdir().unwrap();
     let opts = SyncOptions { full: false, since: None, now: Utc::now() };
     let started = Instant::now();
-    let sync = sync_source("gh", &cfg, &["production".into()], data.path(), &opts, devex_ingest::progress::silent())
-        .await
-        .unwrap();
+    let sync = sync_source(
+        "gh",
+        &cfg,
+        &["production".into()],
+        &StateStore::local(data.path()),
+        &opts,
+        devex_ingest::progress::silent(),
+    )
+    .await
+    .unwrap();
     assert!(started.elapsed() < Duration::from_secs(20), "no minute-long wait past the cap");
     let web = sync.repos.iter().find(|r| r.unit == "acme/web").unwrap();
     let error = web.error.as_deref().unwrap();

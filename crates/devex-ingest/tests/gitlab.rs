@@ -9,6 +9,7 @@ use devex_glmock::{GitLab, error};
 use devex_ingest::gitlab::{SourceSync, save_state, sync_source};
 use devex_ingest::progress::{Event, Progress};
 use devex_ingest::source::SyncOptions;
+use devex_ingest::state::StateStore;
 use devex_model::config::GitlabSource;
 use devex_model::row::DeploymentKind;
 use wiremock::matchers::{method, path_regex};
@@ -48,7 +49,7 @@ fn recorder() -> (Progress, Arc<Mutex<Vec<String>>>) {
 
 async fn sync(server: &MockServer, dir: &std::path::Path, now: &str, progress: Progress) -> SourceSync {
     let opts = SyncOptions { full: false, since: None, now: t(now) };
-    sync_source("gl", &config(server), Some(TOKEN.into()), dir, &opts, progress).await.unwrap()
+    sync_source("gl", &config(server), Some(TOKEN.into()), &StateStore::local(dir), &opts, progress).await.unwrap()
 }
 
 fn id(n: u64) -> String {
@@ -142,7 +143,7 @@ async fn a_second_run_reads_what_finished_and_closed_since_with_the_remembered_c
     let (server, gl) = server(100).await;
     let dir = tempfile::tempdir().unwrap();
     let first = sync(&server, dir.path(), "2026-04-01T00:00:00Z", devex_ingest::progress::silent()).await;
-    save_state(dir.path(), "gl", &first).unwrap();
+    save_state(&StateStore::local(dir.path()), "gl", &first).await.unwrap();
     fixtures::between_runs(&gl, "2026-04-01T12:00:00Z");
     let before = server.received_requests().await.unwrap().len();
 
@@ -193,7 +194,7 @@ async fn faults_are_retried_rate_limits_waited_and_a_missing_project_fails_alone
     cfg.projects.push("acme/gone".into());
     let (progress, seen) = recorder();
     let opts = SyncOptions { full: false, since: None, now: t("2026-04-01T00:00:00Z") };
-    let s = sync_source("gl", &cfg, Some(TOKEN.into()), dir.path(), &opts, progress).await.unwrap();
+    let s = sync_source("gl", &cfg, Some(TOKEN.into()), &StateStore::local(dir.path()), &opts, progress).await.unwrap();
     let gone = s.projects.iter().find(|p| p.unit == "acme/gone").unwrap();
     assert!(gone.error.as_ref().unwrap().contains("HTTP 404"), "{gone:?}");
     assert!(gone.hint.as_ref().unwrap().contains("path_with_namespace"));
@@ -216,7 +217,7 @@ async fn a_refused_token_fails_every_project_with_the_scope_hint() {
         "gl",
         &cfg,
         Some("glpat-revoked-987654".into()),
-        dir.path(),
+        &StateStore::local(dir.path()),
         &opts,
         devex_ingest::progress::silent(),
     )
@@ -235,8 +236,15 @@ async fn a_refused_token_fails_every_project_with_the_scope_hint() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let err = sync_source("gl", &cfg, Some(TOKEN.into()), dir.path(), &opts, devex_ingest::progress::silent())
-        .await
-        .unwrap_err();
+    let err = sync_source(
+        "gl",
+        &cfg,
+        Some(TOKEN.into()),
+        &StateStore::local(dir.path()),
+        &opts,
+        devex_ingest::progress::silent(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("HTTP 403") && err.hint().unwrap().contains("Reporter"), "{err}");
 }

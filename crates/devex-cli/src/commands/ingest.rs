@@ -35,14 +35,13 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
     let since = args.since.as_deref().map(|s| window::instant("--since", s, cfg.tz()?)).transpose()?;
     let started = Utc::now();
     let lake = settings.lake()?;
-    std::fs::create_dir_all(settings.data_dir()?.join("_state"))?;
     let lock = writer_lock(settings)?;
     let request = RunRequest {
         run_id: new_run_id(),
         only: args.source.clone(),
         options: SyncOptions { full: args.full, since, now: started },
     };
-    eprintln!("devex ingest: run {} into {}", request.run_id, settings.data_dir()?.display());
+    eprintln!("devex ingest: run {} into {}", request.run_id, settings.data);
     // Per-unit progress on a terminal; steps, waits, retries and failures always (they explain a log).
     let terminal = std::io::stderr().is_terminal();
     let progress = Arc::new(move |e: &Event| {

@@ -29,7 +29,7 @@ pub async fn run(settings: &Settings, args: MaintainArgs) -> anyhow::Result<Outc
     let lake = settings.lake()?;
     let lock = writer_lock(settings)?;
     let info = CommitInfo { run_id: new_run_id(), command: "maintain".into(), source: "devex".into() };
-    eprintln!("compacting and vacuuming {} (retention {days} days)", settings.data_dir()?.display());
+    eprintln!("compacting and vacuuming {} (retention {days} days)", settings.data);
     let retention = i64::try_from(days).ok().and_then(chrono::Duration::try_days).unwrap_or(chrono::Duration::MAX);
     for m in lake.maintain(&lock, retention, &info).await? {
         eprintln!(

@@ -45,10 +45,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Take the lake's writer lock, saying on stderr when we have to wait.
+/// Take the lake's writer lock, saying on stderr when we have to wait (on
+/// object storage there is none: commits are optimistic there).
 pub fn writer_lock(settings: &Settings) -> anyhow::Result<WriterLock> {
     let timeout: Duration = settings.lock_timeout;
-    let lock = WriterLock::acquire(settings.data_dir()?, timeout, |holder| {
+    let lock = WriterLock::acquire(&settings.data, timeout, |holder| {
         eprintln!("waiting up to {} s for the lake's writer lock, held by {holder}...", timeout.as_secs());
     })?;
     Ok(lock)

@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use devex_ingest::run::{self, RunRecord};
+use devex_ingest::state::StateStore;
 use devex_ingest::{github, gitlab, pagerduty};
 use devex_model::config::SourceConfig;
-use devex_query::LakeSession;
 use serde_json::{Value, json};
 
 use crate::cli::{ReportFormat, StatusArgs};
@@ -14,9 +14,9 @@ use crate::exit::Outcome;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcome> {
-    let data = settings.data_dir()?;
-    let runs_path = run::runs_path(data);
-    let runs = run::runs(data)?;
+    let state = StateStore::open(&settings.data)?;
+    let runs_path = state.describe(run::RUNS_KEY);
+    let runs = run::runs(&state).await?;
     let last: Vec<&RunRecord> = runs.iter().rev().take(args.runs).collect();
 
     let mut watermarks = Vec::new();
@@ -26,7 +26,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         };
         match source {
             SourceConfig::Github(_) => {
-                for (repo, s) in github::load_state(data, name)?.repos {
+                for (repo, s) in github::load_state(&state, name).await?.repos {
                     watermarks.push(json!({
                         "source": name,
                         "repo": repo,
@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 }
             }
             SourceConfig::Pagerduty(_) => {
-                let s = pagerduty::load_state(data, name)?;
+                let s = pagerduty::load_state(&state, name).await?;
                 watermarks.push(json!({
                     "source": name,
                     "repo": "(incidents)",
@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 }));
             }
             SourceConfig::Gitlab(_) => {
-                for (project, s) in gitlab::load_state(data, name)?.projects {
+                for (project, s) in gitlab::load_state(&state, name).await?.projects {
                     watermarks.push(json!({
                         "source": name,
                         "repo": project,
@@ -58,7 +58,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         }
     }
 
-    let lake = LakeSession::open(data).await?;
+    let lake = settings.open_lake(devex_query::AsOf::Latest).await?;
     let tables: Vec<Value> = lake
         .freshness()
         .await?
@@ -81,7 +81,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         )?;
         return Ok(Outcome::Success);
     }
-    writeln!(out, "Last runs ({}):", runs_path.display())?;
+    writeln!(out, "Last runs ({runs_path}):")?;
     if last.is_empty() {
         writeln!(out, "  none yet: devex ingest writes one record per run")?;
     }
@@ -122,7 +122,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             )?;
         }
     }
-    writeln!(out, "\nLake {} (Delta version, latest event UTC):", data.display())?;
+    writeln!(out, "\nLake {} (Delta version, latest event UTC):", settings.data)?;
     for t in &tables {
         writeln!(
             out,

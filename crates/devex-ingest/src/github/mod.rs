@@ -13,7 +13,8 @@
 //! let cfg = devex_model::config::GithubSource { repos: vec!["acme/api".into()], ..Default::default() };
 //! let production = vec!["production".to_string()];
 //! let opts = SyncOptions { full: false, since: None, now: chrono::Utc::now() };
-//! let sync = sync_source("github", &cfg, &production, "devex-data".as_ref(), &opts,
+//! let state = devex_ingest::state::StateStore::local("devex-data".as_ref());
+//! let sync = sync_source("github", &cfg, &production, &state, &opts,
 //!     devex_ingest::progress::silent()).await?;
 //! println!("{} deployments from {} repos", sync.deployments.len(), sync.repos.len());
 //! # Ok(()) }
@@ -26,12 +27,10 @@ pub mod payload;
 pub mod sync;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use devex_model::Table;
-use devex_model::atomic::write_atomic;
 use devex_model::config::GithubSource;
 use devex_model::row::{self, records};
 use futures::future::LocalBoxFuture;
@@ -40,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::IngestError;
 use crate::progress::{Event, Level, Progress};
 use crate::source::{Source, SourceContext, SourceRecord, land, sync_units, unit_errors};
+use crate::state::StateStore;
 use client::{ApiError, CachedPage, Client, RetryPolicy};
 use sync::{RepoPlan, RepoState, SyncWindow, sync_repo};
 
@@ -76,7 +76,7 @@ impl Source for Github {
                 &self.name,
                 cfg,
                 ctx.production_environments,
-                ctx.data_dir,
+                ctx.state,
                 ctx.options,
                 Arc::clone(&ctx.progress),
             )
@@ -94,7 +94,7 @@ impl Source for Github {
             )
             .await?;
             // Only now that the rows are in the lake do the watermarks move.
-            save_state(ctx.data_dir, &self.name, &sync).map_err(fail)?;
+            save_state(ctx.state, &self.name, &sync).await?;
             Ok(SourceRecord {
                 source: self.name.clone(),
                 kind: self.kind().into(),
@@ -139,25 +139,18 @@ pub struct SourceState {
     pub repos: BTreeMap<String, RepoState>,
 }
 
-/// `<data>/_state/github/<source>.json`.
-pub fn state_path(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("_state").join("github").join(format!("{source}.json"))
+/// The `_state` key of a source's state: `github/<source>.json`.
+pub fn state_key(source: &str) -> String {
+    format!("github/{source}.json")
 }
 
-fn cache_path(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("_state").join("github").join(format!("{source}.etags.json"))
+fn cache_key(source: &str) -> String {
+    format!("github/{source}.etags.json")
 }
 
 /// The saved state of a source (empty if it never ran).
-pub fn load_state(data_dir: &Path, source: &str) -> Result<SourceState, ApiError> {
-    let path = state_path(data_dir, source);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            ApiError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SourceState::default()),
-        Err(e) => Err(ApiError::Setup(format!("{}: {e}", path.display()))),
-    }
+pub async fn load_state(state: &StateStore, source: &str) -> Result<SourceState, ApiError> {
+    state.read_json(&state_key(source)).await.map_err(ApiError::Setup)
 }
 
 /// Sync every repository of a source into memory.
@@ -165,7 +158,7 @@ pub async fn sync_source(
     name: &str,
     cfg: &GithubSource,
     production: &[String],
-    data_dir: &Path,
+    store: &StateStore,
     opts: &SyncOptions,
     notify: Progress,
 ) -> Result<SourceSync, ApiError> {
@@ -179,10 +172,8 @@ pub async fn sync_source(
             ),
         ));
     }
-    let cache: HashMap<String, CachedPage> = std::fs::read_to_string(cache_path(data_dir, name))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    // A cache that cannot be read costs requests, not correctness: start afresh.
+    let cache: HashMap<String, CachedPage> = store.read_json(&cache_key(name)).await.unwrap_or_default();
     let secret = token.clone();
     let client = Client::new(
         &cfg.base_url,
@@ -193,7 +184,7 @@ pub async fn sync_source(
         cache,
         Arc::clone(&notify),
     )?;
-    let state = load_state(data_dir, name)?;
+    let state = load_state(store, name).await?;
     let plans = repositories(&client, cfg).await.map_err(|e| redact(e, secret.as_deref()))?;
     let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
 
@@ -234,18 +225,17 @@ pub async fn sync_source(
 
 /// After the rows landed: advance the watermark of every repository that synced
 /// (failed ones keep theirs) and keep the conditional-request cache.
-pub fn save_state(data_dir: &Path, source: &str, sync: &SourceSync) -> Result<(), ApiError> {
-    let mut state = load_state(data_dir, source)?;
+pub async fn save_state(store: &StateStore, source: &str, sync: &SourceSync) -> Result<(), IngestError> {
+    let mut state: SourceState = store.read_json(&state_key(source)).await.map_err(|message| IngestError::Source {
+        name: source.into(),
+        message,
+        hint: None,
+    })?;
     for (repo, s) in &sync.new_state {
         state.repos.insert(repo.clone(), s.clone());
     }
-    let io = |p: &Path, e: std::io::Error| ApiError::Setup(format!("{}: {e}", p.display()));
-    let path = state_path(data_dir, source);
-    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| io(&path, e))?;
-    write_atomic(&path, &serde_json::to_vec_pretty(&state).expect("serialisable")).map_err(|e| io(&path, e))?;
-    let cache = cache_path(data_dir, source);
-    write_atomic(&cache, &serde_json::to_vec(&sync.cache).expect("serialisable")).map_err(|e| io(&cache, e))?;
-    Ok(())
+    store.write_json(&state_key(source), &state).await?;
+    store.write_json(&cache_key(source), &sync.cache).await
 }
 
 /// The repositories of a source: `repos`, plus the non-archived repositories of

@@ -14,7 +14,8 @@
 //! let cfg = devex_model::config::GitlabSource { group: Some("acme".into()), ..Default::default() };
 //! let opts = devex_ingest::source::SyncOptions { full: false, since: None, now: chrono::Utc::now() };
 //! let token = std::env::var("GITLAB_TOKEN").ok();
-//! let sync = sync_source("gitlab", &cfg, token, "devex-data".as_ref(), &opts,
+//! let state = devex_ingest::state::StateStore::local("devex-data".as_ref());
+//! let sync = sync_source("gitlab", &cfg, token, &state, &opts,
 //!     devex_ingest::progress::silent()).await?;
 //! println!("{} deployments from {} projects", sync.deployments.len(), sync.projects.len());
 //! # Ok(()) }
@@ -24,12 +25,10 @@ pub mod payload;
 pub mod sync;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use devex_model::Table;
-use devex_model::atomic::write_atomic;
 use devex_model::config::GitlabSource;
 use devex_model::row::{self, records};
 use futures::future::LocalBoxFuture;
@@ -39,6 +38,7 @@ use crate::error::IngestError;
 use crate::http::{Api, HttpClient, HttpError, RetryPolicy};
 use crate::progress::{Event, Level, Progress};
 use crate::source::{Source, SourceContext, SourceRecord, SyncOptions, UnitOutcome, land, sync_units, unit_errors};
+use crate::state::StateStore;
 use sync::{ProjectPlan, ProjectState, SyncWindow, encode, list, sync_project};
 
 /// The `gitlab` source.
@@ -78,7 +78,7 @@ impl Source for Gitlab {
                     ),
                 ));
             }
-            let sync = sync_source(&self.name, cfg, token, ctx.data_dir, ctx.options, Arc::clone(&ctx.progress))
+            let sync = sync_source(&self.name, cfg, token, ctx.state, ctx.options, Arc::clone(&ctx.progress))
                 .await
                 .map_err(fail)?;
             let landed = land(
@@ -93,7 +93,7 @@ impl Source for Gitlab {
             )
             .await?;
             // Only now that the rows are in the lake do the watermarks move.
-            save_state(ctx.data_dir, &self.name, &sync).map_err(fail)?;
+            save_state(ctx.state, &self.name, &sync).await.map_err(fail)?;
             Ok(SourceRecord {
                 source: self.name.clone(),
                 kind: self.kind().into(),
@@ -131,34 +131,24 @@ pub struct SourceState {
     pub projects: BTreeMap<String, ProjectState>,
 }
 
-/// `<data>/_state/gitlab/<source>.json`.
-pub fn state_path(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("_state").join("gitlab").join(format!("{source}.json"))
+/// The `_state` key of a source's state: `gitlab/<source>.json`.
+pub fn state_key(source: &str) -> String {
+    format!("gitlab/{source}.json")
 }
 
 /// The saved state of a source (empty if it never ran).
-pub fn load_state(data_dir: &Path, source: &str) -> Result<SourceState, HttpError> {
-    let path = state_path(data_dir, source);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            HttpError::Setup(format!("{}: unreadable state ({e}); remove it to start over", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SourceState::default()),
-        Err(e) => Err(HttpError::Setup(format!("{}: {e}", path.display()))),
-    }
+pub async fn load_state(state: &StateStore, source: &str) -> Result<SourceState, HttpError> {
+    state.read_json(&state_key(source)).await.map_err(HttpError::Setup)
 }
 
 /// After the rows landed: advance the watermark of every project that synced
 /// (failed ones keep theirs).
-pub fn save_state(data_dir: &Path, source: &str, sync: &SourceSync) -> Result<(), HttpError> {
-    let mut state = load_state(data_dir, source)?;
+pub async fn save_state(store: &StateStore, source: &str, sync: &SourceSync) -> Result<(), HttpError> {
+    let mut state = load_state(store, source).await?;
     for (project, s) in &sync.new_state {
         state.projects.insert(project.clone(), s.clone());
     }
-    let path = state_path(data_dir, source);
-    let io = |e: std::io::Error| HttpError::Setup(format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
-    write_atomic(&path, &serde_json::to_vec_pretty(&state).expect("serialisable")).map_err(io)
+    store.write_json(&state_key(source), &state).await.map_err(|e| HttpError::Setup(e.to_string()))
 }
 
 /// Sync every project of a source into memory.
@@ -166,7 +156,7 @@ pub async fn sync_source(
     name: &str,
     cfg: &GitlabSource,
     token: Option<String>,
-    data_dir: &Path,
+    store: &StateStore,
     opts: &SyncOptions,
     notify: Progress,
 ) -> Result<SourceSync, HttpError> {
@@ -179,7 +169,7 @@ pub async fn sync_source(
         RetryPolicy::new(cfg.max_retries, Duration::from_millis(cfg.retry_base_ms)),
         Arc::clone(&notify),
     )?;
-    let state = load_state(data_dir, name)?;
+    let state = load_state(store, name).await?;
     let plans = projects(&client, cfg).await?;
     let overlap = chrono::Duration::days(i64::from(cfg.overlap_days));
 

@@ -3,7 +3,7 @@
 //! re-imported row replaces its old copy even when its event time (and so its
 //! `month` partition) moved. Commit metadata names the run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use datafusion::arrow::array::RecordBatch;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
@@ -16,6 +16,7 @@ use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 
 use devex_model::Table;
+use devex_model::location::Location;
 use serde_json::json;
 
 use crate::error::IngestError;
@@ -106,10 +107,14 @@ const DICTIONARY_COLUMNS: &[&str] = &[
     "tier",
 ];
 
-/// A lake rooted at a local directory.
+/// How many times a commit that lost a race to another writer is re-run
+/// (its MERGE on the newer version) before the import gives up.
+pub const COMMIT_ATTEMPTS: usize = 8;
+
+/// A lake rooted at a local directory or a URL on object storage.
 #[derive(Debug, Clone)]
 pub struct Lake {
-    root: PathBuf,
+    root: Location,
     retention_days: u64,
     import_memory_mb: u64,
     chunk_bytes: Option<usize>,
@@ -119,8 +124,14 @@ impl Lake {
     /// The lake in `root` (created on first write), keeping
     /// [`DEFAULT_RETENTION_DAYS`] of history.
     pub fn new(root: impl Into<PathBuf>) -> Lake {
+        Lake::at(Location::Local(root.into()))
+    }
+
+    /// The lake at `root`: a directory, or a URL on object storage (where
+    /// writers need no lock: see [`crate::lock`]).
+    pub fn at(root: Location) -> Lake {
         Lake {
-            root: root.into(),
+            root,
             retention_days: DEFAULT_RETENTION_DAYS,
             import_memory_mb: DEFAULT_IMPORT_MEMORY_MB,
             chunk_bytes: None,
@@ -187,14 +198,33 @@ impl Lake {
             .map_err(Self::lake_err(table))
     }
 
-    /// The data dir.
-    pub fn root(&self) -> &Path {
+    /// Where the lake is.
+    pub fn location(&self) -> &Location {
         &self.root
     }
 
-    /// The directory of a table.
-    pub fn table_dir(&self, table: Table) -> PathBuf {
+    /// Where a table is.
+    pub fn table_location(&self, table: Table) -> Location {
         self.root.join(table.name())
+    }
+
+    /// The directory of a table of a local lake (`None` on object storage).
+    pub fn table_dir(&self, table: Table) -> Option<PathBuf> {
+        self.root.local().map(|root| root.join(table.name()))
+    }
+
+    /// A table's URL for delta-rs (a local table's directory is created).
+    fn table_url(&self, table: Table) -> Result<url::Url, IngestError> {
+        let err = Self::lake_err(table);
+        match self.table_location(table) {
+            Location::Local(dir) => {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| IngestError::Io { file: dir.display().to_string(), source: e })?;
+                deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(err)
+            }
+            Location::Remote(u) => url::Url::parse(&format!("{u}/"))
+                .map_err(|e| err(DeltaTableError::InvalidTableLocation(format!("{u}: {e}")))),
+        }
     }
 
     fn lake_err(table: Table) -> impl Fn(DeltaTableError) -> IngestError {
@@ -203,13 +233,16 @@ impl Lake {
 
     /// Open a table; `None` when it has never been written.
     pub async fn open(&self, table: Table) -> Result<Option<DeltaTable>, IngestError> {
-        let dir = self.table_dir(table);
-        if !dir.join("_delta_log").is_dir() {
+        if let Some(dir) = self.table_dir(table)
+            && !dir.join("_delta_log").is_dir()
+        {
             return Ok(None);
         }
-        let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(Self::lake_err(table))?;
-        let t = deltalake::open_table(url).await.map_err(Self::lake_err(table))?;
-        Ok(Some(t))
+        match deltalake::open_table(self.table_url(table)?).await {
+            Ok(t) => Ok(Some(t)),
+            Err(DeltaTableError::NotATable(_)) if self.root.is_remote() => Ok(None),
+            Err(e) => Err(Self::lake_err(table)(e)),
+        }
     }
 
     /// The current version of a table, `None` if it does not exist.
@@ -222,9 +255,7 @@ impl Lake {
             return self.keep_history(t, table, info).await;
         }
         let err = Self::lake_err(table);
-        let dir = self.table_dir(table);
-        std::fs::create_dir_all(&dir).map_err(|e| IngestError::Io { file: dir.display().to_string(), source: e })?;
-        let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(&err)?;
+        let url = self.table_url(table)?;
         let schema = table.schema();
         let kernel: deltalake::kernel::StructType =
             schema.as_ref().try_into_kernel().map_err(|e| IngestError::internal("converting a schema", e))?;
@@ -232,15 +263,22 @@ impl Lake {
         for (key, value) in self.retention_properties() {
             create = create.with_configuration_property(key, Some(value));
         }
-        create
+        let created = create
             .with_location(url.to_string())
             .with_table_name(table.name())
             .with_comment(format!("devex canonical table `{}`", table.name()))
             .with_columns(kernel.fields().cloned())
             .with_partition_columns(table.partition_columns().iter().map(|s| s.to_string()))
             .with_commit_properties(info.properties())
-            .await
-            .map_err(err)
+            .await;
+        match created {
+            Ok(t) => Ok(t),
+            // Another writer created it first (object storage has no lock): use theirs.
+            Err(e) => match self.open(table).await {
+                Ok(Some(t)) => Ok(t),
+                _ => Err(err(e)),
+            },
+        }
     }
 
     fn writer_properties() -> WriterProperties {
@@ -350,7 +388,7 @@ mod tests {
 
     /// The operation of a table's newest commit, from its Delta log.
     fn last_operation(lake: &Lake, table: Table) -> String {
-        let log = lake.table_dir(table).join("_delta_log");
+        let log = lake.table_dir(table).unwrap().join("_delta_log");
         let newest = std::fs::read_dir(&log)
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -381,7 +419,7 @@ mod tests {
     async fn new_identities_are_appended_and_known_ones_merged() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::new(dir.path());
-        let lock = WriterLock::acquire(lake.root(), Duration::ZERO, |_| {}).unwrap();
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
         // A first import: every identity is new, so the commit is an append.
         let first =
             import_csv(&lake, &lock, "d1,api,production,success,2026-03-04\nd2,api,production,success,2026-03-05\n")
@@ -406,5 +444,136 @@ mod tests {
         let text = datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
         assert_eq!(text.matches("| d").count(), 4, "{text}");
         assert!(text.contains("| d1 | failure | 2026-05 |"), "{text}");
+    }
+
+    /// Deployment rows in the lake's schema from `(id, status, finished_at)`.
+    fn deployments(rows: &[(&str, &str, &str)]) -> RecordBatch {
+        use datafusion::arrow::array::{Array, StringArray, new_null_array};
+        let schema = Table::Deployments.schema();
+        let text = |f: &dyn Fn(&(&str, &str, &str)) -> String| {
+            std::sync::Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>())) as std::sync::Arc<dyn Array>
+        };
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let values = match field.name().as_str() {
+                    "id" => text(&|r| r.0.to_string()),
+                    "status" => text(&|r| r.1.to_string()),
+                    "finished_at" | "ingested_at" => text(&|r| format!("{}T00:00:00Z", r.2)),
+                    "month" => text(&|r| r.2[..7].to_string()),
+                    "service" => text(&|_| "api".into()),
+                    "environment" => text(&|_| "production".into()),
+                    "source" => text(&|_| "file".into()),
+                    _ => return new_null_array(field.data_type(), rows.len()),
+                };
+                datafusion::arrow::compute::cast(&values, field.data_type()).unwrap()
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    /// Parquet files under `dir` that no commit of its Delta log ever added.
+    fn unreferenced_files(dir: &std::path::Path) -> Vec<String> {
+        let mut added = std::collections::HashSet::new();
+        for entry in std::fs::read_dir(dir.join("_delta_log")).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|x| x == "json") {
+                for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    if let Some(path) = v.get("add").and_then(|a| a.get("path")).and_then(|p| p.as_str()) {
+                        added.insert(path.replace("%3D", "=").replace("%2D", "-"));
+                    }
+                }
+            }
+        }
+        let mut stray = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "parquet") {
+                    let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                    if !added.contains(&rel) {
+                        stray.push(rel);
+                    }
+                }
+            }
+        }
+        stray
+    }
+
+    async fn ids_and_status(lake: &Lake) -> Vec<String> {
+        let t = lake.open(Table::Deployments).await.unwrap().unwrap();
+        let ctx = SessionContext::new();
+        t.update_datafusion_session(&ctx.state()).unwrap();
+        ctx.register_table("d", t.table_provider().await.unwrap()).unwrap();
+        let rows = ctx.sql("SELECT id, status FROM d ORDER BY id").await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
+        text.lines()
+            .filter(|l| l.starts_with("| d"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    /// Two writers staged from the same version (as on object storage, where
+    /// there is no lock): the one that commits second finds the table moved
+    /// and merges instead of appending, so an identity both wrote is not
+    /// duplicated, and nothing either wrote is lost.
+    #[tokio::test]
+    async fn a_writer_that_lost_the_race_merges_instead_of_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
+        let info = CommitInfo { run_id: "r".into(), command: "test".into(), source: "file".into() };
+        for existed in [false, true] {
+            if existed {
+                // Second round: the table exists, both stage from its version.
+                import_csv(&lake, &lock, "d0,api,production,success,2026-03-01\n").await;
+            }
+            let mut a = lake.begin(&lock, Table::Deployments).await.unwrap();
+            let mut b = lake.begin(&lock, Table::Deployments).await.unwrap();
+            a.push(deployments(&[("d1", "success", "2026-03-04"), ("d2", "success", "2026-03-05")])).await.unwrap();
+            b.push(deployments(&[("d2", "failure", "2026-03-05"), ("d3", "success", "2026-04-01")])).await.unwrap();
+            let first = a.commit(&info).await.unwrap();
+            assert!(first.appended, "{first:?}");
+            let second = b.commit(&info).await.unwrap();
+            assert!(!second.appended, "the second writer merged: {second:?}");
+            assert_eq!((second.inserted, second.matched), (1, 1), "{second:?}");
+            assert_eq!(last_operation(&lake, Table::Deployments), "MERGE");
+            let mut want = vec!["| d1 | success |", "| d2 | failure |", "| d3 | success |"];
+            if existed {
+                want.insert(0, "| d0 | success |");
+            }
+            assert_eq!(ids_and_status(&lake).await, want);
+            // The writer that merged deleted its staged files: every file on
+            // disk is one some commit added.
+            assert_eq!(unreferenced_files(&lake.table_dir(Table::Deployments).unwrap()), Vec::<String>::new());
+            std::fs::remove_dir_all(lake.table_dir(Table::Deployments).unwrap()).unwrap();
+        }
+    }
+
+    /// Two MERGEs committed at the same time: delta-rs refuses the one that
+    /// lost the race (it read a version the other replaced), and it is re-run
+    /// on the new version; both land.
+    #[tokio::test]
+    async fn concurrent_merges_both_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
+        let info = CommitInfo { run_id: "r".into(), command: "test".into(), source: "file".into() };
+        import_csv(&lake, &lock, "d1,api,production,success,2026-03-01\nd2,api,production,success,2026-03-02\n").await;
+        let mut a = lake.begin(&lock, Table::Deployments).await.unwrap();
+        let mut b = lake.begin(&lock, Table::Deployments).await.unwrap();
+        a.push(deployments(&[("d1", "failure", "2026-03-01"), ("d5", "success", "2026-05-01")])).await.unwrap();
+        b.push(deployments(&[("d2", "failure", "2026-03-02"), ("d6", "success", "2026-06-01")])).await.unwrap();
+        let (a, b) = tokio::join!(a.commit(&info), b.commit(&info));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_ne!(a.version, b.version);
+        assert_eq!(
+            ids_and_status(&lake).await,
+            vec!["| d1 | failure |", "| d2 | failure |", "| d5 | success |", "| d6 | success |"]
+        );
     }
 }

@@ -24,17 +24,17 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
-use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::transaction::{CommitBuilder, TransactionError};
 use deltalake::kernel::{Action, Add};
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::{DeltaTable, ObjectStore};
+use deltalake::{DeltaTable, DeltaTableError, ObjectStore};
 use devex_model::Table;
 use futures::{StreamExt, TryStreamExt};
 use object_store::GetOptions;
 
 use super::identity::{HashSet64, Identities, hash};
-use super::{CommitInfo, Lake, Upserted};
+use super::{COMMIT_ATTEMPTS, CommitInfo, Lake, Upserted};
 use crate::error::IngestError;
 
 /// A `DeltaWriter` on a task of its own, one batch behind: Parquet encoding and
@@ -83,6 +83,9 @@ impl BackgroundWriter {
     }
 }
 
+/// The identities of the held rows: their staged copies are not merged.
+type Superseded = Arc<HashSet<Vec<u8>>>;
+
 /// Rows of one table, staged for one commit. Made by [`Lake::begin`].
 pub struct Staging {
     lake: Lake,
@@ -105,17 +108,14 @@ pub struct Staging {
 impl Staging {
     pub(super) async fn new(lake: &Lake, table: Table) -> Result<Staging, IngestError> {
         let err = Lake::lake_err(table);
-        let created_dir = !lake.table_dir(table).exists();
+        let created_dir = lake.table_dir(table).is_some_and(|dir| !dir.exists());
         let (target, in_lake) = match lake.open(table).await? {
             Some(t) => {
                 let ids = lake_identities(&t, table).await?;
                 (t, ids)
             }
             None => {
-                let dir = lake.table_dir(table);
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| IngestError::Io { file: dir.display().to_string(), source: e })?;
-                let url = deltalake::ensure_table_uri(dir.to_string_lossy()).map_err(&err)?;
+                let url = lake.table_url(table)?;
                 let t = deltalake::DeltaTableBuilder::from_url(url).map_err(&err)?.build().map_err(&err)?;
                 (t, HashSet64::default())
             }
@@ -221,8 +221,22 @@ impl Staging {
             let version = self.lake.version(self.table).await?;
             return Ok(Upserted { inserted: 0, matched: 0, within_input: 0, version, appended: false });
         }
-        let merging = !self.held.is_empty();
-        let result = if merging { self.merge(&adds, info).await } else { self.append(adds.clone(), info).await };
+        pause_before_commit().await;
+        let mut merging = !self.held.is_empty();
+        let result = if merging {
+            self.merge(&adds, info).await
+        } else {
+            match self.append(adds.clone(), info).await {
+                Ok(Some(done)) => Ok(done),
+                // Another writer committed since staging began: its rows may
+                // share identities with the staged ones, so they are merged.
+                Ok(None) => {
+                    merging = true;
+                    self.merge(&adds, info).await
+                }
+                Err(e) => Err(e),
+            }
+        };
         if result.is_err() || merging {
             // The MERGE rewrote the staged rows (or nothing was committed): the files go.
             delete(&self.target, &adds).await;
@@ -235,7 +249,7 @@ impl Staging {
 
     /// Remove the table directory staging made, unless a commit made it a table.
     fn remove_new_dir(&self) {
-        let dir = self.lake.table_dir(self.table);
+        let Some(dir) = self.lake.table_dir(self.table) else { return };
         if self.created_dir && !dir.join("_delta_log").exists() {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -251,9 +265,15 @@ impl Staging {
         self.remove_new_dir();
     }
 
-    async fn append(&self, adds: Vec<Add>, info: &CommitInfo) -> Result<Upserted, IngestError> {
+    /// Commit the staged files as one append on the version staging began
+    /// from (version 0, the table's creation, if it did not exist). `None`:
+    /// another writer committed since, and nothing was committed.
+    async fn append(&self, adds: Vec<Add>, info: &CommitInfo) -> Result<Option<Upserted>, IngestError> {
         let err = Lake::lake_err(self.table);
         let target = self.lake.open_or_create(self.table, info).await?;
+        if target.version() != Some(self.target.version().unwrap_or(0)) {
+            return Ok(None);
+        }
         let partition_by: Vec<String> = self.table.partition_columns().iter().map(|c| c.to_string()).collect();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
@@ -261,29 +281,59 @@ impl Staging {
             predicate: None,
         };
         let snapshot = target.snapshot().map_err(&err)?;
-        let commit = CommitBuilder::from(info.properties())
+        // No retry on a newer version: delta-rs would let two appends of the
+        // same identity both land. The caller merges instead.
+        let commit = CommitBuilder::from(info.properties().with_max_retries(0))
             .with_actions(adds.into_iter().map(Action::Add).collect())
             .build(Some(snapshot), target.log_store(), operation)
-            .await
-            .map_err(&err)?;
-        Ok(Upserted {
+            .await;
+        let commit = match commit {
+            Ok(c) => c,
+            Err(e) if lost_race(&e) => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        Ok(Some(Upserted {
             inserted: self.rows,
             matched: 0,
             within_input: 0,
             version: Some(commit.version()),
             appended: true,
-        })
+        }))
     }
 
-    /// MERGE the staged files and the held rows on the table's identity. A
-    /// matched row is rewritten only if some column other than `ingested_at`
-    /// changed, so a re-import of identical rows leaves the data files alone.
+    /// MERGE the staged files and the held rows, re-run on the newer version
+    /// when another writer commits first, up to [`COMMIT_ATTEMPTS`] times.
     async fn merge(&mut self, adds: &[Add], info: &CommitInfo) -> Result<Upserted, IngestError> {
-        let table = self.table;
-        let err = Lake::lake_err(table);
-        let df_err = |e: DataFusionError| err(e.into());
-        let schema = table.schema();
-        // The held rows, one per identity: the last wins.
+        let (held, superseded) = self.take_held()?;
+        let mut attempt = 1;
+        loop {
+            match self.merge_once(held.clone(), Arc::clone(&superseded), adds, info).await {
+                Err(IngestError::Lake { source, .. }) if lost_race(&source) => {
+                    if attempt == COMMIT_ATTEMPTS {
+                        return Err(IngestError::CommitContention {
+                            table: self.table.name().into(),
+                            attempts: attempt,
+                        });
+                    }
+                    // Back off, a little longer each time, apart from the other writers.
+                    let jitter = u64::from(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.subsec_nanos())
+                            % 97,
+                    ) + u64::from(std::process::id() % 53);
+                    let wait = (50u64 << attempt.min(5)) + jitter;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The held rows, one per identity (a later row wins), and those identities.
+    fn take_held(&mut self) -> Result<(RecordBatch, Superseded), IngestError> {
+        let schema = self.table.schema();
         let held = concat_batches(&schema, &self.held).map_err(internal)?;
         self.held.clear();
         let ids = self.identities.rows(&held)?;
@@ -294,7 +344,23 @@ impl Staging {
         let mut keep: Vec<u32> = last.values().copied().collect();
         keep.sort_unstable();
         let held = take_record_batch(&held, &UInt32Array::from(keep)).map_err(internal)?;
-        let superseded: Arc<HashSet<Vec<u8>>> = Arc::new(last.into_keys().collect());
+        Ok((held, Arc::new(last.into_keys().collect())))
+    }
+
+    /// MERGE the staged files and the held rows on the table's identity. A
+    /// matched row is rewritten only if some column other than `ingested_at`
+    /// changed, so a re-import of identical rows leaves the data files alone.
+    async fn merge_once(
+        &self,
+        held: RecordBatch,
+        superseded: Superseded,
+        adds: &[Add],
+        info: &CommitInfo,
+    ) -> Result<Upserted, IngestError> {
+        let table = self.table;
+        let err = Lake::lake_err(table);
+        let df_err = |e: DataFusionError| err(e.into());
+        let schema = table.schema();
 
         let ctx = SessionContext::new();
         let mut source = ctx.read_batch(held).map_err(df_err)?;
@@ -361,6 +427,28 @@ impl Staging {
             version: after.version(),
             appended: false,
         })
+    }
+}
+
+/// Whether a commit failed only because another writer committed first.
+fn lost_race(e: &DeltaTableError) -> bool {
+    matches!(
+        e,
+        DeltaTableError::VersionAlreadyExists(_)
+            | DeltaTableError::Transaction {
+                source: TransactionError::CommitConflict(_)
+                    | TransactionError::MaxCommitAttempts(_)
+                    | TransactionError::VersionAlreadyExists(_)
+            }
+    )
+}
+
+/// Debug builds wait `DEVEX_TEST_PAUSE_BEFORE_COMMIT_MS` before committing,
+/// so tests can make two writers race; release builds never wait.
+async fn pause_before_commit() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("DEVEX_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 }
 
