@@ -3,6 +3,7 @@
 //! back through DataFusion (`devex-query`), not through the writer's own path.
 
 mod browser;
+mod cluster;
 mod demo;
 mod gitlab;
 mod hardening;

@@ -33,6 +33,10 @@ pub struct GlobalArgs {
     /// has no lock: writers commit optimistically) [default: config lake.lock_timeout_secs = 60]
     #[arg(long, global = true, value_name = "SECS")]
     pub lock_timeout: Option<u64>,
+    /// Run the SQL of metrics, trends, sql and report on a Ballista cluster (`devex cluster`):
+    /// the scheduler's address. Fails if it does not answer; never falls back to local
+    #[arg(long, global = true, value_name = "df://HOST:PORT", env = "DEVEX_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +142,21 @@ pub enum Command {
     ///        -c "SELECT * FROM metrics('2026-01-01', '2026-04-01', 'team')"
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Run a Ballista cluster's processes, for `--cluster` (Ballista 55, built in).
+    ///
+    /// One scheduler plans each query into stages; executors (one per machine or pod) run
+    /// them. Both are this binary, so executors read the lake with the same object-store
+    /// credentials (AWS_*, GOOGLE_*, AZURE_*) and decode devex's plans. Clients then run
+    /// `devex --cluster df://HOST:PORT metrics ...`: the same SQL, the same numbers, on the
+    /// cluster. Each table is shipped as its snapshot's live Parquet files; tables with
+    /// deletion vectors or column mapping are refused.
+    ///
+    /// Examples:
+    ///   devex cluster scheduler --listen 0.0.0.0:50050
+    ///   devex cluster executor --scheduler scheduler:50050 --listen 0.0.0.0:50051
+    ///   devex --data s3://lake/org --cluster df://scheduler:50050 metrics --by team
+    #[command(verbatim_doc_comment, subcommand)]
+    Cluster(ClusterCommand),
     /// Write the public platform scorecard: a self-contained HTML site.
     ///
     /// DIR/index.html is the organisation's page (headline DORA tiles with bands, quarterly
@@ -313,6 +332,34 @@ pub struct ServeArgs {
     /// Address to listen on [default: [serve] listen, 127.0.0.1:5433]
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run the scheduler: clients connect to it with --cluster df://HOST:PORT.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
+        listen: std::net::SocketAddr,
+    },
+    /// Run an executor: it registers with the scheduler and runs the tasks it is given.
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address for data (Arrow Flight); the next port serves the scheduler's calls.
+        #[arg(long, default_value = "127.0.0.1:50051", value_name = "HOST:PORT")]
+        listen: std::net::SocketAddr,
+        /// The host name others reach this executor by [default: the listen address]
+        #[arg(long, value_name = "HOST")]
+        external_host: Option<String>,
+        /// Tasks run at once [default: one per core]
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        concurrent_tasks: usize,
+        /// Directory for shuffle files [default: a temporary directory]
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ pub fn report(err: &anyhow::Error) -> Outcome {
     let hint = err
         .chain()
         .find_map(|e| e.downcast_ref::<IngestError>().and_then(IngestError::hint))
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<devex_cluster::ClusterError>().and_then(|c| c.hint())))
         .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Failure>().map(|f| f.hint.clone())));
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");

@@ -23,6 +23,8 @@ pub struct Settings {
     pub data: Location,
     /// How long to wait for the writer lock.
     pub lock_timeout: Duration,
+    /// The Ballista scheduler queries run on (`--cluster`), if any.
+    pub cluster: Option<String>,
 }
 
 /// `--config FILE`, else `$DEVEX_CONFIG`, else `./devex.toml` if present.
@@ -51,7 +53,11 @@ impl Settings {
         let data = Location::from_path(&data)
             .map_err(|e| Failure::error(format!("--data: {e}"), "give a directory, or s3://bucket/prefix"))?;
         let lock_timeout = Duration::from_secs(global.lock_timeout.unwrap_or(config.lake.lock_timeout_secs));
-        Ok(Settings { config, data, lock_timeout })
+        let cluster = global.cluster.clone().filter(|c| !c.trim().is_empty());
+        if let Some(url) = &cluster {
+            devex_cluster::scheduler_address(url)?;
+        }
+        Ok(Settings { config, data, lock_timeout, cluster })
     }
 
     /// The lake's local directory, for the commands that need one (`demo`).
@@ -67,9 +73,13 @@ impl Settings {
         }
     }
 
-    /// The lake, for reading: a directory or object storage.
+    /// The lake, for reading: a directory or object storage, its queries run
+    /// here or, with `--cluster`, on the cluster.
     pub async fn open_lake(&self, as_of: devex_query::AsOf) -> anyhow::Result<devex_query::LakeSession> {
-        Ok(devex_query::LakeSession::open_at(&self.data, as_of, None).await?)
+        match &self.cluster {
+            Some(url) => Ok(devex_cluster::lake_session(url, &self.data, as_of).await?),
+            None => Ok(devex_query::LakeSession::open_at(&self.data, as_of, None).await?),
+        }
     }
 
     /// The lake writer for `--data` (a directory or object storage), keeping

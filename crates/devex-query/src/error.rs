@@ -30,6 +30,9 @@ pub enum QueryError {
     /// A setting cannot be used.
     #[error("{0}")]
     Config(String),
+    /// The engine queries run on (a cluster) could not be reached.
+    #[error("{0}")]
+    Engine(String),
     /// A result had an unexpected shape (a bug in a saved query).
     #[error("unexpected result: {0}")]
     Shape(String),

@@ -15,7 +15,11 @@ use datafusion::arrow::array::{
     Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use devex_model::Config;
 
@@ -109,7 +113,12 @@ impl Default for QuerySettings {
 /// `metric_period` (one row per period: `period`, `window_from`, `window_to`)
 /// and the periods' calendar tables (`period` and the first day of each week,
 /// month or quarter overlapping its window).
-pub fn register(ctx: &SessionContext, settings: &QuerySettings, periods: &[Period]) -> Result<(), QueryError> {
+pub fn register(
+    ctx: &SessionContext,
+    settings: &QuerySettings,
+    periods: &[Period],
+    as_values: bool,
+) -> Result<(), QueryError> {
     let envs = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("environment", DataType::Utf8, false)])),
         vec![Arc::new(StringArray::from(settings.production_environments.clone()))],
@@ -181,8 +190,45 @@ pub fn register(ctx: &SessionContext, settings: &QuerySettings, periods: &[Perio
         ("calendar_quarter", date_table("quarter_start", &|c| &c.quarters)?),
     ];
     for (name, batch) in tables {
-        let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-        ctx.register_table(name, Arc::new(table))?;
+        let table: Arc<dyn TableProvider> = if as_values {
+            Arc::new(ViewTable::new(values_plan(&batch)?, None))
+        } else {
+            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?)
+        };
+        ctx.register_table(name, table)?;
     }
     Ok(())
+}
+
+/// A batch as a `VALUES` plan with its column names and types, which a
+/// cluster's scheduler can be sent (an in-memory table cannot).
+fn values_plan(batch: &RecordBatch) -> Result<LogicalPlan, QueryError> {
+    let schema = batch.schema();
+    if batch.num_rows() == 0 {
+        let empty = datafusion::common::DFSchema::try_from(schema.as_ref().clone())?;
+        return Ok(LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
+            produce_one_row: false,
+            schema: Arc::new(empty),
+        }));
+    }
+    let rows = (0..batch.num_rows())
+        .map(|row| {
+            batch
+                .columns()
+                .iter()
+                .map(|c| ScalarValue::try_from_array(c, row).map(|v| Expr::Literal(v, None)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let typed = Arc::new(datafusion::common::DFSchema::try_from(schema.as_ref().clone())?);
+    let values = LogicalPlanBuilder::values_with_schema(rows, &typed)?;
+    // VALUES names its columns column1, column2, ...: give them the table's names.
+    let names: Vec<Expr> = values
+        .schema()
+        .fields()
+        .iter()
+        .zip(schema.fields())
+        .map(|(v, f)| Expr::Column(datafusion::common::Column::from_name(v.name().clone())).alias(f.name()))
+        .collect();
+    Ok(values.project(names)?.build()?)
 }

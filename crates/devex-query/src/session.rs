@@ -40,6 +40,14 @@ pub struct TableVersion {
     pub version: Option<u64>,
 }
 
+/// Makes the sessions of a lake whose queries run elsewhere (a Ballista
+/// cluster): each call gives a fresh context on it.
+pub type ContextMaker = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SessionContext, QueryError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The lake's tables, opened once; sessions over them are cheap to make.
 #[derive(Clone)]
 pub struct LakeSession {
@@ -53,6 +61,8 @@ pub struct LakeSession {
     logs: Vec<Option<deltalake::logstore::LogStoreRef>>,
     /// Window-independent shared views computed by earlier metrics runs over this snapshot.
     shared: queries::SharedCache,
+    /// Where queries run when not in this process.
+    remote: Option<ContextMaker>,
 }
 
 impl std::fmt::Debug for LakeSession {
@@ -90,35 +100,13 @@ impl LakeSession {
         let mut tables = Vec::new();
         let mut versions = Vec::new();
         let mut logs = Vec::new();
-        for table in Table::ALL {
-            let at = root.join(table.name());
+        for (table, delta) in open_tables(&root, as_of).await? {
             let err = |source| QueryError::Lake { table: table_name(table, &root), source };
-            let mut opened = None;
-            if let Some(mut t) = open_delta(&at).await.map_err(err)? {
-                let exists = match as_of {
-                    AsOf::Latest => true,
-                    AsOf::Version(v) => {
-                        if t.version().is_some_and(|latest| latest > v) {
-                            t.load_version(v).await.map_err(err)?;
-                        }
-                        true
-                    }
-                    // Before a table's first data the latest version at or before the
-                    // instant is its empty creating commit (version 0): devex creates
-                    // every table in a commit of its own.
-                    AsOf::Time(at) => {
-                        t.load_with_datetime(at).await.map_err(err)?;
-                        true
-                    }
-                };
-                if exists {
+            let (provider, version, log) = match delta {
+                Some(t) => {
                     t.update_datafusion_session(&ctx.state()).map_err(err)?;
-                    let provider = t.table_provider().await?;
-                    opened = Some((provider, t.version(), t.log_store()));
+                    (t.table_provider().await?, t.version(), Some(t.log_store()))
                 }
-            }
-            let (provider, version, log) = match opened {
-                Some((p, v, log)) => (p, v, Some(log)),
                 None => {
                     (Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?) as Arc<dyn TableProvider>, None, None)
                 }
@@ -128,7 +116,41 @@ impl LakeSession {
             versions.push(TableVersion { table, version });
             logs.push(log);
         }
-        Ok(LakeSession { ctx, root, tables, versions, as_of, logs, shared: queries::SharedCache::default() })
+        Ok(LakeSession {
+            ctx,
+            root,
+            tables,
+            versions,
+            as_of,
+            logs,
+            shared: queries::SharedCache::default(),
+            remote: None,
+        })
+    }
+
+    /// The lake's tables read through `tables`, with every query run on the
+    /// contexts `remote` makes (a cluster): no view is computed up front in
+    /// this process, and the metric parameters travel as `VALUES`.
+    pub async fn on_cluster(
+        root: &Location,
+        tables: Vec<(Table, Arc<dyn TableProvider>)>,
+        versions: Vec<TableVersion>,
+        remote: ContextMaker,
+    ) -> Result<LakeSession, QueryError> {
+        let ctx = remote().await?;
+        for (table, provider) in &tables {
+            ctx.register_table(table.name(), Arc::clone(provider))?;
+        }
+        Ok(LakeSession {
+            ctx,
+            root: root.clone(),
+            tables,
+            logs: vec![None; versions.len()],
+            versions,
+            as_of: AsOf::Latest,
+            shared: queries::SharedCache::default(),
+            remote: Some(remote),
+        })
     }
 
     /// Whether a table has committed a version newer than the one this
@@ -280,18 +302,52 @@ impl LakeSession {
         materialize: bool,
     ) -> Result<SessionContext, QueryError> {
         queries::contiguous_span(periods)?;
-        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
+        let ctx = match &self.remote {
+            Some(remote) => remote().await?,
+            None => SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env()),
+        };
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
-        params::register(&ctx, settings, periods)?;
+        let remote = self.remote.is_some();
+        params::register(&ctx, settings, periods, remote)?;
+        let materialize = materialize && !remote;
         queries::register_views(&ctx, settings, periods, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
     }
 }
 
+/// Every table of the lake at `root` as of a version or an instant (`None`:
+/// not there, or not yet at that point), opened with delta-rs.
+pub async fn open_tables(
+    root: &Location,
+    as_of: AsOf,
+) -> Result<Vec<(Table, Option<deltalake::DeltaTable>)>, QueryError> {
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        let err = |source| QueryError::Lake { table: table_name(table, root), source };
+        let mut opened = open_delta(&root.join(table.name())).await.map_err(err)?;
+        if let Some(t) = &mut opened {
+            match as_of {
+                AsOf::Latest => {}
+                AsOf::Version(v) => {
+                    if t.version().is_some_and(|latest| latest > v) {
+                        t.load_version(v).await.map_err(err)?;
+                    }
+                }
+                // Before a table's first data the latest version at or before the
+                // instant is its empty creating commit (version 0): devex creates
+                // every table in a commit of its own.
+                AsOf::Time(at) => t.load_with_datetime(at).await.map_err(err)?,
+            }
+        }
+        out.push((table, opened));
+    }
+    Ok(out)
+}
+
 /// A table's name in errors: with its URL when the lake is remote.
-fn table_name(table: Table, root: &Location) -> String {
+pub fn table_name(table: Table, root: &Location) -> String {
     match root {
         Location::Local(_) => table.name().to_string(),
         Location::Remote(_) => format!("{} at {}", table.name(), root.join(table.name())),

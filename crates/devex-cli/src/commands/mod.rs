@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches and returns the outcome.
 
+mod cluster;
 mod demo;
 mod import;
 mod ingest;
@@ -27,7 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         return init::run(&cli.global, args);
     }
     let settings = Settings::resolve(&cli.global)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Deep plans (the metric views, decoded whole by a cluster's scheduler)
+    // recurse further than the default 2 MiB stack allows; the memory is
+    // only reserved, and committed as it is touched.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(64 << 20).build()?;
     rt.block_on(async move {
         match cli.command {
             Command::Init(_) => unreachable!("handled above"),
@@ -39,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Ingest(args) => ingest::run(&settings, args).await,
             Command::Status(args) => status::run(&settings, args).await,
             Command::Serve(args) => serve::run(&settings, args).await,
+            Command::Cluster(command) => cluster::run(command).await,
             Command::Report(args) => report::run(&settings, args).await,
             Command::Demo(args) => demo::run(&settings, args).await,
         }

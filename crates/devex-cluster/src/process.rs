@@ -1,0 +1,75 @@
+//! The cluster's processes, run inside the devex binary so that they decode
+//! devex's plans and resolve the lake's object-store URLs with the same
+//! credentials (each cloud's standard environment) as every other command.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use datafusion::execution::SessionStateBuilder;
+
+use crate::{ClusterError, stores};
+
+/// A scheduler's session: Ballista's defaults, with devex's object stores.
+fn scheduler_session(
+    config: datafusion::prelude::SessionConfig,
+) -> datafusion::common::Result<datafusion::execution::SessionState> {
+    let state = ballista_core::utils::default_session_builder(config)?;
+    Ok(SessionStateBuilder::new_from_existing(state).with_runtime_env(stores::runtime()?).build())
+}
+
+/// How long a scheduler with no executor lets a query wait for one.
+pub const NO_EXECUTORS_GRACE_SECS: u64 = 30;
+
+/// Run a scheduler listening on `listen` until the process is stopped.
+pub async fn run_scheduler(listen: SocketAddr) -> Result<(), ClusterError> {
+    let mut config = SchedulerConfig::default().with_hostname(listen.ip().to_string()).with_port(listen.port());
+    config.bind_host = listen.ip().to_string();
+    config.override_session_builder = Some(Arc::new(scheduler_session));
+    // With no executor registered, a query fails after this long rather than
+    // waiting for one forever (executors beat every 10 s).
+    config.no_executors_grace_period_seconds = NO_EXECUTORS_GRACE_SECS;
+    let cluster = BallistaCluster::new_from_config(&config).await.map_err(|e| ClusterError::Ballista(e.to_string()))?;
+    ballista_scheduler::scheduler_process::start_server(cluster, listen, Arc::new(config))
+        .await
+        .map_err(|e| ClusterError::Ballista(e.to_string()))
+}
+
+/// Where an executor listens and whom it serves.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's `HOST:PORT`.
+    pub scheduler: (String, u16),
+    /// Its data (Arrow Flight) port; the port after it serves the scheduler's gRPC.
+    pub listen: SocketAddr,
+    /// The host the scheduler and other executors reach it by (default: the listen address).
+    pub external_host: Option<String>,
+    /// Tasks run at once (0: one per core).
+    pub concurrent_tasks: usize,
+    /// Where shuffle files go (default: a temporary directory).
+    pub work_dir: Option<String>,
+}
+
+/// Run an executor until the process is stopped.
+pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
+    let defaults = ExecutorProcessConfig::default();
+    let config = ExecutorProcessConfig {
+        bind_host: options.listen.ip().to_string(),
+        external_host: Some(options.external_host.unwrap_or_else(|| options.listen.ip().to_string())),
+        port: options.listen.port(),
+        grpc_port: options.listen.port().checked_add(1).ok_or_else(|| {
+            ClusterError::Ballista(format!("--listen {}: the port after it is taken for gRPC", options.listen))
+        })?,
+        scheduler_host: options.scheduler.0,
+        scheduler_port: options.scheduler.1,
+        scheduler_connect_timeout_seconds: 30,
+        vcores: if options.concurrent_tasks == 0 { defaults.vcores } else { options.concurrent_tasks },
+        work_dir: options.work_dir,
+        executor_heartbeat_interval_seconds: 10,
+        override_runtime_producer: Some(Arc::new(|_config| stores::runtime())),
+        ..defaults
+    };
+    start_executor_process(Arc::new(config)).await.map_err(|e| ClusterError::Ballista(e.to_string()))
+}

@@ -1,0 +1,110 @@
+//! `devex cluster` and `--cluster`: a scheduler and an executor (this
+//! binary, on loopback) run the metric SQL over the sample organisation's
+//! lake and give the local run's numbers, byte for byte.
+
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Workspace, sample_demo};
+
+/// The cluster's processes, killed on drop.
+struct Cluster {
+    processes: Vec<Child>,
+    url: String,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for p in &mut self.processes {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Two free consecutive ports (an executor takes its port and the next).
+fn free_port_pair() -> u16 {
+    loop {
+        let port = free_port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A scheduler and one executor on loopback.
+fn cluster(ws: &Workspace) -> Cluster {
+    let scheduler = free_port();
+    let mut processes = Vec::new();
+    let spawn = |args: &[String]| {
+        ws.process(ws.data()).arg("cluster").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    };
+    processes.push(spawn(&["scheduler".into(), "--listen".into(), format!("127.0.0.1:{scheduler}")]));
+    wait_for(scheduler);
+    let executor = free_port_pair();
+    processes.push(spawn(&[
+        "executor".into(),
+        "--scheduler".into(),
+        format!("127.0.0.1:{scheduler}"),
+        "--listen".into(),
+        format!("127.0.0.1:{executor}"),
+        "--concurrent-tasks".into(),
+        "2".into(),
+    ]));
+    wait_for(executor + 1);
+    Cluster { processes, url: format!("df://127.0.0.1:{scheduler}") }
+}
+
+/// The same metrics and ad-hoc SQL, locally and on the cluster.
+#[test]
+fn metrics_on_a_ballista_cluster_equal_the_local_run() {
+    let demo = sample_demo();
+    let cluster = cluster(&demo.ws);
+    for args in [
+        &["metrics", "--from", "2026-01-01", "--to", "2026-07-01", "--by", "team", "--format", "csv"][..],
+        &[
+            "sql",
+            "SELECT service, count(*) AS n, max(finished_at) AS last FROM deployments GROUP BY service ORDER BY service",
+            "--format",
+            "csv",
+        ],
+    ] {
+        let local = demo.ws.devex().args(args).output().unwrap();
+        assert_eq!(local.status.code(), Some(0), "{}", String::from_utf8_lossy(&local.stderr));
+        let remote = demo.ws.devex().arg("--cluster").arg(&cluster.url).args(args).output().unwrap();
+        assert_eq!(remote.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&remote.stderr));
+        assert!(local.stdout.len() > 100, "{}", String::from_utf8_lossy(&local.stdout));
+        assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout), "{args:?}");
+    }
+}
+
+/// No scheduler at the address: the command fails naming it, with a hint,
+/// and does not fall back to running locally.
+#[test]
+fn an_unreachable_cluster_fails_and_never_runs_locally() {
+    let demo = sample_demo();
+    let url = format!("df://127.0.0.1:{}", free_port());
+    let out = demo.ws.devex().args(["--cluster", &url, "metrics", "--format", "csv"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("no Ballista scheduler answers at {url}")), "{stderr}");
+    assert!(stderr.contains("hint: start one with `devex cluster scheduler"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing was computed locally");
+    let out = demo.ws.devex().env("DEVEX_CLUSTER", "http://x:1").args(["metrics"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("expected df://HOST:PORT"), "{stderr}");
+}
