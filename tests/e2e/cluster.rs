@@ -47,10 +47,16 @@ fn wait_for(port: u16) {
 
 /// A scheduler and one executor on loopback.
 fn cluster(ws: &Workspace) -> Cluster {
+    cluster_with(&|| ws.process(ws.data()))
+}
+
+/// A scheduler and one executor on loopback, started by `command` (which
+/// sets their environment).
+fn cluster_with(command: &dyn Fn() -> std::process::Command) -> Cluster {
     let scheduler = free_port();
     let mut processes = Vec::new();
     let spawn = |args: &[String]| {
-        ws.process(ws.data()).arg("cluster").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        command().arg("cluster").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
     };
     processes.push(spawn(&["scheduler".into(), "--listen".into(), format!("127.0.0.1:{scheduler}")]));
     wait_for(scheduler);
@@ -89,6 +95,29 @@ fn metrics_on_a_ballista_cluster_equal_the_local_run() {
         assert!(local.stdout.len() > 100, "{}", String::from_utf8_lossy(&local.stdout));
         assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout), "{args:?}");
     }
+}
+
+/// A lake on S3 (moto) read by the cluster: the executors resolve the
+/// `s3://` files of each snapshot with the standard AWS environment, and the
+/// numbers are the local lake's.
+#[test]
+fn a_cluster_reads_a_lake_on_s3() {
+    let Some(moto) = crate::object_storage::moto() else { return };
+    let demo = sample_demo();
+    crate::object_storage::upload(&moto, &demo.ws.data(), "lake", "org");
+    let ws = Workspace::new();
+    let cluster = cluster_with(&|| crate::object_storage::s3_process(&ws, &moto, "s3://lake/org"));
+    let sql = "SELECT s.team, count(*) AS n, min(d.finished_at) AS first, sum(CASE WHEN d.status = 'failure' THEN 1 ELSE 0 END) AS failed \
+               FROM deployments d JOIN services s USING (service) GROUP BY s.team ORDER BY s.team";
+    let local = demo.ws.devex().args(["sql", sql, "--format", "csv"]).output().unwrap();
+    assert_eq!(local.status.code(), Some(0), "{}", String::from_utf8_lossy(&local.stderr));
+    let remote = crate::object_storage::s3_process(&ws, &moto, "s3://lake/org")
+        .args(["--cluster", &cluster.url, "sql", sql, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(remote.status.code(), Some(0), "{}", String::from_utf8_lossy(&remote.stderr));
+    assert!(String::from_utf8_lossy(&local.stdout).lines().count() > 3);
+    assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout));
 }
 
 /// No scheduler at the address: the command fails naming it, with a hint,

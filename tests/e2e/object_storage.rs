@@ -31,9 +31,9 @@ fn a_url_never_becomes_a_local_directory() {
 }
 
 /// A `moto_server` (S3 on loopback), killed on drop.
-struct Moto {
+pub struct Moto {
     child: Child,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Drop for Moto {
@@ -45,7 +45,7 @@ impl Drop for Moto {
 
 /// Start `moto_server`, or `None` when it is not installed (an error under
 /// DEVEX_S3_TESTS=required, which `.ci/run` sets after installing it).
-fn moto() -> Option<Moto> {
+pub fn moto() -> Option<Moto> {
     if Command::new("moto_server").arg("--help").output().is_err() {
         assert!(
             std::env::var_os("DEVEX_S3_TESTS").is_none_or(|v| v != "required"),
@@ -96,7 +96,7 @@ fn keys(moto: &Moto, bucket: &str, prefix: &str) -> Vec<String> {
 }
 
 /// Copy the directory `dir` to `s3://bucket/prefix` with boto3 (moto's own dependency).
-fn upload(moto: &Moto, dir: &std::path::Path, bucket: &str, prefix: &str) {
+pub fn upload(moto: &Moto, dir: &std::path::Path, bucket: &str, prefix: &str) {
     let script = r#"
 import os, sys, boto3
 endpoint, root, bucket, prefix = sys.argv[1:5]
@@ -117,7 +117,7 @@ print(n)
 }
 
 /// `devex --data DATA` against moto, with S3's standard environment.
-fn s3_process(ws: &Workspace, moto: &Moto, data: &str) -> Command {
+pub fn s3_process(ws: &Workspace, moto: &Moto, data: &str) -> Command {
     let mut cmd = ws.process(data);
     cmd.env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ALLOW_HTTP", "true")
