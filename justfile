@@ -30,6 +30,14 @@ bench:
     cargo bench -p devex-ingest --bench github_sync
     cargo bench -p devex-ingest --bench gitlab_sync
 
+# Scale: a generated organisation (default 20M changes, 2M deployments; DEVEX_SCALE=290 copies
+# of the 8 teams, DEVEX_SCALE_COMMITS=9 commits per deployment) imported into an S3 on loopback
+# (moto_server, started by the bench), then `devex metrics --by team` over it locally and on a
+# cluster of 1 scheduler and 2 executors (checked equal). Figures: docs/scale.md.
+bench-scale:
+    python3 -m pip install --quiet 'moto[server]'
+    cargo bench -p devex-cli --bench scale
+
 # Write the sample organisation's scorecard to reports/demo/ (after `just demo`).
 report:
     cargo run --release -p devex-cli -- --config sample-data/devex.toml report --out reports/demo

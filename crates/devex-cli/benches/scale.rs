@@ -1,0 +1,226 @@
+//! `just bench-scale`: devex at scale on object storage, and on a cluster.
+//!
+//! Generates an organisation (by default 20M changes, 2M deployments: set
+//! `DEVEX_SCALE` to the number of 8-team copies, 290 for that size, and
+//! `DEVEX_SCALE_COMMITS` to the mean commits per deployment, 9) once under
+//! `<target>/bench-scale/files`, starts a `moto_server` (an S3 on loopback,
+//! objects in memory), and measures:
+//! 1. `devex import` of each table into `s3://scale/org` (wall, peak RSS);
+//! 2. `devex metrics --by team` over the whole history, run locally against S3;
+//! 3. the same on a cluster of 1 scheduler and 2 executors (each one task at a
+//!    time), checked to print the local run's CSV byte for byte;
+//! 4. the lake's files and bytes per table, and each process's peak RSS.
+//!
+//! The figures go to stderr and `<target>/bench-scale/results.json`, which
+//! `docs/scale.md` extrapolates from.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{devex, measure, mib, target_dir};
+
+struct Killed(Vec<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Peak resident memory of a running process (VmHWM), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn env_or(name: &str, default: f64) -> f64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn s3(cmd: &mut Command, endpoint: &str) -> &mut Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+}
+
+fn boto(endpoint: &str, body: &str) -> String {
+    let script = format!(
+        "import sys, boto3\ns3 = boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', \
+         aws_access_key_id='bench', aws_secret_access_key='bench')\n{body}"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn main() {
+    let scale = env_or("DEVEX_SCALE", 290.0) as u32;
+    let commits = env_or("DEVEX_SCALE_COMMITS", 9.0);
+    let root = target_dir().join("bench-scale");
+    let files = root.join(format!("files-{scale}-{commits}"));
+    if !files.join("generated").is_file() {
+        let _ = std::fs::remove_dir_all(&files);
+        let opts = devex_synth::Options { scale, commits_mean: commits, ..Default::default() };
+        let t = Instant::now();
+        let stats = devex_synth::generate(&opts, &files).expect("generate");
+        eprintln!("generated {stats} in {:.1} s", t.elapsed().as_secs_f64());
+        std::fs::write(files.join("generated"), stats.to_string()).unwrap();
+    }
+    let stats = std::fs::read_to_string(files.join("generated")).unwrap();
+    eprintln!("organisation: {stats}");
+
+    // S3 on loopback.
+    let moto_port = port();
+    let mut processes = Killed(vec![
+        Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server: python3 -m pip install 'moto[server]'"),
+    ]);
+    wait_for(moto_port);
+    let endpoint = format!("http://127.0.0.1:{moto_port}");
+    boto(&endpoint, "s3.create_bucket(Bucket='scale')");
+    let data = "s3://scale/org";
+
+    let mut results = serde_json::Map::new();
+    results.insert("organisation".into(), stats.trim().into());
+    let mut imports = Vec::new();
+    for (table, file) in [
+        ("services", "services.csv"),
+        ("deployments", "deployments.csv"),
+        ("changes", "changes.csv"),
+        ("incidents", "incidents.ndjson"),
+    ] {
+        let (wall, rss) = measure(
+            s3(&mut Command::new(devex()), &endpoint)
+                .args(["--data", data, "import", table])
+                .arg(files.join(file))
+                .args(["--format", "json"])
+                .stdout(Stdio::null()),
+        );
+        eprintln!("import {table:<12} {:>8.1} s  peak RSS {:>7.0} MiB", wall.as_secs_f64(), mib(rss));
+        imports.push(serde_json::json!({"table": table, "seconds": wall.as_secs_f64(), "peak_rss_mib": mib(rss)}));
+    }
+    results.insert("import".into(), imports.into());
+    let layout = boto(
+        &endpoint,
+        "import collections\nn = collections.Counter(); b = collections.Counter()\n\
+         for page in s3.get_paginator('list_objects_v2').paginate(Bucket='scale', Prefix='org/'):\n    \
+         for o in page.get('Contents', []):\n        \
+         if o['Key'].endswith('.parquet'):\n            t = o['Key'].split('/')[1]; n[t] += 1; b[t] += o['Size']\n\
+         for t in sorted(n): print(t, n[t], b[t])",
+    );
+    let mut tables = Vec::new();
+    for line in layout.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (files, bytes): (u64, u64) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
+        eprintln!("lake {:<12} {files:>6} files {:>9.1} MiB", parts[0], mib(bytes));
+        tables.push(serde_json::json!({"table": parts[0], "files": files, "mib": mib(bytes)}));
+    }
+    results.insert("lake".into(), tables.into());
+
+    let metrics = ["metrics", "--from", "2024-10-01", "--to", "2026-10-01", "--by", "team", "--format", "csv"];
+    let local_csv = root.join("local.csv");
+    let (wall, rss) = measure(
+        s3(&mut Command::new(devex()), &endpoint)
+            .args(["--data", data])
+            .args(metrics)
+            .stdout(std::fs::File::create(&local_csv).unwrap()),
+    );
+    eprintln!("metrics, local on S3   {:>8.1} s  peak RSS {:>7.0} MiB", wall.as_secs_f64(), mib(rss));
+    results
+        .insert("metrics_local".into(), serde_json::json!({"seconds": wall.as_secs_f64(), "peak_rss_mib": mib(rss)}));
+
+    // 1 scheduler, 2 executors, one task at a time each (2 cores).
+    let scheduler = port();
+    let spawn = |args: Vec<String>| {
+        s3(&mut Command::new(devex()), &endpoint)
+            .arg("cluster")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    processes.0.push(spawn(vec!["scheduler".into(), "--listen".into(), format!("127.0.0.1:{scheduler}")]));
+    wait_for(scheduler);
+    let mut executors = Vec::new();
+    for _ in 0..2 {
+        let listen = loop {
+            let p = port();
+            if TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+                break p;
+            }
+        };
+        let child = spawn(vec![
+            "executor".into(),
+            "--scheduler".into(),
+            format!("127.0.0.1:{scheduler}"),
+            "--listen".into(),
+            format!("127.0.0.1:{listen}"),
+            "--concurrent-tasks".into(),
+            "1".into(),
+        ]);
+        executors.push(child.id());
+        processes.0.push(child);
+        wait_for(listen + 1);
+    }
+    let cluster_csv = root.join("cluster.csv");
+    let (wall, rss) = measure(
+        s3(&mut Command::new(devex()), &endpoint)
+            .args(["--data", data, "--cluster", &format!("df://127.0.0.1:{scheduler}")])
+            .args(metrics)
+            .stdout(std::fs::File::create(&cluster_csv).unwrap()),
+    );
+    let executor_rss: Vec<f64> = executors.iter().map(|pid| mib(peak_rss(*pid))).collect();
+    eprintln!(
+        "metrics, cluster (1+2) {:>8.1} s  client peak RSS {:>7.0} MiB, executors {:?} MiB",
+        wall.as_secs_f64(),
+        mib(rss),
+        executor_rss.iter().map(|m| m.round()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::read(&cluster_csv).unwrap(),
+        std::fs::read(&local_csv).unwrap(),
+        "the cluster printed other numbers than the local run"
+    );
+    eprintln!(
+        "the cluster's CSV equals the local run's ({} lines)",
+        std::fs::read_to_string(&local_csv).unwrap().lines().count()
+    );
+    results.insert(
+        "metrics_cluster".into(),
+        serde_json::json!({"seconds": wall.as_secs_f64(), "client_peak_rss_mib": mib(rss), "executor_peak_rss_mib": executor_rss}),
+    );
+    let out = root.join("results.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&serde_json::Value::Object(results)).unwrap()).unwrap();
+    eprintln!("results: {}", Path::new(&out).display());
+}
