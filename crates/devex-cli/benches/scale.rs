@@ -61,7 +61,7 @@ fn env_or(name: &str, default: f64) -> f64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn s3(cmd: &mut Command, endpoint: &str) -> &mut Command {
+fn s3<'a>(cmd: &'a mut Command, endpoint: &str) -> &'a mut Command {
     cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_ACCESS_KEY_ID", "bench")
