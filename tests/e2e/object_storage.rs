@@ -169,6 +169,15 @@ fn import_ingest_status_and_maintain_write_a_lake_on_s3() {
     let want = ok(&devex_s3(&ws, &moto, &local, metrics), "local metrics");
     assert!(want.lines().count() > 2, "{want}");
     assert_eq!(ok(&devex_s3(&ws, &moto, "s3://lake/org", metrics), "metrics on s3"), want);
+    // A bucket that does not exist: the error names the lake's URL, never a secret.
+    let missing = s3_process(&ws, &moto, "s3://no-such-bucket/org")
+        .args(["import", "deployments", &sample("deployments.csv")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("deployments at s3://no-such-bucket/org/deployments"), "{stderr}");
+    assert!(!stderr.contains("testing"), "{stderr}");
     // Nothing of the S3 lake lands on the local disk.
     let made: Vec<_> = std::fs::read_dir(ws.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(made, vec![std::ffi::OsString::from("local")]);

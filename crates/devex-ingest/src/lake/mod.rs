@@ -186,7 +186,7 @@ impl Lake {
     /// created before devex set them keep delta-rs' default of 30 days).
     async fn keep_history(&self, t: DeltaTable, table: Table, info: &CommitInfo) -> Result<DeltaTable, IngestError> {
         let want = std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400));
-        let config = t.snapshot().map_err(Self::lake_err(table))?.table_config();
+        let config = t.snapshot().map_err(self.lake_err(table))?.table_config();
         if config.log_retention_duration() == want && config.deleted_file_retention_duration() == want {
             return Ok(t);
         }
@@ -195,7 +195,7 @@ impl Lake {
             .with_properties(properties)
             .with_commit_properties(info.properties())
             .await
-            .map_err(Self::lake_err(table))
+            .map_err(self.lake_err(table))
     }
 
     /// Where the lake is.
@@ -215,7 +215,7 @@ impl Lake {
 
     /// A table's URL for delta-rs (a local table's directory is created).
     fn table_url(&self, table: Table) -> Result<url::Url, IngestError> {
-        let err = Self::lake_err(table);
+        let err = self.lake_err(table);
         match self.table_location(table) {
             Location::Local(dir) => {
                 std::fs::create_dir_all(&dir)
@@ -227,8 +227,13 @@ impl Lake {
         }
     }
 
-    fn lake_err(table: Table) -> impl Fn(DeltaTableError) -> IngestError {
-        move |source| IngestError::Lake { table: table.name().into(), source }
+    /// A delta-rs error on `table`, named with its URL on object storage.
+    fn lake_err(&self, table: Table) -> impl Fn(DeltaTableError) -> IngestError + use<> {
+        let name = match &self.root {
+            Location::Local(_) => table.name().to_string(),
+            Location::Remote(_) => format!("{} at {}", table.name(), self.table_location(table)),
+        };
+        move |source| IngestError::Lake { table: name.clone(), source }
     }
 
     /// Open a table; `None` when it has never been written.
@@ -241,7 +246,7 @@ impl Lake {
         match deltalake::open_table(self.table_url(table)?).await {
             Ok(t) => Ok(Some(t)),
             Err(DeltaTableError::NotATable(_)) if self.root.is_remote() => Ok(None),
-            Err(e) => Err(Self::lake_err(table)(e)),
+            Err(e) => Err(self.lake_err(table)(e)),
         }
     }
 
@@ -254,7 +259,7 @@ impl Lake {
         if let Some(t) = self.open(table).await? {
             return self.keep_history(t, table, info).await;
         }
-        let err = Self::lake_err(table);
+        let err = self.lake_err(table);
         let url = self.table_url(table)?;
         let schema = table.schema();
         let kernel: deltalake::kernel::StructType =
@@ -346,7 +351,7 @@ impl Lake {
         for table in Table::ALL {
             let Some(t) = self.open(table).await? else { continue };
             let t = self.keep_history(t, table, info).await?;
-            let err = Self::lake_err(table);
+            let err = self.lake_err(table);
             let (t, optimized) = t
                 .optimize()
                 .with_writer_properties(Self::writer_properties())

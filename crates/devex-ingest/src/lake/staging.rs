@@ -107,11 +107,11 @@ pub struct Staging {
 
 impl Staging {
     pub(super) async fn new(lake: &Lake, table: Table) -> Result<Staging, IngestError> {
-        let err = Lake::lake_err(table);
+        let err = lake.lake_err(table);
         let created_dir = lake.table_dir(table).is_some_and(|dir| !dir.exists());
         let (target, in_lake) = match lake.open(table).await? {
             Some(t) => {
-                let ids = lake_identities(&t, table).await?;
+                let ids = lake_identities(&t, table, lake.lake_err(table)).await?;
                 (t, ids)
             }
             None => {
@@ -182,7 +182,7 @@ impl Staging {
         if let Ok(adds) = &adds {
             delete(&self.target, adds).await;
         }
-        Lake::lake_err(self.table)(
+        self.lake.lake_err(self.table)(
             failed
                 .or(adds.err())
                 .unwrap_or_else(|| deltalake::DeltaTableError::Generic("the data file writer stopped".into())),
@@ -269,7 +269,7 @@ impl Staging {
     /// from (version 0, the table's creation, if it did not exist). `None`:
     /// another writer committed since, and nothing was committed.
     async fn append(&self, adds: Vec<Add>, info: &CommitInfo) -> Result<Option<Upserted>, IngestError> {
-        let err = Lake::lake_err(self.table);
+        let err = self.lake.lake_err(self.table);
         let target = self.lake.open_or_create(self.table, info).await?;
         if target.version() != Some(self.target.version().unwrap_or(0)) {
             return Ok(None);
@@ -358,7 +358,7 @@ impl Staging {
         info: &CommitInfo,
     ) -> Result<Upserted, IngestError> {
         let table = self.table;
-        let err = Lake::lake_err(table);
+        let err = self.lake.lake_err(table);
         let df_err = |e: DataFusionError| err(e.into());
         let schema = table.schema();
 
@@ -464,8 +464,11 @@ async fn delete(target: &DeltaTable, adds: &[Add]) {
 }
 
 /// The hashes of every identity `target` holds: a scan of its key columns only.
-async fn lake_identities(target: &DeltaTable, table: Table) -> Result<HashSet64, IngestError> {
-    let err = Lake::lake_err(table);
+async fn lake_identities(
+    target: &DeltaTable,
+    table: Table,
+    err: impl Fn(DeltaTableError) -> IngestError,
+) -> Result<HashSet64, IngestError> {
     let df_err = |e: DataFusionError| err(e.into());
     let mut set = HashSet64::default();
     if target.snapshot().map_err(&err)?.log_data().num_files() == 0 {
