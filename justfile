@@ -30,8 +30,8 @@ bench:
     cargo bench -p devex-ingest --bench github_sync
     cargo bench -p devex-ingest --bench gitlab_sync
 
-# Scale: a generated organisation (default 20M changes, 2M deployments; DEVEX_SCALE=290 copies
-# of the 8 teams, DEVEX_SCALE_COMMITS=9 commits per deployment) imported into an S3 on loopback
+# Scale: a generated organisation (default about 20M changes, 2M deployments; DEVEX_SCALE=270 copies
+# of the 8 teams, DEVEX_SCALE_COMMITS=13.5 commits per deployment) imported into an S3 on loopback
 # (moto_server, started by the bench), then `devex metrics --by team` over it locally and on a
 # cluster of 1 scheduler and 2 executors (checked equal). Figures: docs/scale.md.
 bench-scale:
