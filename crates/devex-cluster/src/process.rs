@@ -5,10 +5,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use ballista_core::JobId;
+use ballista_core::serde::protobuf::{RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport};
+use ballista_executor::execution_engine::{DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor};
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::prelude::SessionConfig;
 
 use crate::{ClusterError, stores};
 
@@ -69,7 +76,77 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         work_dir: options.work_dir,
         executor_heartbeat_interval_seconds: 10,
         override_runtime_producer: Some(Arc::new(|_config| stores::runtime())),
+        override_execution_engine: Some(Arc::new(WithoutOperatorMetrics(DefaultExecutionEngine::new()))),
         ..defaults
     };
     start_executor_process(Arc::new(config)).await.map_err(|e| ClusterError::Ballista(e.to_string()))
+}
+
+/// Ballista's execution engine, with tasks that report no per-operator
+/// metrics. Ballista 55's scheduler merges a task's operator metrics into its
+/// stage's, and when two tasks of a stage report different numbers of
+/// operators ("task metrics array size 9 does not equal with the stage
+/// metrics array size 10") it drops the task's status: the stage never
+/// completes and the job waits forever. A task without metrics is accepted
+/// as is. Everything else a task reports is passed on.
+struct WithoutOperatorMetrics(DefaultExecutionEngine);
+
+impl ExecutionEngine for WithoutOperatorMetrics {
+    fn create_query_stage_exec(
+        &self,
+        job_id: JobId,
+        stage_id: usize,
+        task_id: usize,
+        global_output_partition_ids: Vec<usize>,
+        plan: Arc<dyn ExecutionPlan>,
+        work_dir: &str,
+        config: &SessionConfig,
+    ) -> datafusion::error::Result<Arc<dyn QueryStageExecutor>> {
+        let inner = self.0.create_query_stage_exec(
+            job_id,
+            stage_id,
+            task_id,
+            global_output_partition_ids,
+            plan,
+            work_dir,
+            config,
+        )?;
+        Ok(Arc::new(StageWithoutMetrics(inner)))
+    }
+}
+
+#[derive(Debug)]
+struct StageWithoutMetrics(Arc<dyn QueryStageExecutor>);
+
+impl std::fmt::Display for StageWithoutMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryStageExecutor for StageWithoutMetrics {
+    async fn execute_query_stage(
+        &self,
+        task_id: usize,
+        context: Arc<TaskContext>,
+    ) -> datafusion::error::Result<Vec<ShuffleWritePartition>> {
+        self.0.execute_query_stage(task_id, context).await
+    }
+
+    fn collect_plan_metrics(&self) -> Vec<MetricsSet> {
+        Vec::new()
+    }
+
+    fn collect_runtime_stats_reports(&self) -> Vec<RuntimeStatsReport> {
+        self.0.collect_runtime_stats_reports()
+    }
+
+    fn collect_window_state_reports(&self) -> datafusion::error::Result<Vec<WindowStateReport>> {
+        self.0.collect_window_state_reports()
+    }
+
+    fn collect_column_stats(&self) -> Vec<TaskColumnStats> {
+        self.0.collect_column_stats()
+    }
 }
