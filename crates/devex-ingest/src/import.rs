@@ -293,7 +293,7 @@ fn table_report(table: Table, read: usize, quarantined: usize, up: Upserted) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
@@ -329,7 +329,7 @@ mod tests {
     }
 
     /// Parquet files under a table's directory, and those its Delta log ever added.
-    fn files_on_disk_and_in_log(lake: &Lake, table: Table) -> (BTreeSet<String>, BTreeSet<String>) {
+    pub(crate) fn files_on_disk_and_in_log(lake: &Lake, table: Table) -> (BTreeSet<String>, BTreeSet<String>) {
         let dir = lake.table_dir(table).unwrap();
         let mut on_disk = BTreeSet::new();
         let mut stack = vec![dir.clone()];

@@ -478,35 +478,12 @@ mod tests {
         RecordBatch::try_new(schema, columns).unwrap()
     }
 
-    /// Parquet files under `dir` that no commit of its Delta log ever added.
-    fn unreferenced_files(dir: &std::path::Path) -> Vec<String> {
-        let mut added = std::collections::HashSet::new();
-        for entry in std::fs::read_dir(dir.join("_delta_log")).unwrap().flatten() {
-            if entry.path().extension().is_some_and(|x| x == "json") {
-                for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
-                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                    if let Some(path) = v.get("add").and_then(|a| a.get("path")).and_then(|p| p.as_str()) {
-                        added.insert(path.replace("%3D", "=").replace("%2D", "-"));
-                    }
-                }
-            }
-        }
-        let mut stray = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "parquet") {
-                    let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                    if !added.contains(&rel) {
-                        stray.push(rel);
-                    }
-                }
-            }
-        }
-        stray
+    /// Parquet files of a table that no commit of its Delta log ever added.
+    fn unreferenced_files(lake: &Lake, table: Table) -> Vec<String> {
+        let (on_disk, logged) = crate::import::tests::files_on_disk_and_in_log(lake, table);
+        let logged: std::collections::BTreeSet<String> =
+            logged.iter().map(|p| p.replace("%3D", "=").replace("%2D", "-")).collect();
+        on_disk.difference(&logged).cloned().collect()
     }
 
     async fn ids_and_status(lake: &Lake) -> Vec<String> {
@@ -554,7 +531,7 @@ mod tests {
             assert_eq!(ids_and_status(&lake).await, want);
             // The writer that merged deleted its staged files: every file on
             // disk is one some commit added.
-            assert_eq!(unreferenced_files(&lake.table_dir(Table::Deployments).unwrap()), Vec::<String>::new());
+            assert_eq!(unreferenced_files(&lake, Table::Deployments), Vec::<String>::new());
             std::fs::remove_dir_all(lake.table_dir(Table::Deployments).unwrap()).unwrap();
         }
     }
