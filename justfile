@@ -45,3 +45,12 @@ report:
 # Regenerate sample-data/ from the seeded generator (a test checks it is up to date).
 sample:
     cargo run -p devex-synth -- --out sample-data
+
+# What a release would build and publish (needs `cargo install --locked cargo-dist`);
+# fails if .github/workflows/release.yml is out of date with dist-workspace.toml.
+dist-plan:
+    dist plan
+
+# The container image, as the release workflow builds it (needs docker or podman).
+image:
+    docker build -t devex --build-arg DEVEX_BUILD_COMMIT="$(git rev-parse --short=12 HEAD)" .

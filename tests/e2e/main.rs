@@ -15,4 +15,5 @@ mod object_storage;
 mod pagerduty;
 mod report;
 mod serve;
+mod ship;
 mod util;

@@ -10,7 +10,7 @@ use devex_model::Table;
 ///
 /// Start with `devex demo`, which imports the bundled sample organisation.
 #[derive(Debug, Parser)]
-#[command(name = "devex", version, about, long_about = None, propagate_version = true)]
+#[command(name = "devex", version = crate::build_info::LONG_VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -396,7 +396,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The sample organisation to import [default: ./sample-data, else the one in the devex source tree]
+    /// The sample organisation to import [default: ./sample-data, else the one built into devex]
     #[arg(long, value_name = "DIR")]
     pub sample: Option<PathBuf>,
     /// Where to write the sample's scorecard.

@@ -1,8 +1,10 @@
 //! The `devex` binary: parse arguments, run, pick the exit code in one place.
 
+mod build_info;
 mod cli;
 mod commands;
 mod exit;
+mod invocation;
 mod settings;
 
 use std::process::ExitCode;

@@ -25,6 +25,16 @@ use crate::settings::Settings;
 /// replace the dir only while every commit in it is that run's.
 const DEMO_MARKER: &str = "_state/demo-lake.json";
 
+/// Where the demo unpacks the sample organisation it carries, when there is no
+/// ./sample-data (an installed binary, the container image): inside the demo's
+/// own lake, so the hints' `--config` keeps working and a re-run replaces it.
+const BUNDLED_SAMPLE: &str = "_state/demo-sample";
+
+/// The sample organisation, built into the binary (see build.rs).
+mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/sample_data.rs"));
+}
+
 /// The order tables are imported in: the catalog first.
 const ORDER: [Table; 7] = [
     Table::Services,
@@ -37,8 +47,8 @@ const ORDER: [Table; 7] = [
 ];
 
 pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome> {
-    let sample = sample_dir(args.sample.as_deref())?;
     let data = settings.data_dir()?;
+    let sample = sample_dir(args.sample.as_deref());
     // Refuse before creating anything in a directory that is not ours; check
     // again under the writer lock, which a concurrent import would hold.
     ensure_replaceable(data)?;
@@ -51,6 +61,10 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     let marker = serde_json::json!({ "devex_demo": true, "run_id": run_id });
     std::fs::write(data.join(DEMO_MARKER), format!("{marker}\n"))
         .with_context(|| format!("writing {}", data.join(DEMO_MARKER).display()))?;
+    let sample = match sample {
+        Some(dir) => dir,
+        None => unpack_bundled_sample(&data.join(BUNDLED_SAMPLE))?,
+    };
     eprintln!("importing the sample organisation from {} into {}", sample.display(), data.display());
 
     // The sample's survey questions map to DevEx dimensions through the sample's own
@@ -87,15 +101,18 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     let qs = QuerySettings::from_config(&config)?;
     let site = report::write(settings, &qs, AsOf::Latest, &ReportOptions::default(), &args.report_out).await?;
     eprintln!();
+    // Commands that work as shown, however this devex was installed.
+    let devex = crate::invocation::prefix();
+    let path = |p: &Path| crate::invocation::shell_quote(&p.to_string_lossy());
     eprintln!("the lake is in {}; try:", data.display());
     eprintln!(
-        "  devex --data {} sql \"SELECT service, count(*) AS deploys FROM deployments GROUP BY service ORDER BY deploys DESC LIMIT 5\"",
-        data.display()
+        "  {devex} --data {} sql \"SELECT service, count(*) AS deploys FROM deployments GROUP BY service ORDER BY deploys DESC LIMIT 5\"",
+        path(data)
     );
     eprintln!(
-        "  devex --data {} --config {} report --out reports/site --title \"Our platform scorecard\"",
-        data.display(),
-        sample_config.display()
+        "  {devex} --data {} --config {} report --out reports/site --title \"Our platform scorecard\"",
+        path(data),
+        path(&sample_config)
     );
     // Last, on stdout: where the scorecard is, to open in a browser.
     let index = std::fs::canonicalize(&site.index).unwrap_or(site.index);
@@ -122,15 +139,30 @@ async fn print_recent_quarters(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--sample`, else ./sample-data, else the sample in the source tree this binary was built from.
-fn sample_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// `--sample`, else ./sample-data (in a devex checkout); `None`: the bundled one.
+fn sample_dir(given: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = given {
-        return Ok(p.to_path_buf());
+        return Some(p.to_path_buf());
     }
-    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data");
-    [PathBuf::from("sample-data"), built_in].into_iter().find(|p| p.join("services.csv").is_file()).ok_or_else(|| {
-        Failure::error("no sample-data directory found", "run from the devex checkout, or pass --sample DIR")
-    })
+    Some(PathBuf::from("sample-data")).filter(|p| p.join("services.csv").is_file())
+}
+
+/// Write the sample organisation this binary carries into `dir`.
+fn unpack_bundled_sample(dir: &Path) -> anyhow::Result<PathBuf> {
+    if bundled::FILES.is_empty() {
+        return Err(Failure::error(
+            "this devex was built without the sample organisation",
+            "pass --sample DIR (the sample-data directory of the devex source)",
+        ));
+    }
+    for (name, bytes) in bundled::FILES {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir.to_path_buf())
 }
 
 /// Whether `devex demo` may replace `data`: it is empty or absent, or it holds
@@ -173,8 +205,9 @@ fn foreign_content(data: &Path, entries: &[PathBuf]) -> Option<String> {
             let state: Vec<String> = std::fs::read_dir(entry)
                 .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
                 .unwrap_or_default();
-            let marker_name = Path::new(DEMO_MARKER).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if let Some(other) = state.iter().find(|n| n.as_str() != marker_name && n.as_str() != "writer.lock") {
+            let ours = [DEMO_MARKER, BUNDLED_SAMPLE].map(|p| Path::new(p).file_name().and_then(|n| n.to_str()));
+            if let Some(other) = state.iter().find(|n| n.as_str() != "writer.lock" && !ours.contains(&Some(n.as_str())))
+            {
                 return Some(format!("_state/{other}"));
             }
             continue;
@@ -213,7 +246,7 @@ fn foreign_commit(dir: &Path, run_id: &str) -> Option<String> {
     None
 }
 
-/// Remove an earlier demo's tables and marker, keeping the writer lock we hold.
+/// Remove an earlier demo's tables, marker and unpacked sample, keeping the writer lock we hold.
 fn clear_demo_lake(data: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(data).with_context(|| format!("listing {}", data.display()))? {
         let path = entry?.path();
@@ -221,6 +254,10 @@ fn clear_demo_lake(data: &Path) -> anyhow::Result<()> {
             let marker = data.join(DEMO_MARKER);
             if marker.exists() {
                 std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
+            }
+            let sample = data.join(BUNDLED_SAMPLE);
+            if sample.exists() {
+                std::fs::remove_dir_all(&sample).with_context(|| format!("removing {}", sample.display()))?;
             }
             continue;
         }

@@ -77,10 +77,16 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&json!({"runs": last, "watermarks": watermarks, "tables": tables}))?
+            serde_json::to_string_pretty(&json!({
+                "devex": crate::build_info::json(),
+                "runs": last,
+                "watermarks": watermarks,
+                "tables": tables,
+            }))?
         )?;
         return Ok(Outcome::Success);
     }
+    writeln!(out, "devex {}\n", crate::build_info::LONG_VERSION)?;
     writeln!(out, "Last runs ({runs_path}):")?;
     if last.is_empty() {
         writeln!(out, "  none yet: devex ingest writes one record per run")?;
