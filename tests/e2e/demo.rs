@@ -207,6 +207,14 @@ fn an_installed_devex_runs_the_demo_anywhere_and_its_hints_work_as_printed() {
     run("sh", &["-c", hints[1]]);
     let index = std::fs::read_to_string(ws.path().join("reports/site/index.html")).unwrap();
     assert!(index.contains("Our platform scorecard"));
+    // So does the import's: every quarantined row of this run.
+    let all = stderr.lines().find_map(|l| l.strip_prefix("all of them: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(all.starts_with("devex --data devex-data sql "), "{all}");
+    let (quarantined, _) = run("sh", &["-c", all]);
+    assert!(
+        quarantined.contains("bad/survey_responses.csv") && quarantined.contains("not an integer"),
+        "{quarantined}"
+    );
     // A second demo replaces its own lake, unpacked sample included.
     run("devex", &["demo"]);
 }

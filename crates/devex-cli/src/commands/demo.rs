@@ -94,7 +94,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
         let outcome = import(&lake, &lock, &req).await?;
         total.extend(outcome);
     }
-    print_outcome(&total, ReportFormat::Human, &run_id)?;
+    print_outcome(&total, ReportFormat::Human, &run_id, &data.display())?;
     drop(lock);
     print_recent_quarters(settings).await?;
 

@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcom
         }
     });
     let outcome = import_with_progress(&lake, &lock, &req, &progress).await?;
-    print_outcome(&outcome, args.format, &req.run.run_id)?;
+    print_outcome(&outcome, args.format, &req.run.run_id, &settings.data)?;
     Ok(if outcome.any_quarantined() { Outcome::Partial } else { Outcome::Success })
 }
 
@@ -69,7 +69,14 @@ fn inputs(args: &ImportArgs) -> anyhow::Result<Vec<InputSource>> {
 }
 
 /// The summary: human lines on stderr, or one JSON object per table on stdout.
-pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str) -> anyhow::Result<()> {
+/// What an import did, per table; in human form, with the command that lists every
+/// quarantined row of the lake at `data`, spelled the way this devex was run.
+pub fn print_outcome(
+    outcome: &ImportOutcome,
+    format: ReportFormat,
+    run_id: &str,
+    data: &impl std::fmt::Display,
+) -> anyhow::Result<()> {
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
@@ -99,7 +106,9 @@ pub fn print_outcome(outcome: &ImportOutcome, format: ReportFormat, run_id: &str
                     eprintln!("  ... and {} more", outcome.quarantined_count - SHOWN);
                 }
                 eprintln!(
-                    "all of them: devex sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\""
+                    "all of them: {} --data {} sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine WHERE run_id = '{run_id}'\"",
+                    crate::invocation::prefix(),
+                    crate::invocation::shell_quote(&data.to_string())
                 );
             }
         }
