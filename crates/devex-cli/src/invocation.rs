@@ -11,7 +11,8 @@ pub fn prefix() -> String {
         return given.trim().to_string();
     }
     let Ok(exe) = std::env::current_exe() else { return "devex".into() };
-    let on_path = std::env::var_os("PATH").and_then(|paths| find_on_path(&paths, exe_name()));
+    let name = format!("devex{}", std::env::consts::EXE_SUFFIX);
+    let on_path = std::env::var_os("PATH").and_then(|paths| find_on_path(&paths, &name));
     prefix_for(&exe, on_path.as_deref())
 }
 
@@ -45,10 +46,6 @@ fn cargo_profile(exe: &Path) -> Option<String> {
         return None;
     }
     profile_dir.file_name().map(|n| n.to_string_lossy().into_owned())
-}
-
-fn exe_name() -> &'static str {
-    if cfg!(windows) { "devex.exe" } else { "devex" }
 }
 
 fn find_on_path(paths: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
