@@ -15,5 +15,6 @@ mod object_storage;
 mod pagerduty;
 mod report;
 mod serve;
+mod serve_isolation;
 mod ship;
 mod util;

@@ -9,12 +9,21 @@ use std::time::{Duration, Instant};
 
 use crate::util::{Workspace, delta_version, sample_demo};
 
-const PASSWORD: &str = "serve-e2e-Secret-0123";
+pub const PASSWORD: &str = "serve-e2e-Secret-0123";
 
 /// A running `devex serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// What it has written to stderr so far (its log).
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// The log lines so far, joined.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
 }
 
 impl Drop for Server {
@@ -25,12 +34,12 @@ impl Drop for Server {
 }
 
 /// Start `devex serve --listen 127.0.0.1:0` and read the bound address from its first line.
-fn start(ws: &Workspace, password: Option<&str>) -> Server {
+pub fn start(ws: &Workspace, password: Option<&str>) -> Server {
     start_with(ws, password, &["--from", "2026-03-01", "--to", "2026-04-01"])
 }
 
 /// `devex serve ARGS --listen 127.0.0.1:0`.
-fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
+pub fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
     let mut cmd = ws.process(ws.data());
     cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
     if let Some(p) = password {
@@ -47,11 +56,17 @@ fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
         .parse()
         .unwrap();
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(vec![first]));
+    let kept = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    Server { child, addr, log }
 }
 
-fn lake() -> Workspace {
+pub fn lake() -> Workspace {
     let ws = Workspace::new();
     let csv = ws.file(
         "deployments.csv",
@@ -64,7 +79,7 @@ fn lake() -> Workspace {
     ws
 }
 
-async fn connect(addr: SocketAddr, password: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+pub async fn connect(addr: SocketAddr, password: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     let conn = format!("host={} port={} user=devex password={password} dbname=devex", addr.ip(), addr.port());
     let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);

@@ -134,6 +134,12 @@ pub enum Command {
     /// ([serve] password_env) and is checked with SCRAM-SHA-256. Without a password the
     /// server listens only on a loopback address. [serve] tls_cert/tls_key turn on TLS (and
     /// refuse clear text); statement_timeout_secs, memory_limit_mb and max_connections bound it.
+    /// A connection must authenticate within startup_timeout_secs (10); max_startups (256)
+    /// bounds connections still authenticating, apart from max_connections.
+    /// Each client has a session of its own: SET changes only it, and only statement_timeout
+    /// (at most the server's), TimeZone (UTC), DateStyle, IntervalStyle, bytea_output,
+    /// extra_float_digits, application_name, search_path, client_encoding (UTF8) and a few
+    /// datafusion.execution/explain/sql_parser settings may be set (SHOW ALL lists them).
     ///
     /// Examples:
     ///   devex serve                                   (127.0.0.1:5433, no password)

@@ -81,7 +81,7 @@ impl std::error::Error for Failure {}
 /// warn and error, and the AWS SDK warns as it walks its credential chain
 /// (no instance metadata here, say); only real failures, which reach us as
 /// errors, matter.
-const DEFAULT_LOG_FILTER: &str = "warn,deltalake_core=off,buoyant_kernel=off,aws_config=error";
+const DEFAULT_LOG_FILTER: &str = "warn,devex_serve=info,deltalake_core=off,buoyant_kernel=off,aws_config=error";
 
 /// Logs to stderr; `RUST_LOG` sets the level (default: warnings).
 pub fn init_logging() {

@@ -71,8 +71,12 @@ pub struct ServeConfig {
     /// The environment variable holding the password (checked with SCRAM-SHA-256).
     /// Unset: no authentication, and only a loopback address is allowed.
     pub password_env: String,
-    /// Clients served at once.
+    /// Authenticated clients served at once.
     pub max_connections: usize,
+    /// Connections still authenticating (TLS, startup, password) at once.
+    pub max_startups: usize,
+    /// Seconds a connection may take to authenticate before it is closed.
+    pub startup_timeout_secs: u64,
     /// Longest a statement may take, from arrival to its last row sent.
     pub statement_timeout_secs: u64,
     /// Memory (MiB) all running queries share; a query needing more fails.
@@ -90,6 +94,8 @@ impl Default for ServeConfig {
             user: "devex".into(),
             password_env: "DEVEX_SERVE_PASSWORD".into(),
             max_connections: 64,
+            max_startups: 256,
+            startup_timeout_secs: 10,
             statement_timeout_secs: 60,
             memory_limit_mb: 4096,
             tls_cert: None,
@@ -577,6 +583,15 @@ impl Config {
                 "serve.max_connections must be at least 1 and serve.user not empty".into(),
             ));
         }
+        if self.serve.max_startups == 0 {
+            return Err(ConfigError::Invalid("serve.max_startups must be at least 1".into()));
+        }
+        if !(1..=300).contains(&self.serve.startup_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.startup_timeout_secs = {} is outside 1..=300",
+                self.serve.startup_timeout_secs
+            )));
+        }
         if !(1..=86_400).contains(&self.serve.statement_timeout_secs) {
             return Err(ConfigError::Invalid(format!(
                 "serve.statement_timeout_secs = {} is outside 1..=86400",
@@ -725,8 +740,10 @@ import_memory_mb = 1024
 listen = "127.0.0.1:5433"           # --listen wins; beyond loopback a password is required
 user = "devex"
 password_env = "DEVEX_SERVE_PASSWORD" # the variable holding the password (SCRAM-SHA-256)
-max_connections = 64
-statement_timeout_secs = 60          # per statement, rows sent included
+max_connections = 64                 # authenticated clients at once
+max_startups = 256                   # connections still authenticating at once
+startup_timeout_secs = 10            # to finish TLS, startup and the password, else closed
+statement_timeout_secs = 60          # per statement, rows sent included (clients may set less)
 memory_limit_mb = 4096               # shared by all running queries
 # TLS from PEM files; with them, clear-text clients are refused, and a file that
 # fails to load stops the server:

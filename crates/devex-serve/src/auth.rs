@@ -1,9 +1,17 @@
 //! Who may connect: one user whose password is checked with SCRAM-SHA-256
 //! (pgwire's SASL handler), or nobody checked at all when serving loopback
 //! without a password; with TLS configured, clear-text clients are turned away.
+//!
+//! An unknown user name goes through the same exchange as the known one, with
+//! a salt derived from the name and a key nobody knows, and fails at the same
+//! step in the same time: the answer never tells which names exist. Each
+//! failure is logged with the peer address and counted by the [`Throttle`].
 
 use std::fmt::Debug;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use crate::admission::{Gate, Throttle};
 
 use async_trait::async_trait;
 use datafusion_postgres::pgwire;
@@ -12,7 +20,7 @@ use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::sasl::scram::{ScramAuth, gen_salted_password, random_nonce};
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler};
-use pgwire::api::{ClientInfo, ConnectionManager};
+use pgwire::api::{ClientInfo, ConnectionManager, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
@@ -25,21 +33,34 @@ pub struct OneUser {
     user: String,
     salt: Vec<u8>,
     salted: Vec<u8>,
+    /// What an unknown name is checked against: matches no password.
+    decoy: Vec<u8>,
+    /// Keys the decoy salts (random per server).
+    salts: std::collections::hash_map::RandomState,
 }
 
 impl OneUser {
     pub fn new(user: &str, password: &str) -> OneUser {
         let salt = random_nonce().into_bytes();
         let salted = gen_salted_password(password, &salt, ITERATIONS);
-        OneUser { user: user.to_string(), salt, salted }
+        let decoy = gen_salted_password(&random_nonce(), &salt, ITERATIONS);
+        OneUser { user: user.to_string(), salt, salted, decoy, salts: Default::default() }
+    }
+
+    /// The salt shown for an unknown name: the same for the same name, as
+    /// long as the real one, from the same alphabet.
+    fn decoy_salt(&self, name: &str) -> Vec<u8> {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        (0..self.salt.len()).map(|i| ALPHABET[(self.salts.hash_one((name, i)) % 64) as usize]).collect()
     }
 }
 
 #[async_trait]
 impl AuthSource for OneUser {
     async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        if login.user() != Some(self.user.as_str()) {
-            return Err(PgWireError::InvalidPassword(login.user().unwrap_or_default().to_string()));
+        let name = login.user().unwrap_or_default();
+        if name != self.user {
+            return Ok(Password::new(Some(self.decoy_salt(name)), self.decoy.clone()));
         }
         Ok(Password::new(Some(self.salt.clone()), self.salted.clone()))
     }
@@ -62,6 +83,7 @@ impl NoopStartupHandler for Open {
 pub struct Startup {
     how: How,
     require_tls: bool,
+    gate: Arc<Gate>,
 }
 
 enum How {
@@ -71,7 +93,12 @@ enum How {
 
 impl Startup {
     /// A fresh startup for one connection.
-    pub fn new(user: Option<&Arc<OneUser>>, connections: &Arc<ConnectionManager>, require_tls: bool) -> Startup {
+    pub fn new(
+        user: Option<&Arc<OneUser>>,
+        connections: &Arc<ConnectionManager>,
+        require_tls: bool,
+        gate: Arc<Gate>,
+    ) -> Startup {
         let how = match user {
             Some(user) => {
                 let mut scram = ScramAuth::new(Arc::clone(user) as Arc<dyn AuthSource>);
@@ -84,9 +111,17 @@ impl Startup {
             }
             None => How::Open(Open { connections: Arc::clone(connections) }),
         };
-        Startup { how, require_tls }
+        Startup { how, require_tls, gate }
+    }
+
+    fn throttle(&self) -> &Throttle {
+        self.gate.throttle()
     }
 }
+
+/// Startup parameters a client could send to set what only `SET` may set,
+/// with its checks: they are dropped.
+const UNCHECKED_STARTUP_KEYS: &[&str] = &[crate::variables::TIMEOUT_KEY, "search_path", "timezone"];
 
 #[async_trait]
 impl StartupHandler for Startup {
@@ -103,35 +138,60 @@ impl StartupHandler for Startup {
                 "devex serve accepts only TLS connections here: connect with sslmode=require".into(),
             ))));
         }
-        match &self.how {
+        let peer = self.gate.peer;
+        let is_startup = matches!(message, PgWireFrontendMessage::Startup(_));
+        let is_password = matches!(message, PgWireFrontendMessage::PasswordMessageFamily(_));
+        if is_startup {
+            if !self.gate.has_room() {
+                tracing::info!(%peer, "connection refused: max_connections sessions are open");
+                return Err(too_many());
+            }
+            // An address that sent wrong passwords waits its turn before trying again.
+            let wait = self.throttle().turn(peer.ip());
+            if !wait.is_zero() {
+                tracing::info!(%peer, wait_ms = wait.as_millis() as u64, "slowing down an address after wrong passwords");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        // The message that may complete authentication needs a session slot.
+        let finishing = is_password || (is_startup && matches!(self.how, How::Open(_)));
+        let permit = match finishing {
+            false => None,
+            true => match self.gate.reserve() {
+                Some(p) => Some(p),
+                None => {
+                    tracing::info!(%peer, "connection refused: max_connections sessions are open");
+                    return Err(too_many());
+                }
+            },
+        };
+        let result = match &self.how {
             How::Scram(h) => h.on_startup(client, message).await,
             How::Open(h) => h.on_startup(client, message).await,
+        };
+        if is_startup {
+            let meta = client.metadata_mut();
+            for key in UNCHECKED_STARTUP_KEYS {
+                meta.remove(*key);
+            }
         }
+        if let Err(PgWireError::InvalidPassword(user)) = &result {
+            let failures = self.throttle().failed(peer.ip());
+            tracing::warn!(%peer, user = ?user, failures, "password authentication failed");
+        }
+        if let Some(permit) = permit
+            && matches!(client.state(), PgWireConnectionState::ReadyForQuery)
+        {
+            self.gate.admit(permit);
+        }
+        result
     }
 }
 
-/// Past `max_connections`: every startup is answered with PostgreSQL's
-/// "too many connections" error (53300), so the client says why.
-pub struct TooMany;
-
-#[async_trait]
-impl StartupHandler for TooMany {
-    async fn on_startup<C>(&self, _client: &mut C, _message: PgWireFrontendMessage) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        Err(PgWireError::UserError(Box::new(ErrorInfo::new(
-            "FATAL".into(),
-            "53300".into(),
-            "sorry, too many clients already (devex serve [serve] max_connections)".into(),
-        ))))
-    }
-}
-
-impl pgwire::api::PgWireServerHandlers for TooMany {
-    fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        Arc::new(TooMany)
-    }
+fn too_many() -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        "53300".into(),
+        "sorry, too many clients already (devex serve [serve] max_connections)".into(),
+    )))
 }

@@ -1,5 +1,6 @@
 //! Every statement bounded in time: planning, running and sending its rows
-//! together get `[serve] statement_timeout_secs`, after which the client hears
+//! together get `[serve] statement_timeout_secs` (or the client's own
+//! `statement_timeout`, when shorter), after which the client hears
 //! PostgreSQL's own "canceling statement due to statement timeout" (57014)
 //! and the work is dropped (DataFusion stops when its stream is dropped).
 //! A statement whose client has gone (its socket closed, watched apart from
@@ -34,11 +35,21 @@ pub struct Bounded<S> {
 }
 
 impl<S> Bounded<S> {
-    /// Run `work` within the timeout, dropping it if the client goes.
-    async fn bounded<T>(&self, work: impl Future<Output = PgWireResult<T>>) -> PgWireResult<T> {
+    /// The timeout of `client`'s next statement: the server's, or the
+    /// client's `statement_timeout` when that is shorter.
+    fn timeout_of(&self, client: &impl ClientInfo) -> Duration {
+        let own = client.metadata().get(crate::variables::TIMEOUT_KEY).and_then(|ms| ms.parse::<u64>().ok());
+        match own {
+            Some(ms) if ms > 0 => self.timeout.min(Duration::from_millis(ms)),
+            _ => self.timeout,
+        }
+    }
+
+    /// Run `work` within `timeout`, dropping it if the client goes.
+    async fn bounded<T>(&self, timeout: Duration, work: impl Future<Output = PgWireResult<T>>) -> PgWireResult<T> {
         let mut gone = self.gone.clone();
         tokio::select! {
-            done = tokio::time::timeout(self.timeout, work) => done.unwrap_or_else(|_| Err(timed_out(self.timeout))),
+            done = tokio::time::timeout(timeout, work) => done.unwrap_or_else(|_| Err(timed_out(timeout))),
             _ = gone.wait_for(|g| *g) => Err(PgWireError::IoError(std::io::ErrorKind::ConnectionAborted.into())),
         }
     }
@@ -68,7 +79,7 @@ fn timed_out(timeout: Duration) -> PgWireError {
         "ERROR".into(),
         "57014".into(),
         format!(
-            "canceling statement due to statement timeout ({} s, [serve] statement_timeout_secs)",
+            "canceling statement due to statement timeout ({} s: statement_timeout, at most [serve] statement_timeout_secs)",
             timeout.as_secs_f64()
         ),
     )))
@@ -83,7 +94,8 @@ impl<S: SimpleQueryHandler> SimpleQueryHandler for Bounded<S> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        self.bounded(self.inner.on_query(client, query)).await
+        let timeout = self.timeout_of(client);
+        self.bounded(timeout, self.inner.on_query(client, query)).await
     }
 
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
@@ -113,7 +125,8 @@ impl<S: ExtendedQueryHandler> ExtendedQueryHandler for Bounded<S> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        self.bounded(self.inner.on_execute(client, message)).await
+        let timeout = self.timeout_of(client);
+        self.bounded(timeout, self.inner.on_execute(client, message)).await
     }
 
     async fn do_describe_statement<C>(

@@ -12,9 +12,14 @@
 //!   transactions, cursors) before DataFusion sees it: no DML, no DDL, no
 //!   COPY, no CREATE EXTERNAL TABLE (a remote user must not read the server's
 //!   files), no CREATE VIEW (it would change the session for everyone);
+//! - **one session per connection**: each client plans and runs in a session
+//!   of its own, derived from the server's; a `SET` touches only it, and only
+//!   the settings [`variables`] lists may be set;
 //! - **bounded**: each statement gets `statement_timeout` ([`bounded`]),
-//!   every query shares one memory pool, and past `max_connections` a client
-//!   gets a clear error instead of a dropped socket;
+//!   every query shares one memory pool; a connection must authenticate
+//!   within `startup_timeout`, handshakes under way have their own bound, and
+//!   past `max_connections` authenticated sessions a client gets a clear
+//!   error instead of a dropped socket ([`admission`]);
 //! - **fresh data**: tables are [`live::LiveTable`]s, swapped to the newest
 //!   Delta snapshot when a statement finds one committed;
 //! - **metrics of any window** from SQL: `metrics(from, to [, by])`,
@@ -35,12 +40,14 @@
 // Libraries report through return values; only the binaries print.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod admission;
 mod auth;
 pub mod bounded;
 pub mod functions;
 pub mod live;
 mod read_only;
 mod tls;
+pub mod variables;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,7 +61,6 @@ use datafusion_postgres::auth::AuthManager;
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
 use datafusion_postgres::hooks::QueryHook;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
-use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::pgwire;
 use devex_query::{AsOf, GroupBy, QueryError, QuerySettings, Window};
@@ -63,9 +69,9 @@ use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
-use auth::{OneUser, Startup, TooMany};
+use admission::{Admission, Gate};
+use auth::{OneUser, Startup};
 use bounded::Bounded;
 use live::{Fresh, LiveLake};
 pub use read_only::{ReadOnly, refusal};
@@ -104,8 +110,12 @@ pub struct ServeOptions {
     pub user: String,
     /// Its password; `None` serves without authentication (loopback only).
     pub password: Option<String>,
-    /// Clients served at once; more are told to come back later.
+    /// Authenticated clients served at once; more are told to come back later.
     pub max_connections: usize,
+    /// Connections still authenticating at once; more are closed at once.
+    pub max_startups: usize,
+    /// Longest a connection may take to finish TLS, startup and authentication.
+    pub startup_timeout: Duration,
     /// Longest a statement may take, from arrival to its last row sent.
     pub statement_timeout: Duration,
     /// PEM certificate chain and private key: TLS, and clear text refused.
@@ -119,6 +129,8 @@ impl Default for ServeOptions {
             user: "devex".into(),
             password: None,
             max_connections: 64,
+            max_startups: 256,
+            startup_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(60),
             tls: None,
         }
@@ -137,6 +149,12 @@ impl ServeOptions {
         }
         if self.max_connections == 0 {
             return Err(ServeError::Refused("max_connections must be at least 1".into()));
+        }
+        if self.max_startups == 0 {
+            return Err(ServeError::Refused("max_startups must be at least 1".into()));
+        }
+        if self.startup_timeout.is_zero() {
+            return Err(ServeError::Refused("startup_timeout_secs must be at least 1".into()));
         }
         if self.statement_timeout.is_zero() {
             return Err(ServeError::Refused("statement_timeout_secs must be at least 1".into()));
@@ -176,9 +194,16 @@ impl Served {
         Ok(Served { ctx: Arc::new(ctx), live })
     }
 
-    /// The session, as clients see it.
+    /// The server's session: the template every connection's session is derived from.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// A session of its own for one connection: the same catalog, live
+    /// tables, functions and memory pool, and its own settings, so that one
+    /// client's `SET` changes nothing another client sees.
+    pub fn session(&self) -> SessionContext {
+        SessionContext::new_with_state(self.ctx.state())
     }
 }
 
@@ -201,32 +226,89 @@ pub async fn serve(served: &Served, opts: &ServeOptions, ready: impl FnOnce(Sock
         .local_addr()
         .map_err(|source| ServeError::Io { context: "reading the bound address".into(), source })?;
     let handlers = Arc::new(Handlers::new(served, opts));
-    let limit = Arc::new(Semaphore::new(opts.max_connections));
+    let admission = Arc::new(Admission::new(opts.max_connections, opts.max_startups, opts.startup_timeout));
     ready(addr);
+    let mut backoff = Backoff::default();
     loop {
-        let (socket, _peer) = match listener.accept().await {
-            Ok(s) => s,
-            // A client that vanished between SYN and accept, or a full fd table: keep serving.
-            Err(_) => continue,
+        let (socket, peer) = match listener.accept().await {
+            Ok(s) => {
+                backoff.reset();
+                s
+            }
+            // A client that vanished between SYN and accept, or a full descriptor table
+            // (EMFILE): wait before accepting again instead of spinning.
+            Err(e) => {
+                backoff.wait(&e).await;
+                continue;
+            }
+        };
+        let Some(starting) = admission.start() else {
+            tracing::info!(%peer, "connection refused: [serve] max_startups connections are still authenticating");
+            drop(socket);
+            continue;
         };
         let handlers = Arc::clone(&handlers);
-        let permit = Arc::clone(&limit).try_acquire_owned();
+        let admission = Arc::clone(&admission);
         let tls = tls.clone();
         tokio::spawn(async move {
-            match permit {
-                Ok(_permit) => {
-                    let Ok((socket, watched)) = split(socket) else { return };
-                    let (gone_tx, gone) = tokio::sync::watch::channel(false);
-                    let watcher = tokio::spawn(bounded::watch_hangup(watched, gone_tx));
-                    let connection = Arc::new(Connection { shared: handlers, gone });
-                    let _ = pgwire::tokio::process_socket(socket, tls, connection).await;
-                    watcher.abort();
+            let Ok((socket, watched)) = split(socket) else { return };
+            let (gone_tx, gone) = tokio::sync::watch::channel(false);
+            let watcher = tokio::spawn(bounded::watch_hangup(watched, gone_tx));
+            let (gate, mut admitted) = Gate::new(Arc::clone(&admission), peer);
+            let connection = Arc::new(Connection::new(handlers, gone, gate));
+            let work = pgwire::tokio::process_socket(socket, tls, connection);
+            tokio::pin!(work);
+            // Until it is authenticated, a connection holds a startup place and has a deadline.
+            let authenticated = tokio::select! {
+                _ = &mut work => false,
+                seen = admitted.wait_for(|a| *a) => seen.is_ok(),
+                _ = tokio::time::sleep(admission.startup_timeout) => {
+                    tracing::info!(
+                        %peer,
+                        "connection closed: not authenticated within {} s ([serve] startup_timeout_secs)",
+                        admission.startup_timeout.as_secs_f64()
+                    );
+                    false
                 }
-                Err(_) => {
-                    let _ = pgwire::tokio::process_socket(socket, tls, Arc::new(TooMany)).await;
-                }
+            };
+            drop(starting);
+            if authenticated {
+                let _ = work.await;
             }
+            watcher.abort();
         });
+    }
+}
+
+/// How long the accept loop waits after a failed accept: from 10 ms,
+/// doubling to 1 s; the first failure of a run is logged.
+#[derive(Debug)]
+struct Backoff {
+    wait: Duration,
+    logged: bool,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { wait: Duration::from_millis(10), logged: false }
+    }
+}
+
+impl Backoff {
+    fn reset(&mut self) {
+        *self = Backoff::default();
+    }
+
+    async fn wait(&mut self, e: &std::io::Error) {
+        if !self.logged {
+            tracing::warn!(
+                "accepting connections failed ({e}); retrying with backoff up to 1 s \
+                 (too many open files? raise the limit, `ulimit -n`, or lower [serve] max_startups)"
+            );
+            self.logged = true;
+        }
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(Duration::from_secs(1));
     }
 }
 
@@ -239,7 +321,8 @@ fn split(socket: tokio::net::TcpStream) -> std::io::Result<(tokio::net::TcpStrea
 
 /// What every connection shares.
 struct Handlers {
-    service: Arc<DfSessionService>,
+    template: Arc<Served>,
+    hooks: Vec<Arc<dyn QueryHook>>,
     timeout: Duration,
     user: Option<Arc<OneUser>>,
     require_tls: bool,
@@ -253,13 +336,13 @@ impl Handlers {
             Arc::new(ReadOnly),
             Arc::new(Fresh(Arc::clone(&served.live))),
             Arc::new(CursorStatementHook),
-            Arc::new(SetShowHook),
+            Arc::new(variables::Variables { limit: opts.statement_timeout, template: Arc::clone(&served.ctx) }),
             Arc::new(TransactionStatementHook),
         ];
         let connections = Arc::new(ConnectionManager::new());
-        let service = DfSessionService::new_with_hooks(Arc::clone(&served.ctx), hooks);
         Handlers {
-            service: Arc::new(service),
+            template: Arc::new(Served { ctx: Arc::clone(&served.ctx), live: Arc::clone(&served.live) }),
+            hooks,
             timeout: opts.statement_timeout,
             user: opts.password.as_deref().map(|p| Arc::new(OneUser::new(&opts.user, p))),
             require_tls: opts.tls.is_some(),
@@ -269,19 +352,24 @@ impl Handlers {
     }
 }
 
-/// One connection's handlers (pgwire asks for each once per connection).
+/// One connection's handlers (pgwire asks for each once per connection),
+/// over a session of its own.
 struct Connection {
     shared: Arc<Handlers>,
+    service: Arc<DfSessionService>,
     gone: tokio::sync::watch::Receiver<bool>,
+    gate: Arc<Gate>,
 }
 
 impl Connection {
+    fn new(shared: Arc<Handlers>, gone: tokio::sync::watch::Receiver<bool>, gate: Gate) -> Connection {
+        let session = Arc::new(shared.template.session());
+        let service = Arc::new(DfSessionService::new_with_hooks(session, shared.hooks.clone()));
+        Connection { shared, service, gone, gate: Arc::new(gate) }
+    }
+
     fn bounded(&self) -> Arc<Bounded<DfSessionService>> {
-        Arc::new(Bounded {
-            inner: Arc::clone(&self.shared.service),
-            timeout: self.shared.timeout,
-            gone: self.gone.clone(),
-        })
+        Arc::new(Bounded { inner: Arc::clone(&self.service), timeout: self.shared.timeout, gone: self.gone.clone() })
     }
 }
 
@@ -297,7 +385,7 @@ impl PgWireServerHandlers for Connection {
     /// Each connection gets its own SASL exchange.
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         let h = &self.shared;
-        Arc::new(Startup::new(h.user.as_ref(), &h.connections, h.require_tls))
+        Arc::new(Startup::new(h.user.as_ref(), &h.connections, h.require_tls, Arc::clone(&self.gate)))
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {

@@ -37,6 +37,7 @@ pub fn refusal(statement: &Statement) -> Option<String> {
         | Statement::ShowDatabases { .. }
         | Statement::ExplainTable { .. }
         | Statement::Set(_)
+        | Statement::Reset(_)
         | Statement::StartTransaction { .. }
         | Statement::Commit { .. }
         | Statement::Rollback { .. }

@@ -22,6 +22,8 @@ pub async fn run(settings: &Settings, args: ServeArgs) -> anyhow::Result<Outcome
         user: cfg.user.clone(),
         password,
         max_connections: cfg.max_connections,
+        max_startups: cfg.max_startups,
+        startup_timeout: std::time::Duration::from_secs(cfg.startup_timeout_secs),
         statement_timeout: std::time::Duration::from_secs(cfg.statement_timeout_secs),
         tls: cfg.tls_cert.clone().zip(cfg.tls_key.clone()),
     };
