@@ -15,6 +15,7 @@ mod object_storage;
 mod pagerduty;
 mod report;
 mod serve;
+mod serve_hostile;
 mod serve_isolation;
 mod ship;
 mod util;

@@ -41,11 +41,16 @@ pub fn start(ws: &Workspace, password: Option<&str>) -> Server {
 /// `devex serve ARGS --listen 127.0.0.1:0`.
 pub fn start_with(ws: &Workspace, password: Option<&str>, args: &[&str]) -> Server {
     let mut cmd = ws.process(ws.data());
-    cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]);
     if let Some(p) = password {
         cmd.env("DEVEX_SERVE_PASSWORD", p);
     }
-    let mut child = cmd.spawn().unwrap();
+    spawn(cmd)
+}
+
+/// Spawn a prepared `devex serve` command and read the bound address from its first line.
+pub fn spawn(mut cmd: Command) -> Server {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().expect("a first line").unwrap_or_else(|e| panic!("{e}"));
     let addr = first
@@ -346,7 +351,7 @@ fn an_import_while_serving_is_visible_to_the_next_query() {
 }
 
 /// CPU time (user + system, clock ticks) the process has used.
-fn cpu_ticks(pid: u32) -> u64 {
+pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()

@@ -79,6 +79,8 @@ pub struct ServeConfig {
     pub startup_timeout_secs: u64,
     /// Longest a statement may take, from arrival to its last row sent.
     pub statement_timeout_secs: u64,
+    /// Longest statement text a client may send, in bytes.
+    pub max_statement_bytes: usize,
     /// Memory (MiB) all running queries share; a query needing more fails.
     pub memory_limit_mb: usize,
     /// PEM certificate chain: with `tls_key`, TLS only (clear text refused).
@@ -97,6 +99,7 @@ impl Default for ServeConfig {
             max_startups: 256,
             startup_timeout_secs: 10,
             statement_timeout_secs: 60,
+            max_statement_bytes: 1 << 20,
             memory_limit_mb: 4096,
             tls_cert: None,
             tls_key: None,
@@ -583,6 +586,12 @@ impl Config {
                 "serve.max_connections must be at least 1 and serve.user not empty".into(),
             ));
         }
+        if !(1024..=(64 << 20)).contains(&self.serve.max_statement_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.max_statement_bytes = {} is outside 1024..=67108864",
+                self.serve.max_statement_bytes
+            )));
+        }
         if self.serve.max_startups == 0 {
             return Err(ConfigError::Invalid("serve.max_startups must be at least 1".into()));
         }
@@ -744,6 +753,7 @@ max_connections = 64                 # authenticated clients at once
 max_startups = 256                   # connections still authenticating at once
 startup_timeout_secs = 10            # to finish TLS, startup and the password, else closed
 statement_timeout_secs = 60          # per statement, rows sent included (clients may set less)
+max_statement_bytes = 1048576        # longer statements are refused (54001) before parsing
 memory_limit_mb = 4096               # shared by all running queries
 # TLS from PEM files; with them, clear-text clients are refused, and a file that
 # fails to load stops the server:

@@ -128,8 +128,9 @@ impl Throttle {
         self.by_address.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// How long an attempt from `ip` must wait before its password is checked
-    /// (and the turn it takes).
+    /// How long an attempt from `ip` must wait before its password is checked:
+    /// until the delay after its last failure has passed, and behind every
+    /// attempt from it already waiting (each takes a turn of one delay).
     pub fn turn(&self, ip: IpAddr) -> Duration {
         let now = Instant::now();
         let mut records = self.records();
@@ -165,6 +166,8 @@ impl Throttle {
         }
         r.failures += 1;
         r.last = now;
+        // The address's next attempt waits out the delay from this failure.
+        r.next_turn = r.next_turn.max(now + delay_after(r.failures));
         r.failures
     }
 
@@ -191,9 +194,12 @@ mod tests {
         for _ in 0..4 {
             t.failed(ip);
         }
-        // 4 failures: 500 ms apart, whether the attempts are sequential or parallel.
+        // 4 failures: the next attempt waits 500 ms, parallel ones queue 500 ms apart.
         let waits: Vec<u128> = (0..3).map(|_| t.turn(ip).as_millis()).collect();
-        assert!(waits[0] <= 1 && (495..=500).contains(&waits[1]) && (995..=1000).contains(&waits[2]), "{waits:?}");
+        assert!(
+            (495..=500).contains(&waits[0]) && (995..=1000).contains(&waits[1]) && (1495..=1500).contains(&waits[2]),
+            "{waits:?}"
+        );
         // Another address is not slowed, and success forgets.
         assert_eq!(t.turn([10, 0, 0, 2].into()), Duration::ZERO);
         t.succeeded(ip);

@@ -175,8 +175,10 @@ impl StartupHandler for Startup {
                 meta.remove(*key);
             }
         }
-        if let Err(PgWireError::InvalidPassword(user)) = &result {
+        if let Err(PgWireError::InvalidPassword(_)) = &result {
             let failures = self.throttle().failed(peer.ip());
+            // The name from the startup message (SCRAM's own is empty for libpq clients).
+            let user = client.metadata().get("user").cloned().unwrap_or_default();
             tracing::warn!(%peer, user = ?user, failures, "password authentication failed");
         }
         if let Some(permit) = permit

@@ -13,6 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use datafusion_postgres::pgwire;
 use futures::Sink;
+use futures::SinkExt;
+use pgwire::api::DEFAULT_NAME;
 use pgwire::api::portal::Portal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{DescribePortalResponse, DescribeStatementResponse, Response};
@@ -21,15 +23,17 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Execute, Parse, ParseComplete};
 use pgwire::messages::simplequery::Query;
 use tokio::sync::watch;
 
 /// One connection's query handler: each statement gets at most `timeout`,
-/// and none outlives its client.
+/// none outlives its client, and none longer than `max_bytes` is parsed.
 pub struct Bounded<S> {
     pub inner: Arc<S>,
     pub timeout: Duration,
+    /// Longest statement text ([`crate::limits::check_text`]).
+    pub max_bytes: usize,
     /// Becomes `true` when the client's socket is closed.
     pub gone: watch::Receiver<bool>,
 }
@@ -94,6 +98,7 @@ impl<S: SimpleQueryHandler> SimpleQueryHandler for Bounded<S> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        crate::limits::check_text(&query.query, self.max_bytes)?;
         let timeout = self.timeout_of(client);
         self.bounded(timeout, self.inner.on_query(client, query)).await
     }
@@ -116,6 +121,26 @@ impl<S: ExtendedQueryHandler> ExtendedQueryHandler for Bounded<S> {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         self.inner.query_parser()
+    }
+
+    /// Parse (and, through the hooks, plan) under the same bounds as execution.
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::limits::check_text(&message.query, self.max_bytes)?;
+        let timeout = self.timeout_of(client);
+        let parser = self.query_parser();
+        let stored = self.bounded(timeout, StoredStatement::parse(client, &message, parser)).await?;
+        match stored {
+            Some(stmt) => client.portal_store().put_statement(Arc::new(stmt)),
+            None => client.portal_store().put_empty_statement(message.name.as_deref().unwrap_or(DEFAULT_NAME)),
+        }
+        client.send(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
+        Ok(())
     }
 
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>

@@ -32,7 +32,7 @@
 //! use devex_serve::{ServeOptions, Served, serve};
 //! let opts = ServeOptions { password: Some("s3cret".into()), ..ServeOptions::default() };
 //! opts.check()?;
-//! let served = Served::open(devex_model::location::Location::Local("lake".into()), devex_query::AsOf::Latest, &settings, window, devex_query::GroupBy::Org, None).await?;
+//! let served = Served::open(devex_model::location::Location::Local("lake".into()), devex_query::AsOf::Latest, &settings, window, devex_query::GroupBy::Org, None, "devex").await?;
 //! serve(&served, &opts, |addr| println!("listening on {addr}")).await
 //! # }
 //! ```
@@ -44,7 +44,9 @@ pub mod admission;
 mod auth;
 pub mod bounded;
 pub mod functions;
+pub mod limits;
 pub mod live;
+mod planned;
 mod read_only;
 mod tls;
 pub mod variables;
@@ -57,7 +59,7 @@ use std::time::Duration;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::DfSessionService;
-use datafusion_postgres::auth::AuthManager;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{PgCatalogContextProvider, Role};
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
 use datafusion_postgres::hooks::QueryHook;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
@@ -118,6 +120,8 @@ pub struct ServeOptions {
     pub startup_timeout: Duration,
     /// Longest a statement may take, from arrival to its last row sent.
     pub statement_timeout: Duration,
+    /// Longest statement text, in bytes.
+    pub max_statement_bytes: usize,
     /// PEM certificate chain and private key: TLS, and clear text refused.
     pub tls: Option<(PathBuf, PathBuf)>,
 }
@@ -132,6 +136,7 @@ impl Default for ServeOptions {
             max_startups: 256,
             startup_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(60),
+            max_statement_bytes: limits::DEFAULT_MAX_STATEMENT_BYTES,
             tls: None,
         }
     }
@@ -156,6 +161,9 @@ impl ServeOptions {
         if self.startup_timeout.is_zero() {
             return Err(ServeError::Refused("startup_timeout_secs must be at least 1".into()));
         }
+        if self.max_statement_bytes == 0 {
+            return Err(ServeError::Refused("max_statement_bytes must be at least 1".into()));
+        }
         if self.statement_timeout.is_zero() {
             return Err(ServeError::Refused("statement_timeout_secs must be at least 1".into()));
         }
@@ -173,7 +181,8 @@ pub struct Served {
 
 impl Served {
     /// Open the lake at `root`. Saved views read `window` grouped `by`; every
-    /// query shares a memory pool of `memory_limit` bytes (`None`: unbounded).
+    /// query shares a memory pool of `memory_limit` bytes (`None`: unbounded);
+    /// `pg_roles` lists `user`.
     pub async fn open(
         root: devex_model::location::Location,
         as_of: AsOf,
@@ -181,6 +190,7 @@ impl Served {
         window: Window,
         by: GroupBy,
         memory_limit: Option<usize>,
+        user: &str,
     ) -> Result<Served, ServeError> {
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = memory_limit {
@@ -189,7 +199,7 @@ impl Served {
         let runtime = runtime.build_arc().map_err(QueryError::from)?;
         let live = Arc::new(LiveLake::open(root, as_of, runtime).await?);
         let ctx = live.served().metrics_context(settings, window, by).await?;
-        setup_pg_catalog(&ctx, "datafusion", Arc::new(AuthManager::default())).map_err(|e| QueryError::from(*e))?;
+        setup_pg_catalog(&ctx, "datafusion", Roles(Arc::from(user))).map_err(|e| QueryError::from(*e))?;
         functions::register(&ctx, &live, settings).await?;
         Ok(Served { ctx: Arc::new(ctx), live })
     }
@@ -204,6 +214,33 @@ impl Served {
     /// client's `SET` changes nothing another client sees.
     pub fn session(&self) -> SessionContext {
         SessionContext::new_with_state(self.ctx.state())
+    }
+}
+
+/// The roles `pg_catalog.pg_roles` lists: the one user, who may log in and
+/// nothing more. (datafusion-postgres' own `Arc<AuthManager>` provider
+/// recursed into itself on `roles()` and overflowed the stack.)
+#[derive(Debug, Clone)]
+struct Roles(Arc<str>);
+
+#[async_trait::async_trait]
+impl PgCatalogContextProvider for Roles {
+    async fn roles(&self) -> Vec<String> {
+        vec![self.0.to_string()]
+    }
+
+    async fn role(&self, name: &str) -> Option<Role> {
+        (name == &*self.0).then(|| Role {
+            name: name.to_string(),
+            is_superuser: false,
+            can_login: true,
+            can_create_db: false,
+            can_create_role: false,
+            can_create_user: false,
+            can_replication: false,
+            grants: Vec::new(),
+            inherited_roles: Vec::new(),
+        })
     }
 }
 
@@ -281,31 +318,32 @@ pub async fn serve(served: &Served, opts: &ServeOptions, ready: impl FnOnce(Sock
 }
 
 /// How long the accept loop waits after a failed accept: from 10 ms,
-/// doubling to 1 s; the first failure of a run is logged.
+/// doubling to 1 s. A run of failures is logged once a minute at most (under
+/// descriptor exhaustion accepts fail and succeed by turns).
 #[derive(Debug)]
 struct Backoff {
     wait: Duration,
-    logged: bool,
+    logged: Option<std::time::Instant>,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { wait: Duration::from_millis(10), logged: false }
+        Backoff { wait: Duration::from_millis(10), logged: None }
     }
 }
 
 impl Backoff {
     fn reset(&mut self) {
-        *self = Backoff::default();
+        self.wait = Duration::from_millis(10);
     }
 
     async fn wait(&mut self, e: &std::io::Error) {
-        if !self.logged {
+        if self.logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
             tracing::warn!(
                 "accepting connections failed ({e}); retrying with backoff up to 1 s \
                  (too many open files? raise the limit, `ulimit -n`, or lower [serve] max_startups)"
             );
-            self.logged = true;
+            self.logged = Some(std::time::Instant::now());
         }
         tokio::time::sleep(self.wait).await;
         self.wait = (self.wait * 2).min(Duration::from_secs(1));
@@ -324,6 +362,7 @@ struct Handlers {
     template: Arc<Served>,
     hooks: Vec<Arc<dyn QueryHook>>,
     timeout: Duration,
+    max_statement_bytes: usize,
     user: Option<Arc<OneUser>>,
     require_tls: bool,
     connections: Arc<ConnectionManager>,
@@ -338,12 +377,14 @@ impl Handlers {
             Arc::new(CursorStatementHook),
             Arc::new(variables::Variables { limit: opts.statement_timeout, template: Arc::clone(&served.ctx) }),
             Arc::new(TransactionStatementHook),
+            Arc::new(planned::Planned),
         ];
         let connections = Arc::new(ConnectionManager::new());
         Handlers {
             template: Arc::new(Served { ctx: Arc::clone(&served.ctx), live: Arc::clone(&served.live) }),
             hooks,
             timeout: opts.statement_timeout,
+            max_statement_bytes: opts.max_statement_bytes,
             user: opts.password.as_deref().map(|p| Arc::new(OneUser::new(&opts.user, p))),
             require_tls: opts.tls.is_some(),
             cancel: Arc::new(DefaultCancelHandler::new(Arc::clone(&connections))),
@@ -369,7 +410,12 @@ impl Connection {
     }
 
     fn bounded(&self) -> Arc<Bounded<DfSessionService>> {
-        Arc::new(Bounded { inner: Arc::clone(&self.service), timeout: self.shared.timeout, gone: self.gone.clone() })
+        Arc::new(Bounded {
+            inner: Arc::clone(&self.service),
+            timeout: self.shared.timeout,
+            max_bytes: self.shared.max_statement_bytes,
+            gone: self.gone.clone(),
+        })
     }
 }
 

@@ -2,7 +2,10 @@
 //! and DESCRIBE, and the session bookkeeping every client sends on connect
 //! (SET, BEGIN/COMMIT/ROLLBACK, DECLARE/FETCH/CLOSE of cursors, DEALLOCATE,
 //! DISCARD). Everything else is refused with SQLSTATE 25006
-//! (read_only_sql_transaction) before DataFusion plans it.
+//! (read_only_sql_transaction) before DataFusion plans it. Statements past
+//! the size bounds of [`crate::limits`] are refused here too (54001), and a
+//! cursor's query is planned and checked read-only by its plan, as every
+//! query is ([`crate::planned`]).
 
 use async_trait::async_trait;
 use datafusion::common::ParamValues;
@@ -62,7 +65,24 @@ fn refused(what: &str) -> PgWireError {
     )))
 }
 
-/// The hook that refuses every writing statement, first in the chain.
+/// Why `statement` may not run, checked before anything plans it: its kind,
+/// its size, and for a cursor the plan of its query.
+async fn admissible(statement: &Statement, ctx: &SessionContext) -> PgWireResult<()> {
+    if let Some(what) = refusal(statement) {
+        return Err(refused(&what));
+    }
+    crate::limits::check(statement)?;
+    if let Statement::Declare { stmts } = statement {
+        for declare in stmts {
+            if let Some(query) = &declare.for_query {
+                crate::planned::plan(ctx, &Statement::Query(query.clone())).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The hook that refuses every writing or oversized statement, first in the chain.
 pub struct ReadOnly;
 
 #[async_trait]
@@ -70,19 +90,19 @@ impl QueryHook for ReadOnly {
     async fn handle_simple_query(
         &self,
         statement: &Statement,
-        _session_context: &SessionContext,
+        session_context: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        refusal(statement).map(|what| Err(refused(&what)))
+        admissible(statement, session_context).await.err().map(Err)
     }
 
     async fn handle_extended_parse_query(
         &self,
         statement: &Statement,
-        _session_context: &SessionContext,
+        session_context: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        refusal(statement).map(|what| Err(refused(&what)))
+        admissible(statement, session_context).await.err().map(Err)
     }
 
     async fn handle_extended_query(

@@ -25,6 +25,7 @@ pub async fn run(settings: &Settings, args: ServeArgs) -> anyhow::Result<Outcome
         max_startups: cfg.max_startups,
         startup_timeout: std::time::Duration::from_secs(cfg.startup_timeout_secs),
         statement_timeout: std::time::Duration::from_secs(cfg.statement_timeout_secs),
+        max_statement_bytes: cfg.max_statement_bytes,
         tls: cfg.tls_cert.clone().zip(cfg.tls_key.clone()),
     };
     if let Err(e) = opts.check() {
@@ -38,7 +39,8 @@ pub async fn run(settings: &Settings, args: ServeArgs) -> anyhow::Result<Outcome
     let as_of = window::as_of(&args.window, qs.timezone)?;
     let memory = cfg.memory_limit_mb * 1024 * 1024;
     let served =
-        Served::open(settings.data.clone(), as_of, &qs, window, window::group_by(args.by), Some(memory)).await?;
+        Served::open(settings.data.clone(), as_of, &qs, window, window::group_by(args.by), Some(memory), &cfg.user)
+            .await?;
     let tls = if opts.tls.is_some() { ", TLS only" } else { "" };
     let auth = if opts.password.is_some() {
         format!("user {}, password from ${} (SCRAM-SHA-256)", opts.user, cfg.password_env)
