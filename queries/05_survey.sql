@@ -10,14 +10,30 @@
 -- When suppressed, the promoter and detractor counts are withheld too: with n they would
 -- give the value away.
 --
--- No differencing (complementary suppression). The organisation's number is always one
--- `devex metrics` away from the teams' numbers, so withholding a small team alone is not
--- enough: the organisation's total minus the teams shown would give the small team's
--- answers back. Rule: within each set of groups that add up to a total (the teams of one
--- window, wave or dimension), the respondents in withheld groups must be 0 or at least
--- min_group_size. When they are not, the smallest group still shown (then by name) is
--- withheld too; its own n is at least min_group_size, so one more always suffices.
--- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`.
+-- No differencing. Every published survey number is a sum of pieces: the respondents of one
+-- team, one wave and one calendar quarter. Two rules keep any sum or difference of published
+-- numbers from giving away a group of 1 to min_group_size - 1 respondents:
+--
+-- 1. Teams (complementary suppression). The organisation's number is always one `devex
+--    metrics` away from the teams' numbers, so withholding a small team alone is not enough:
+--    within each set of teams that add up to a total (the teams of one window, wave or
+--    dimension), the respondents in withheld teams must be 0 or at least min_group_size. When
+--    they are not, the smallest team still shown (then by name) is withheld too; its own n is
+--    at least min_group_size, so one more always suffices (and can only raise another set's
+--    withheld respondents past min_group_size, never into 1..min_group_size - 1).
+-- 2. Waves. A quarter's number is the sum of its waves (a wave that straddles two quarters
+--    counts in each), so the quarter's number minus its other waves gives a wave's answers
+--    back, and the organisation's quarter minus its main wave, minus team b's quarter, plus
+--    b's main wave gives team a's pulse back even when every wave alone is large enough. So a
+--    wave's number is withheld, for the organisation, when a quarter the wave touches holds
+--    another wave and any team's piece of 1 to min_group_size - 1 respondents; for a team,
+--    when its quarter there is withheld by rule 1, or it ran another wave there and has such a
+--    piece. (A wave alone in its quarters adds up to what those quarters publish already.)
+--    Then every group of respondents the published numbers tell apart is a piece of at least
+--    min_group_size, a whole team's quarter, or the teams withheld in a quarter together: none
+--    smaller can be subtracted out.
+-- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`
+-- (either of the two rules above).
 
 CREATE VIEW window_response AS
 SELECT {{period_of(r.submitted_at)}} AS period,
@@ -52,7 +68,72 @@ JOIN survey_questions q ON q.question = a.question
 WHERE a.score IS NOT NULL AND r.grp IS NOT NULL
 GROUP BY GROUPING SETS ((r.period, r.grp, q.dimension), (r.period, r.grp, r.survey, q.dimension));
 
--- The withholding rule, once for every survey number (see the header).
+-- The pieces every survey number is made of: one team, one wave and one calendar quarter of
+-- a period (for DevEx, per dimension: the responses answering it).
+CREATE VIEW survey_piece AS
+SELECT 'nps' AS measure, r.period, COALESCE(r.team, '(no team)') AS team, r.survey,
+       CAST('' AS VARCHAR) AS dimension,
+       CAST(date_trunc('quarter', to_local_time(r.submitted_at AT TIME ZONE '{{timezone}}')) AS DATE) AS quarter,
+       count(*) AS n
+FROM window_response r
+WHERE r.nps IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6
+UNION ALL
+SELECT 'devex', r.period, COALESCE(r.team, '(no team)'), r.survey, q.dimension,
+       CAST(date_trunc('quarter', to_local_time(r.submitted_at AT TIME ZONE '{{timezone}}')) AS DATE),
+       count(DISTINCT r.id)
+FROM window_response r
+JOIN survey_answers a ON a.source = r.source AND a.response_id = r.id
+JOIN survey_questions q ON q.question = a.question
+WHERE a.score IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6;
+
+-- Each team's calendar quarters as the quarterly scorecard publishes them: whether rule 1
+-- withholds them there (the same rule as survey_withheld's, over the teams of one quarter),
+-- whether the team has a small piece there, and how many waves the team, and everyone, ran.
+CREATE VIEW survey_team_quarter AS
+WITH quarter_n AS (
+    SELECT measure, period, dimension, quarter, team, sum(n) AS n,
+           min(n) < {{min_group_size}} AS has_small_piece, count(*) AS waves
+    FROM survey_piece
+    GROUP BY measure, period, dimension, quarter, team
+), sized AS (
+    SELECT q.*,
+           sum(CASE WHEN q.n < {{min_group_size}} THEN q.n ELSE 0 END)
+               OVER (PARTITION BY q.measure, q.period, q.dimension, q.quarter) AS withheld_n,
+           row_number() OVER (PARTITION BY q.measure, q.period, q.dimension, q.quarter, q.n < {{min_group_size}}
+                              ORDER BY q.n, q.team) AS size_rank
+    FROM quarter_n q
+), all_waves AS (
+    SELECT measure, period, dimension, quarter, count(DISTINCT survey) AS waves
+    FROM survey_piece
+    GROUP BY measure, period, dimension, quarter
+)
+SELECT s.measure, s.period, s.dimension, s.quarter, s.team, s.has_small_piece,
+       s.waves AS team_waves, w.waves AS all_waves,
+       s.n < {{min_group_size}}
+           OR (s.withheld_n > 0 AND s.withheld_n < {{min_group_size}} AND s.size_rank = 1) AS withheld
+FROM sized s
+JOIN all_waves w ON w.measure = s.measure AND w.period = s.period AND w.dimension = s.dimension AND w.quarter = s.quarter;
+
+-- Rule 2: the wave numbers to withhold. The organisation's (grp '') when a quarter the wave
+-- touches holds another wave and any team's small piece; a team's when, in a quarter the wave
+-- touches, the team's quarter is withheld, or the team ran another wave there and has a small
+-- piece. (A wave alone in its quarters adds up to what the quarters already publish.)
+CREATE VIEW survey_wave_withheld AS
+SELECT DISTINCT c.measure, c.period, c.grp, c.survey, COALESCE(c.dimension, '') AS dimension
+FROM survey_cell c
+JOIN survey_piece p
+  ON p.measure = c.measure AND p.period = c.period AND p.survey = c.survey
+ AND p.dimension = COALESCE(c.dimension, '') AND (c.grp = '' OR p.team = c.grp)
+JOIN survey_team_quarter t
+  ON t.measure = c.measure AND t.period = c.period AND t.quarter = p.quarter
+ AND t.dimension = COALESCE(c.dimension, '')
+ AND ((c.grp = '' AND t.has_small_piece AND t.all_waves > 1)
+      OR (t.team = c.grp AND (t.withheld OR (t.has_small_piece AND t.team_waves > 1))))
+WHERE c.survey IS NOT NULL;
+
+-- The withholding rules, once for every survey number (see the header).
 CREATE VIEW survey_withheld AS
 WITH sized AS (
     SELECT c.*,
@@ -63,11 +144,15 @@ WITH sized AS (
                               ORDER BY c.n, c.grp) AS size_rank
     FROM survey_cell c
 )
-SELECT measure, period, grp, survey, dimension, n, promoters, passives, detractors, score,
-       CASE WHEN small THEN 'min_group_size'
-            WHEN withheld_n > 0 AND withheld_n < {{min_group_size}} AND size_rank = 1 THEN 'complementary'
+SELECT s.measure, s.period, s.grp, s.survey, s.dimension, s.n, s.promoters, s.passives, s.detractors, s.score,
+       CASE WHEN s.small THEN 'min_group_size'
+            WHEN s.withheld_n > 0 AND s.withheld_n < {{min_group_size}} AND s.size_rank = 1 THEN 'complementary'
+            WHEN w.measure IS NOT NULL THEN 'complementary'
        END AS suppressed_reason
-FROM sized;
+FROM sized s
+LEFT JOIN survey_wave_withheld w
+  ON w.measure = s.measure AND w.period = s.period AND w.grp = s.grp AND w.survey = s.survey
+ AND w.dimension = COALESCE(s.dimension, '');
 
 CREATE VIEW nps AS
 SELECT period, grp, n,

@@ -330,3 +330,67 @@ fn report_errors_are_clear() {
     let out = ws.devex().args(["report", "--quarters", "1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A quarter holding a main wave (teams a and b, 6 each) and a 3-person pulse of team a:
+/// the pulse is withheld, and so is every number that would give it back by subtraction
+/// (the quarter minus the main wave, for the organisation and for team a), on the page and
+/// in scorecard.json. Team b, whose one wave is its quarter, is shown.
+#[test]
+fn the_waves_of_a_quarter_cannot_be_subtracted_from_it() {
+    let ws = Workspace::new();
+    let mut survey = String::from("id,survey,submitted_at,team,nps\n");
+    for (i, nps) in [10, 10, 9, 8, 3, 2].iter().enumerate() {
+        survey += &format!("a{i},main,2026-05-10,a,{nps}\n");
+    }
+    for (i, nps) in [10, 9, 9, 7, 7, 1].iter().enumerate() {
+        survey += &format!("b{i},main,2026-05-11,b,{nps}\n");
+    }
+    for (i, nps) in [10, 10, 0].iter().enumerate() {
+        survey += &format!("p{i},pulse,2026-06-20,a,{nps}\n");
+    }
+    let deployments = "id,service,environment,status,finished_at\nd1,api,production,success,2026-05-02T10:00:00Z\n";
+    for (table, name, body) in [
+        ("services", "s.csv", "service,team\napi,a\nweb,b\n"),
+        ("deployments", "d.csv", deployments),
+        ("survey_responses", "r.csv", survey.as_str()),
+    ] {
+        let f = ws.file(name, body);
+        let (code, _, stderr) = ws.import(table, &[&f], &[]);
+        assert_eq!(code, 0, "{table}: {stderr}");
+    }
+    let out = ws.devex().args(["report", "--out", "site", "--quarter", "2026-Q2", "--quarters", "2"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let card = read_json(&ws.path().join("site").join("scorecard.json"));
+    // The organisation's quarter: promoters 3 + 3 + 2 of 15.
+    assert_eq!(card["org"]["nps"]["n"], 15);
+    assert_eq!(card["org"]["nps"]["promoters"], 8);
+    let waves: Vec<(String, String, Value, Value)> = card["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(card["teams"].as_array().unwrap().iter().flat_map(|t| t["waves"].as_array().unwrap()))
+        .map(|w| {
+            (
+                w["grp"].as_str().unwrap().into(),
+                w["survey"].as_str().unwrap().into(),
+                w["n"].clone(),
+                w["promoters"].clone(),
+            )
+        })
+        .collect();
+    let shown = |grp: &str, survey: &str| {
+        let w =
+            waves.iter().find(|w| w.0 == grp && w.1 == survey).unwrap_or_else(|| panic!("{grp} {survey}: {waves:?}"));
+        !w.3.is_null()
+    };
+    // Before: the main wave's 12 were shown, and 15 - 12 gave the pulse's answers.
+    assert!(!shown("", "pulse") && !shown("", "main"), "{waves:?}");
+    assert!(!shown("a", "pulse") && !shown("a", "main"), "team a's quarter (9) minus its main wave (6): {waves:?}");
+    assert!(shown("b", "main"), "team b's one wave is its quarter: {waves:?}");
+    let team = |name: &str| card["teams"].as_array().unwrap().iter().find(|t| t["team"] == name).unwrap().clone();
+    assert_eq!(team("a")["current"]["nps"]["promoters"], 5);
+    assert_eq!(team("b")["current"]["nps"]["promoters"], 3);
+    // The page says why the waves are missing.
+    let index = std::fs::read_to_string(ws.path().join("site").join("index.html")).unwrap();
+    assert!(index.contains("would reveal a group of fewer than 5"), "the index says why");
+}
