@@ -282,3 +282,74 @@ fn the_j_curve_finds_baseline_dip_and_recovery() {
     }
     assert_eq!(quarters[4]["metrics"]["groups"][0]["deployments"], 1);
 }
+
+/// `devex sql`'s error hint and `--help` name every saved view with what it holds, from the
+/// SQL built into the binary: no path to a `queries/` an installed user does not have.
+#[test]
+fn sql_hints_name_the_saved_views() {
+    let ws = Workspace::new();
+    let out = ws.devex().args(["sql", "SELECT * FROM no_such_view"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("queries/"), "{stderr}");
+    let help = ws.devex().args(["sql", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    // Every view the SQL files create, read from the files themselves.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !file.ends_with(".sql") || file.starts_with("07_") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Some(rest) = line.strip_prefix("CREATE VIEW ") {
+                names.push(rest.split_whitespace().next().unwrap().to_string());
+            }
+        }
+    }
+    assert!(
+        names.len() > 30 && names.iter().any(|n| n == "metrics") && names.iter().any(|n| n == "production_deployment")
+    );
+    for text in [&*stderr, &*help] {
+        for name in &names {
+            let line = text.lines().find(|l| l.split_whitespace().next() == Some(name.as_str()));
+            let line = line.unwrap_or_else(|| panic!("{name} is not listed:\n{text}"));
+            assert!(line.split_whitespace().count() > 2, "{name} has no description: {line}");
+        }
+    }
+}
+
+/// Nothing is "withheld" when nobody answered, and counts agree with their nouns.
+#[test]
+fn no_answers_show_a_dash_and_one_team_is_singular() {
+    let ws = Workspace::new();
+    let csv = ws.file(
+        "deployments.csv",
+        "id,service,environment,status,finished_at,team\nd1,api,production,success,2026-05-02T10:00:00Z,solo\n",
+    );
+    assert_eq!(ws.import("deployments", &[&csv], &[]).0, 0);
+    let out = ws.devex().args(["metrics", "--quarter", "2026-Q2", "--by", "team"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!table.contains("withheld (n=0)"), "{table}");
+    let row = table.lines().find(|l| l.contains("solo")).unwrap_or_else(|| panic!("{table}"));
+    let header = table.lines().find(|l| l.contains("NPS")).unwrap_or_else(|| panic!("{table}"));
+    let at = header.find("NPS").unwrap();
+    assert_eq!(row[at..].split_whitespace().next(), Some("-"), "{header}\n{row}");
+
+    let out = ws.devex().args(["report", "--out", "site", "--quarter", "2026-Q2", "--quarters", "2"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("(2 quarters, 1 team)") && stderr.contains("1 team page"), "{stderr}");
+    let index = std::fs::read_to_string(ws.path().join("site").join("index.html")).unwrap();
+    assert!(
+        index.contains("· 1 team<") || index.contains("· 1 team\n") || index.contains("· 1 team "),
+        "the subtitle counts one team"
+    );
+    assert!(
+        !index.contains("1 teams") && !index.contains(" 1 deployments") && !index.contains(" 1 changes"),
+        "plurals"
+    );
+}

@@ -91,13 +91,13 @@ pub enum Command {
     Trends(TrendsArgs),
     /// Run ad-hoc SQL (DataFusion dialect) over every lake table and saved view.
     ///
-    /// The views of queries/*.sql (lead_time_change, deployment_outcome, incident_link,
-    /// metrics, ...) are queryable by name, for the window and grouping given.
+    /// The saved views (the SQL defining every metric, built into devex) are queryable by
+    /// name, for the window and grouping given; `devex sql --help` lists each one.
     ///
     /// Examples:
     ///   devex sql "SELECT service, count(*) FROM deployments GROUP BY service"
     ///   devex sql --quarter 2026-Q3 --by team "SELECT * FROM lead_time_change WHERE grp = 'payments'"
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_long_help = crate::commands::sql::views_help())]
     Sql(SqlArgs),
     /// Run every configured source (GitHub, GitLab, PagerDuty, file inboxes) and land what is
     /// new: the nightly job.

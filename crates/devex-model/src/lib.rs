@@ -16,6 +16,7 @@
 pub mod atomic;
 pub mod config;
 pub mod location;
+pub mod plural;
 pub mod row;
 pub mod table;
 pub mod timestamp;

@@ -32,6 +32,66 @@ pub const FILES: &[(&str, &str)] = &[
 /// The J-curve views: they read `quarterly_metrics`, which only `devex trends` registers.
 pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
 
+/// One saved view: its name, the file defining it, and what it holds (the
+/// first sentence of the comment above its `CREATE VIEW`, else of its file's header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedView {
+    /// The view's name, as SQL reads it.
+    pub name: String,
+    /// The `queries/` file defining it.
+    pub file: &'static str,
+    /// What it holds, in one line.
+    pub about: String,
+}
+
+/// Every saved view of [`FILES`] (what `devex sql` and `devex serve` can read;
+/// the [`JCURVE`] views need `devex trends`' quarterly rows), in file order,
+/// described from the SQL files' own comments (built into the binary: no
+/// `queries/` needed).
+///
+/// ```
+/// let views = devex_query::queries::saved_views();
+/// let metrics = views.iter().find(|v| v.name == "metrics").unwrap();
+/// assert_eq!(metrics.file, "09_metrics.sql");
+/// assert!(!metrics.about.is_empty());
+/// ```
+pub fn saved_views() -> Vec<SavedView> {
+    let mut out = Vec::new();
+    for &(file, text) in FILES {
+        let lines: Vec<&str> = text.lines().collect();
+        let header =
+            first_sentence(&comment_block(&lines, lines.iter().position(|l| !l.starts_with("--")).unwrap_or(0)));
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.trim_start().strip_prefix("CREATE VIEW ") else { continue };
+            let name = rest.split_whitespace().next().unwrap_or_default().to_string();
+            let above = first_sentence(&comment_block(&lines, i));
+            let about = if above.is_empty() { header.clone() } else { above };
+            out.push(SavedView { name, file, about });
+        }
+    }
+    out
+}
+
+/// The comment lines directly above line `at`, joined.
+fn comment_block(lines: &[&str], at: usize) -> String {
+    let start = lines[..at].iter().rposition(|l| !l.trim_start().starts_with("--")).map_or(0, |p| p + 1);
+    lines[start..at]
+        .iter()
+        .map(|l| l.trim_start().trim_start_matches('-').trim())
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Up to the first full stop or colon that ends a sentence.
+fn first_sentence(text: &str) -> String {
+    let end = text
+        .char_indices()
+        .find(|(i, c)| matches!(c, '.' | ':') && text[i + 1..].starts_with(' ') || *i + 1 == text.len() && *c == '.')
+        .map_or(text.len(), |(i, _)| i);
+    text[..end].trim().to_string()
+}
+
 /// Views that several metrics read. When a whole metrics run is planned, each
 /// is computed once and kept in memory instead of being re-planned inline by
 /// every view that reads it (DataFusion does not share common subplans).

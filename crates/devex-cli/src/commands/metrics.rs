@@ -105,6 +105,8 @@ fn row(g: &GroupMetrics) -> Vec<String> {
         format!("{} ({})", num(g.time_to_restore_hours.p50, 1), g.time_to_restore_hours.n),
         match &g.nps {
             None => "-".into(),
+            // Nobody answered: nothing is withheld.
+            Some(n) if n.n == 0 => "-".into(),
             Some(n) if n.suppressed => format!("withheld (n={})", n.n),
             Some(n) => format!("{} ({})", num(n.value, 0), n.n),
         },

@@ -9,7 +9,7 @@ mod maintain;
 mod metrics;
 mod report;
 mod serve;
-mod sql;
+pub mod sql;
 mod status;
 mod trends;
 mod window;

@@ -1,5 +1,6 @@
 //! `devex report`: the public platform scorecard as a static site.
 
+use devex_model::plural::count;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -45,14 +46,14 @@ pub async fn write(
     let queried = started.elapsed();
     let site = write_site(&card, out)?;
     eprintln!(
-        "scorecard for {} ({} quarters, {} teams): queries {:.2} s, pages {:.0} ms; wrote {} and {} team pages",
+        "scorecard for {} ({}, {}): queries {:.2} s, pages {:.0} ms; wrote {} and {}",
         card.quarter,
-        card.org_trend.len(),
-        card.teams.len(),
+        count(card.org_trend.len() as u64, "quarter"),
+        count(card.teams.len() as u64, "team"),
         queried.as_secs_f64(),
         (started.elapsed() - queried).as_secs_f64() * 1000.0,
         site.index.display(),
-        site.teams.len(),
+        count(site.teams.len() as u64, "team page"),
     );
     Ok(site)
 }

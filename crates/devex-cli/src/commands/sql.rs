@@ -113,8 +113,18 @@ fn tables_hint() -> String {
             format!("{}({})", t.name(), cols.join(", "))
         })
         .collect();
-    let views: Vec<&str> = devex_query::queries::FILES.iter().map(|(f, _)| *f).collect();
-    format!("tables: {}; saved views: see queries/ ({})", tables.join("; "), views.join(", "))
+    format!("tables: {}\n{}", tables.join("; "), views_help())
+}
+
+/// The saved views by name, one line each on what they hold (from the SQL's own comments).
+pub fn views_help() -> String {
+    let views = devex_query::queries::saved_views();
+    let width = views.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let lines: Vec<String> = views.iter().map(|v| format!("  {:<width$}  {}", v.name, v.about)).collect();
+    format!(
+        "saved views (for the window and grouping given; the J-curve is `devex trends --relative-to-onboarding`):\n{}",
+        lines.join("\n")
+    )
 }
 
 fn write(batches: &[RecordBatch], format: SqlFormat, mut out: impl Write + Send) -> anyhow::Result<()> {

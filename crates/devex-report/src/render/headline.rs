@@ -1,5 +1,6 @@
 //! The headline tiles of a quarter and the organisation's table of teams.
 
+use devex_model::plural::count;
 use devex_query::metrics::{GroupMetrics, Nps};
 use maud::{Markup, html};
 
@@ -41,9 +42,9 @@ fn nps(nps: Option<&Nps>, min_group_size: i64) -> (Cell, String) {
     match nps {
         Some(n) if n.n == 0 => ("–".into(), "no responses".into()),
         Some(n) if n.suppressed => {
-            (Cell::Withheld { reason: n.suppressed_reason.clone(), min_group_size }, format!("{} responses", n.n))
+            (Cell::Withheld { reason: n.suppressed_reason.clone(), min_group_size }, count(n.n, "response"))
         }
-        Some(n) => (number(n.value, 0).into(), format!("n = {} responses", n.n)),
+        Some(n) => (number(n.value, 0).into(), format!("n = {}", count(n.n, "response"))),
         None => ("–".into(), "no responses".into()),
     }
 }

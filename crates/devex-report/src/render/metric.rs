@@ -1,6 +1,7 @@
 //! The five DORA metrics as the pages show them: how each is read off a
 //! group, formatted, banded and compared with the quarter before.
 
+use devex_model::plural::count;
 use devex_query::metrics::GroupMetrics;
 use maud::{Markup, html};
 
@@ -55,7 +56,7 @@ pub const METRICS: [Metric; 5] = [
         value: |g| g.lead_time_hours.p50,
         median: |q| q.lead_time_p50,
         band: |g| g.lead_time_hours.band.as_deref(),
-        sample: |g| format!("n = {} changes · p90 {}", g.lead_time_hours.n, hours(g.lead_time_hours.p90)),
+        sample: |g| format!("n = {} · p90 {}", count(g.lead_time_hours.n, "change"), hours(g.lead_time_hours.p90)),
         show: hours,
         axis: "hours",
         scale: 1.0,
@@ -69,7 +70,7 @@ pub const METRICS: [Metric; 5] = [
         value: |g| g.change_failure_rate.value,
         median: |q| q.change_failure_rate,
         band: |g| g.change_failure_rate.band.as_deref(),
-        sample: |g| format!("{} of {} deployments failed", g.change_failure_rate.failed, g.deployments),
+        sample: |g| format!("{} of {} failed", g.change_failure_rate.failed, count(g.deployments, "deployment")),
         show: percent,
         axis: "% of deployments",
         scale: 100.0,
@@ -98,7 +99,7 @@ pub const METRICS: [Metric; 5] = [
         value: |g| g.rework_rate.value,
         median: |q| q.rework_rate,
         band: |_| None,
-        sample: |g| format!("{} of {} deployments were rollbacks or hotfixes", g.rework_rate.n, g.deployments),
+        sample: |g| format!("{} of {} were rollbacks or hotfixes", g.rework_rate.n, count(g.deployments, "deployment")),
         show: percent,
         axis: "% of deployments",
         scale: 100.0,

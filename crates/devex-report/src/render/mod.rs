@@ -16,6 +16,7 @@ mod metric;
 mod survey;
 mod trends;
 
+use devex_model::plural::count;
 use std::path::{Path, PathBuf};
 
 use maud::html;
@@ -94,7 +95,12 @@ fn card_header(card: &Scorecard, title: &str, sub: &str) -> maud::Markup {
 
 /// The organisation's page.
 pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
-    let sub = format!("Quarter {} · calendar {} · {} teams", card.quarter, card.window.timezone, card.teams.len());
+    let sub = format!(
+        "Quarter {} · calendar {} · {}",
+        card.quarter,
+        card.window.timezone,
+        count(card.teams.len() as u64, "team")
+    );
     let sections = [
         ("#headline", "Headline"),
         ("#teams", "Teams"),

@@ -3,6 +3,7 @@
 //! counts pool every team, so its deployments per day are on another scale
 //! than one team's).
 
+use devex_model::plural::count;
 use maud::{Markup, html};
 
 use super::markup::{Cell, DataTable, Figure, figure, section};
@@ -37,7 +38,7 @@ fn lines(card: &Scorecard, team: Option<&TeamCard>, labels: &[String], m: &Metri
                         card.median_team
                             .iter()
                             .find(|q| &q.quarter == l)
-                            .map(|q| ((m.median)(q), format!("median of {} teams", q.groups)))
+                            .map(|q| ((m.median)(q), format!("median of {}", count(q.groups as u64, "team"))))
                     })
                     .collect(),
             },
