@@ -102,6 +102,7 @@ SELECT w.period, g.grp, w.week_start, COALESCE(c.deploy_days, 0) AS deploy_days
 FROM metric_group g CROSS JOIN calendar_week w
 LEFT JOIN counted c ON c.period = w.period AND c.grp = g.grp AND c.local_week = w.week_start;
 
+-- Distinct deploy days per calendar month of each period and group (months without a deployment count as 0).
 CREATE VIEW deploy_days_per_month AS
 WITH counted AS (
     SELECT period, grp, local_month, count(DISTINCT local_day) AS deploy_days
@@ -111,6 +112,7 @@ SELECT m.period, g.grp, m.month_start, COALESCE(c.deploy_days, 0) AS deploy_days
 FROM metric_group g CROSS JOIN calendar_month m
 LEFT JOIN counted c ON c.period = m.period AND c.grp = g.grp AND c.local_month = m.month_start;
 
+-- Deployments per group and period (in all and per day), deploy days per week and per month (p50), band.
 CREATE VIEW deployment_frequency AS
 WITH counts AS (SELECT period, grp, count(*) AS deployments FROM window_deployment GROUP BY period, grp),
      weekly AS (SELECT period, grp, median(CAST(deploy_days AS DOUBLE)) AS p50 FROM deploy_days_per_week GROUP BY period, grp),

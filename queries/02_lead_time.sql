@@ -17,6 +17,7 @@ FROM window_deployment wd
 JOIN changes c ON c.deployment_id = wd.id
 JOIN service_group sg ON sg.service = c.service;
 
+-- Lead time per group and period: p50, p90, n and band, over lead_time_change.
 CREATE VIEW lead_time AS
 WITH v AS (
     SELECT period, grp,

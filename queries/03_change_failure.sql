@@ -80,6 +80,7 @@ SELECT wd.period, wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
 FROM window_deployment wd
 LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
 
+-- Change failure rate per group and period: failed deployments of D, with the band.
 CREATE VIEW change_failure_rate AS
 WITH v AS (
     SELECT period, grp,
@@ -96,6 +97,7 @@ SELECT v.period, v.grp, v.deployments, v.failed, v.value,
             ELSE 'low' END AS band
 FROM v CROSS JOIN band_threshold t;
 
+-- Failed-deployment recovery time per group and period: p50, n, open failures, band.
 CREATE VIEW recovery_time AS
 WITH v AS (
     SELECT period, grp,
@@ -113,6 +115,7 @@ SELECT v.period, v.grp, v.p50, v.n, v.open,
             WHEN v.p50 IS NOT NULL THEN 'low' END AS band
 FROM v CROSS JOIN band_threshold t;
 
+-- Rework rate per group and period: the share of D that are rollbacks or hotfixes.
 CREATE VIEW rework_rate AS
 SELECT period, grp,
        sum(CASE WHEN kind IN ('rollback', 'hotfix') THEN 1 ELSE 0 END) AS n,

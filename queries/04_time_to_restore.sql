@@ -9,6 +9,7 @@
 --   data says so.
 -- An incident or change takes its service's team (metrics.md, "Window and groups"): service_group.
 
+-- The incidents created in each period, with their group.
 CREATE VIEW window_incident AS
 SELECT {{period_of(i.created_at)}} AS period, sg.grp,
        i.*,
@@ -19,6 +20,7 @@ LEFT JOIN (SELECT DISTINCT incident_source, incident_id FROM incident_link) l
        ON l.incident_source = i.source AND l.incident_id = i.id
 WHERE i.created_at >= {{window_from}} AND i.created_at < {{window_to}};
 
+-- Time to restore service per group and period: p50 and n of resolved incidents.
 CREATE VIEW time_to_restore AS
 SELECT period, grp,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (date_part('epoch', resolved_at) - date_part('epoch', created_at)) / 3600.0) AS p50,
@@ -27,6 +29,7 @@ FROM window_incident
 WHERE resolved_at IS NOT NULL
 GROUP BY period, grp;
 
+-- The changes committed in each period, with their group.
 CREATE VIEW window_change AS
 SELECT {{period_of(c.committed_at)}} AS period, sg.grp,
        c.*
@@ -34,6 +37,7 @@ FROM changes c
 JOIN service_group sg ON sg.service = c.service
 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 
+-- Data coverage per group and period: changes mapped to deployments, incidents linked.
 CREATE VIEW coverage AS
 SELECT p.period, g.grp,
        ch.changes_deployed,

@@ -35,6 +35,7 @@
 -- `suppressed_reason` says which rule withheld a group: `min_group_size` or `complementary`
 -- (either of the two rules above).
 
+-- The survey responses submitted in each period, with their group.
 CREATE VIEW window_response AS
 SELECT {{period_of(r.submitted_at)}} AS period,
        CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
@@ -116,7 +117,7 @@ SELECT s.measure, s.period, s.dimension, s.quarter, s.team, s.has_small_piece,
 FROM sized s
 JOIN all_waves w ON w.measure = s.measure AND w.period = s.period AND w.dimension = s.dimension AND w.quarter = s.quarter;
 
--- Rule 2: the wave numbers to withhold. The organisation's (grp '') when a quarter the wave
+-- The wave numbers rule 2 withholds. The organisation's (grp '') when a quarter the wave
 -- touches holds another wave and any team's small piece; a team's when, in a quarter the wave
 -- touches, the team's quarter is withheld, or the team ran another wave there and has a small
 -- piece. (A wave alone in its quarters adds up to what the quarters already publish.)
@@ -154,6 +155,7 @@ LEFT JOIN survey_wave_withheld w
   ON w.measure = s.measure AND w.period = s.period AND w.grp = s.grp AND w.survey = s.survey
  AND w.dimension = COALESCE(s.dimension, '');
 
+-- NPS per group and period: n, promoters, detractors and value, withheld where the rules say.
 CREATE VIEW nps AS
 SELECT period, grp, n,
        CASE WHEN suppressed_reason IS NULL THEN promoters END AS promoters,
@@ -164,6 +166,7 @@ SELECT period, grp, n,
 FROM survey_withheld
 WHERE measure = 'nps' AND survey IS NULL;
 
+-- DevEx dimension scores (0-100) per group, period and dimension, withheld where the rules say.
 CREATE VIEW devex_scores AS
 SELECT period, grp, dimension, n,
        CASE WHEN suppressed_reason IS NULL THEN score END AS value,

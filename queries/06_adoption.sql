@@ -8,6 +8,7 @@
 -- offboarded events up to t. Retention is only given for quarters whose next quarter has begun
 -- within the window. Both are per period (see 01_deployments.sql), over its calendar_quarter.
 
+-- Adoption per group and quarter: catalog services onboarded, and their share.
 CREATE VIEW adoption AS
 WITH service_quarter AS (
     SELECT q.period, s.service, s.team, s.onboarded_at, q.quarter_start,
@@ -40,6 +41,7 @@ SELECT period, grp, quarter_start,
 FROM status
 GROUP BY period, grp, quarter_start;
 
+-- Team retention per quarter: teams using the platform that used it again the next quarter.
 CREATE VIEW retention AS
 WITH used AS (
     SELECT DISTINCT team, CAST(date_trunc('quarter', to_local_time(at AT TIME ZONE '{{timezone}}')) AS DATE) AS quarter_start
