@@ -306,3 +306,47 @@ fn commits_name_the_run() {
     assert_eq!(info["source"], "file");
     assert!(info["run_id"].as_str().is_some_and(|r| r.contains('-')), "{info}");
 }
+
+/// `devex status` says what each table holds, from the Delta log: the quarantine's rows right
+/// after an import that quarantined some, and how to list them.
+#[test]
+fn status_counts_rows_files_and_the_quarantine() {
+    let ws = Workspace::new();
+    let csv = ws.file(
+        "mine.csv",
+        "id,service,environment,status,finished_at\n\
+         d1,api,production,success,2026-03-02T10:00:00Z\n\
+         d2,api,production,sucess,2026-03-03T10:00:00Z\n\
+         d3,api,production,success,2026-13-45\n",
+    );
+    let (code, _, stderr) = ws.import("deployments", &[&csv], &[]);
+    assert_eq!(code, 3, "{stderr}");
+    let out = ws.devex().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |table: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(table))
+            .unwrap_or_else(|| panic!("no {table} row:\n{text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // table, version, rows, files, size (2 words), latest event.
+    assert_eq!(row("deployments")[1..4], ["v1", "1", "1"], "{text}");
+    assert_eq!(row("quarantine")[1..4], ["v1", "2", "1"], "{text}");
+    assert!(!text.contains("no rows"), "{text}");
+    assert!(text.contains("Quarantine: 2 rows rejected, 2 of them added by its last commit (v1)"), "{text}");
+    assert!(text.contains("FROM quarantine ORDER BY at DESC"), "{text}");
+
+    let out = ws.devex().args(["status", "--format", "json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quarantine = doc["tables"].as_array().unwrap().iter().find(|t| t["table"] == "quarantine").unwrap();
+    assert_eq!((quarantine["rows"].as_u64(), quarantine["files"].as_u64()), (Some(2), Some(1)));
+    assert!(quarantine["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(doc["quarantine"]["rows"], 2);
+    assert_eq!(doc["quarantine"]["added_by_last_commit"], 2);
+    // The command it prints lists them.
+    let listed = ws.query("SELECT count(*) FROM quarantine");
+    assert_eq!(listed, [["2"]]);
+}

@@ -346,6 +346,64 @@ pub async fn open_tables(
     Ok(out)
 }
 
+/// What a table holds, read from its Delta log (no data file is opened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSize {
+    /// The table.
+    pub table: Table,
+    /// Its Delta version; `None` when it has never been written.
+    pub version: Option<u64>,
+    /// Live data files.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Their rows (from each file's statistics; `None` if a file has none).
+    pub rows: Option<u64>,
+    /// Rows the latest commit added (rows now minus rows at the version before;
+    /// `None` without statistics or history).
+    pub added_by_last_commit: Option<i64>,
+}
+
+/// Files, bytes and rows of every table of the lake at `root`, from the Delta log.
+pub async fn table_sizes(root: &Location, as_of: AsOf) -> Result<Vec<TableSize>, QueryError> {
+    let mut out = Vec::new();
+    for (table, delta) in open_tables(root, as_of).await? {
+        let err = |source| QueryError::Lake { table: table_name(table, root), source };
+        let Some(mut t) = delta else {
+            out.push(TableSize { table, version: None, files: 0, bytes: 0, rows: Some(0), added_by_last_commit: None });
+            continue;
+        };
+        let (files, bytes, rows) = log_counts(&t).map_err(err)?;
+        let version = t.version();
+        let added_by_last_commit = match (version, rows) {
+            (Some(0), Some(r)) => i64::try_from(r).ok(),
+            // The version before may be past the log's retention: then it is not known.
+            (Some(v), Some(r)) => match t.load_version(v - 1).await {
+                Ok(()) => {
+                    let before = log_counts(&t).ok().and_then(|c| c.2);
+                    before.and_then(|b| i64::try_from(r).ok().zip(i64::try_from(b).ok())).map(|(r, b)| r - b)
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        out.push(TableSize { table, version, files, bytes, rows, added_by_last_commit });
+    }
+    Ok(out)
+}
+
+/// Live files, their bytes and rows in a table's current snapshot.
+fn log_counts(t: &deltalake::DeltaTable) -> Result<(u64, u64, Option<u64>), deltalake::DeltaTableError> {
+    let snapshot = t.snapshot()?;
+    let (mut files, mut bytes, mut rows) = (0u64, 0u64, Some(0u64));
+    for file in snapshot.log_data().iter() {
+        files += 1;
+        bytes += u64::try_from(file.size()).unwrap_or(0);
+        rows = rows.zip(file.num_records()).map(|(r, n)| r + n as u64);
+    }
+    Ok((files, bytes, rows))
+}
+
 /// A table's name in errors: with its URL when the lake is remote.
 pub fn table_name(table: Table, root: &Location) -> String {
     match root {

@@ -1,6 +1,7 @@
 //! `devex status`: what the last ingest runs did, where each source's
 //! watermarks stand, and how fresh each table of the lake is.
 
+use devex_model::plural::count;
 use std::io::Write;
 
 use devex_ingest::run::{self, RunRecord};
@@ -59,18 +60,34 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
     }
 
     let lake = settings.open_lake(devex_query::AsOf::Latest).await?;
+    let sizes = devex_query::session::table_sizes(&settings.data, devex_query::AsOf::Latest).await?;
     let tables: Vec<Value> = lake
         .freshness()
         .await?
         .into_iter()
         .map(|(tv, latest)| {
+            let size = sizes.iter().find(|s| s.table == tv.table);
             json!({
                 "table": tv.table.name(),
                 "version": tv.version,
+                "rows": size.and_then(|s| s.rows),
+                "files": size.map(|s| s.files),
+                "bytes": size.map(|s| s.bytes),
                 "latest_event": latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
             })
         })
         .collect();
+    let list_quarantine = format!(
+        "{} --data {} sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine ORDER BY at DESC\"",
+        crate::invocation::prefix(),
+        crate::invocation::shell_quote(&settings.data.to_string())
+    );
+    let quarantine_size = sizes.iter().find(|s| s.table == devex_model::Table::Quarantine);
+    let quarantine = json!({
+        "rows": quarantine_size.and_then(|s| s.rows),
+        "added_by_last_commit": quarantine_size.and_then(|s| s.added_by_last_commit),
+        "list": list_quarantine,
+    });
 
     let mut out = std::io::stdout().lock();
     if args.format == ReportFormat::Json {
@@ -82,6 +99,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 "runs": last,
                 "watermarks": watermarks,
                 "tables": tables,
+                "quarantine": quarantine,
             }))?
         )?;
         return Ok(Outcome::Success);
@@ -128,15 +146,51 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             )?;
         }
     }
-    writeln!(out, "\nLake {} (Delta version, latest event UTC):", settings.data)?;
+    writeln!(out, "\nLake {} (from each table's Delta log):", settings.data)?;
+    writeln!(
+        out,
+        "  {:<17} {:>8} {:>11} {:>7} {:>10}  latest event (UTC)",
+        "table", "version", "rows", "files", "size"
+    )?;
     for t in &tables {
         writeln!(
             out,
-            "  {:<17} {:>8}  {}",
+            "  {:<17} {:>8} {:>11} {:>7} {:>10}  {}",
             t["table"].as_str().unwrap_or_default(),
             t["version"].as_u64().map(|v| format!("v{v}")).unwrap_or_else(|| "-".into()),
-            t["latest_event"].as_str().unwrap_or("no rows")
+            t["rows"].as_u64().map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+            t["files"].as_u64().unwrap_or_default(),
+            t["bytes"].as_u64().map(human_bytes).unwrap_or_default(),
+            t["latest_event"].as_str().unwrap_or("-")
         )?;
     }
+    match quarantine["rows"].as_u64() {
+        Some(0) => writeln!(out, "\nQuarantine: empty (no rejected rows)")?,
+        rows => {
+            let rows = rows.map(|r| count(r, "row")).unwrap_or_else(|| "rows".into());
+            let version = quarantine_size.and_then(|s| s.version).map(|v| format!(" (v{v})")).unwrap_or_default();
+            let added = match quarantine["added_by_last_commit"].as_i64() {
+                Some(n) if n > 0 => format!(", {n} of them added by its last commit{version}"),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "\nQuarantine: {rows} rejected{added}; list them:\n  {}",
+                quarantine["list"].as_str().unwrap_or_default()
+            )?;
+        }
+    }
     Ok(Outcome::Success)
+}
+
+/// Bytes as B, KiB, MiB or GiB.
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = b as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[unit]) }
 }
