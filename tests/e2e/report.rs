@@ -74,7 +74,8 @@ fn load_in_chromium(pages: &[PathBuf], shots: &str) -> Option<Vec<(PathBuf, u32,
     let mut b = Browser::launch(&exe);
     let mut out = Vec::new();
     for page in pages {
-        for (width, height) in [(1280, 900), (390, 844)] {
+        // A desktop, a phone, and a desktop at 200 % zoom (640 CSS px).
+        for (width, height) in [(1280, 900), (390, 844), (640, 450)] {
             let load = b.load(page, width, height);
             assert!(load.errors.is_empty(), "{} at {width} px: {:#?}", page.display(), load.errors);
             assert!(
@@ -87,7 +88,11 @@ fn load_in_chromium(pages: &[PathBuf], shots: &str) -> Option<Vec<(PathBuf, u32,
                 "({scripts: document.scripts.length, svgs: document.querySelectorAll('svg').length, \
                   h1: document.querySelectorAll('h1').length, h2: [...document.querySelectorAll('h2')].map(h => h.textContent), \
                   overflow: document.documentElement.scrollWidth - window.innerWidth, \
-                  tables: document.querySelectorAll('details table').length, title: document.title})",
+                  tables: document.querySelectorAll('details table').length, title: document.title, \
+                  chart_text: [...document.querySelectorAll('svg text')] \
+                      .filter(t => t.textContent.trim() && t.getClientRects().length && t.getScreenCTM()) \
+                      .map(t => [parseFloat(getComputedStyle(t).fontSize) * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b), t.textContent]) \
+                      .sort((x, y) => x[0] - y[0])[0]})",
             );
             let name = page.file_stem().unwrap().to_string_lossy().to_string();
             let shot = shot_dir.join(format!("{shots}-{name}-{width}.png"));
@@ -210,8 +215,12 @@ fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
             assert_eq!(facts["h1"], 1);
             assert!(facts["svgs"].as_u64().unwrap() >= 5, "{facts}");
             assert!(facts["tables"].as_u64().unwrap() >= 5, "{facts}");
-            // No sideways scrolling of the page at phone width (wide tables scroll in their own box).
+            // No sideways scrolling of the page at phone width (wide tables and charts scroll in
+            // their own box), and no chart text under 10 CSS px at any width.
             assert!(facts["overflow"].as_i64().unwrap() <= 0, "{} at {width}: {facts}", page.display());
+            let smallest = facts["chart_text"][0].as_f64().unwrap_or_else(|| panic!("{facts}"));
+            let text = &facts["chart_text"][1];
+            assert!(smallest >= 10.0, "{} at {width} px: chart text {text} of {smallest:.1} px", page.display());
         }
     }
 }

@@ -33,26 +33,26 @@ fn legend<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let rows = ((H - 24) / 18) as usize;
+    let rows = ((H - 24) / 20) as usize;
     let shown = if entries.len() > rows { rows - 1 } else { entries.len() };
     for (i, (name, style, filled)) in entries.iter().take(shown).enumerate() {
-        let y = 18 + 18 * i as i32;
+        let y = 18 + 20 * i as i32;
         if *filled {
             area.draw(&Rectangle::new([(6, y - 5), (22, y + 5)], *style)).map_err(err)?;
         } else {
             area.draw(&PathElement::new(vec![(4, y), (24, y)], *style)).map_err(err)?;
         }
-        let label: String = if name.chars().count() > 20 {
-            format!("{}…", name.chars().take(19).collect::<String>())
+        let label: String = if name.chars().count() > 17 {
+            format!("{}…", name.chars().take(16).collect::<String>())
         } else {
             name.clone()
         };
-        area.draw(&Text::new(label, (30, y - 7), ("sans-serif", 13).into_font().color(&BLACK))).map_err(err)?;
+        area.draw(&Text::new(label, (30, y - 7), ("sans-serif", 15).into_font().color(&BLACK))).map_err(err)?;
     }
     if shown < entries.len() {
-        let y = 18 + 18 * shown as i32;
+        let y = 18 + 20 * shown as i32;
         let more = format!("+{} more (data table)", entries.len() - shown);
-        area.draw(&Text::new(more, (6, y - 7), ("sans-serif", 12).into_font().color(&RGBColor(80, 80, 80))))
+        area.draw(&Text::new(more, (6, y - 7), ("sans-serif", 15).into_font().color(&RGBColor(80, 80, 80))))
             .map_err(err)?;
     }
     Ok(())
@@ -88,8 +88,8 @@ pub fn lines(
         let (plot, side) = root.split_horizontally(W - LEGEND_W);
         let mut chart = ChartBuilder::on(&plot)
             .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(56)
+            .x_label_area_size(40)
+            .y_label_area_size(66)
             .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), lo..hi)
             .map_err(err)?;
         let labels = x_labels.to_vec();
@@ -100,7 +100,7 @@ pub fn lines(
             .y_desc(y_desc)
             .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(225, 225, 225))
-            .label_style(("sans-serif", 13))
+            .label_style(("sans-serif", 16))
             .draw()
             .map_err(err)?;
         if let Some((y, label)) = reference {
@@ -160,8 +160,8 @@ pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportE
         let (plot, side) = root.split_horizontally(W - LEGEND_W);
         let mut chart = ChartBuilder::on(&plot)
             .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(56)
+            .x_label_area_size(40)
+            .y_label_area_size(66)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..100f64)
             .map_err(err)?;
         let labels: Vec<String> = waves.iter().map(|w| w.0.clone()).collect();
@@ -171,7 +171,7 @@ pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportE
             .x_label_formatter(&|x| label_at(&labels, *x))
             .y_desc("% of responses")
             .disable_x_mesh()
-            .label_style(("sans-serif", 13))
+            .label_style(("sans-serif", 16))
             .draw()
             .map_err(err)?;
         let parts = [("promoters", PALETTE[2]), ("passives", PALETTE[7]), ("detractors", PALETTE[1])];

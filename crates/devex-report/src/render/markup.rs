@@ -190,7 +190,8 @@ a{color:var(--accent)}nav ul{list-style:none;padding:0;margin:16px 0 0;display:f
 .band-low{background:#fbe3e1;color:#8a1c12;border-color:#8a1c12}\
 .band-none{background:#f1f1f1;color:#333;border-color:#999}\
 .better{color:#0a5132;font-weight:600}.worse{color:#8a1c12;font-weight:600}.same{color:var(--muted)}\
-figure{margin:16px 0 28px}.chart svg{width:100%;max-width:760px;height:auto;display:block}\
+figure{margin:16px 0 28px}.chart{overflow-x:auto}\
+.chart svg{width:100%;min-width:640px;max-width:760px;height:auto;display:block}\
 figcaption{color:var(--muted);font-size:.95rem;margin:6px 0}\
 details{margin:6px 0}summary{cursor:pointer;color:var(--accent)}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;margin:8px 0;font-size:.9rem}\
