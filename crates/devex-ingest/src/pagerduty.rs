@@ -210,7 +210,13 @@ pub async fn read_incidents(
         }
         notify(&Event::new(
             Level::Detail,
-            format!("{name}: [{}/{total}] {} .. {}: {found} incidents", i + 1, day(since), day(until)),
+            format!(
+                "{name}: [{}/{total}] {} .. {}: {}",
+                i + 1,
+                day(since),
+                day(until),
+                devex_model::plural::count(found as u64, "incident")
+            ),
         ));
         read_spans.push((since, until));
     }
@@ -234,7 +240,13 @@ pub async fn read_incidents(
         refetched += 1;
     }
     if refetched > 0 {
-        notify(&Event::new(Level::Detail, format!("{name}: {refetched} incidents open at the last run re-read")));
+        notify(&Event::new(
+            Level::Detail,
+            format!(
+                "{name}: {} open at the last run re-read",
+                devex_model::plural::count(refetched as u64, "incident")
+            ),
+        ));
     }
     open.sort();
     open.dedup();

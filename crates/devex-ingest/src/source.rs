@@ -206,11 +206,11 @@ where
                 Ok(rows) => Event::new(
                     Level::Detail,
                     format!(
-                        "[{}/{total}] {name}: {} deployments, {} changes, {} incidents",
+                        "[{}/{total}] {name}: {}, {}, {}",
                         i + 1,
-                        rows.deployments.len(),
-                        rows.changes.len(),
-                        rows.incidents.len()
+                        devex_model::plural::count(rows.deployments.len() as u64, "deployment"),
+                        devex_model::plural::count(rows.changes.len() as u64, "change"),
+                        devex_model::plural::count(rows.incidents.len() as u64, "incident")
                     ),
                 ),
                 Err(e) => Event::new(Level::Warn, format!("[{}/{total}] {name}: failed: {}", i + 1, describe(e).0)),

@@ -63,7 +63,7 @@ fn summarise(record: &RunRecord, started: DateTime<Utc>) {
     let secs = (Utc::now() - started).num_milliseconds() as f64 / 1000.0;
     for s in &record.sources {
         let extra = match (s.requests, s.not_modified) {
-            (Some(r), Some(n)) => format!(", {r} requests ({n} not modified)"),
+            (Some(r), Some(n)) => format!(", {} ({n} not modified)", devex_model::plural::count(r, "request")),
             _ => String::new(),
         };
         eprintln!("source {} ({}){extra}:", s.source, s.kind);

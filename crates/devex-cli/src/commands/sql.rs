@@ -50,7 +50,11 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             write(&batches, args.format, std::io::BufWriter::new(file))
                 .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {} rows to {}", batches.iter().map(RecordBatch::num_rows).sum::<usize>(), path.display());
+            eprintln!(
+                "wrote {} to {}",
+                devex_model::plural::count(batches.iter().map(RecordBatch::num_rows).sum::<usize>() as u64, "row"),
+                path.display()
+            );
         }
         None if args.format == SqlFormat::Parquet => {
             return Err(Failure::error("parquet output needs a file", "add --output FILE.parquet"));

@@ -117,7 +117,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 .iter()
                 .map(|t| format!("{} +{} ~{} !{}", t.table, t.written, t.replaced, t.quarantined))
                 .collect();
-            let requests = src.requests.map(|n| format!(", {n} requests")).unwrap_or_default();
+            let requests = src.requests.map(|n| format!(", {}", count(n, "request"))).unwrap_or_default();
             writeln!(
                 out,
                 "    {} ({}{requests}): {}",
