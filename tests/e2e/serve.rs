@@ -71,6 +71,28 @@ pub fn spawn(mut cmd: Command) -> Server {
     Server { child, addr, log }
 }
 
+/// Run a psycopg 3 `script` against `server` with `sys.argv[1:4]` = host, port,
+/// password and then `args`; its stdout, or `None` when psycopg is not installed
+/// (an error when DEVEX_PSYCOPG_TESTS=required, as `.ci/run` sets).
+pub fn psycopg(server: &Server, script: &str, args: &[String]) -> Option<String> {
+    let has_psycopg = Command::new("python3").args(["-c", "import psycopg"]).status().is_ok_and(|s| s.success());
+    if !has_psycopg {
+        assert!(
+            std::env::var_os("DEVEX_PSYCOPG_TESTS").is_none_or(|v| v != "required"),
+            "DEVEX_PSYCOPG_TESTS=required but psycopg is missing: python3 -m pip install 'psycopg[binary]'"
+        );
+        eprintln!("psycopg is not installed: skipping (python3 -m pip install 'psycopg[binary]')");
+        return None;
+    }
+    let out = Command::new("python3")
+        .args(["-c", script, &server.addr.ip().to_string(), &server.addr.port().to_string(), PASSWORD])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 pub fn lake() -> Workspace {
     let ws = Workspace::new();
     let csv = ws.file(
@@ -525,15 +547,6 @@ fn the_grafana_dashboard_queries_run_as_grafana_sends_them() {
 /// when installed; `.ci/run` installs it and sets DEVEX_PSYCOPG_TESTS=required.
 #[test]
 fn psycopg_binds_parameters_and_reads_metrics() {
-    let has_psycopg = Command::new("python3").args(["-c", "import psycopg"]).status().is_ok_and(|s| s.success());
-    if !has_psycopg {
-        assert!(
-            std::env::var_os("DEVEX_PSYCOPG_TESTS").is_none_or(|v| v != "required"),
-            "DEVEX_PSYCOPG_TESTS=required but psycopg is missing: python3 -m pip install 'psycopg[binary]'"
-        );
-        eprintln!("psycopg is not installed: skipping (python3 -m pip install 'psycopg[binary]')");
-        return;
-    }
     let ws = lake();
     let server = start(&ws, Some(PASSWORD));
     let script = r#"
@@ -548,12 +561,9 @@ with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", pass
     except psycopg.errors.ReadOnlySqlTransaction as e:
         print("refused", e.sqlstate)
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.addr.ip().to_string(), &server.addr.port().to_string(), PASSWORD])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "d1,d2\n(2, 0)\nrefused 25006\n");
+    if let Some(out) = psycopg(&server, script, &[]) {
+        assert_eq!(out, "d1,d2\n(2, 0)\nrefused 25006\n");
+    }
 }
 
 /// Past `max_connections` a client is told why (53300); a freed slot is reused.

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::serve::{PASSWORD, connect, cpu_ticks, lake, spawn, start};
+use crate::serve::{PASSWORD, connect, cpu_ticks, lake, psycopg, spawn, start};
 
 fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("not a server error: {e:?}"))
@@ -55,24 +55,15 @@ fn every_pg_catalog_table_reads_and_pg_roles_lists_the_user() {
         assert!(out.status.success() || meta == "\\du", "{meta}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
-    let has_psycopg = Command::new("python3").args(["-c", "import psycopg"]).status().is_ok_and(|s| s.success());
-    if has_psycopg {
-        let script = r#"
+    let script = r#"
 import sys, psycopg
 with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", password=sys.argv[3], dbname="devex", autocommit=True) as conn:
     for t in sys.argv[4:]:
         conn.execute(f"SELECT * FROM pg_catalog.{t}").fetchall()
     print(conn.execute("SELECT rolname FROM pg_catalog.pg_roles").fetchall())
 "#;
-        let out = Command::new("python3")
-            .args(["-c", script, &server.addr.ip().to_string(), &server.addr.port().to_string(), PASSWORD])
-            .args(&tables)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "[('devex',)]\n");
-    } else {
-        assert!(std::env::var_os("DEVEX_PSYCOPG_TESTS").is_none_or(|v| v != "required"), "psycopg is missing");
+    if let Some(out) = psycopg(&server, script, &tables) {
+        assert_eq!(out, "[('devex',)]\n");
     }
     assert!(server.log().lines().all(|l| !l.contains("overflowed")), "{}", server.log());
     rt.block_on(async {

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::serve::{PASSWORD, connect, lake, start};
+use crate::serve::{PASSWORD, connect, lake, psycopg, start};
 
 /// The one value of `SHOW name` on `client`.
 async fn show(client: &tokio_postgres::Client, name: &str) -> String {
@@ -223,14 +223,6 @@ fn show_answers_through_psql_and_psycopg() {
     // One psql session: SET then SHOW.
     assert_eq!(psql("SET datafusion.execution.batch_size = 512; SHOW datafusion.execution.batch_size"), "SET\n512");
 
-    let has_psycopg = Command::new("python3").args(["-c", "import psycopg"]).status().is_ok_and(|s| s.success());
-    if !has_psycopg {
-        assert!(
-            std::env::var_os("DEVEX_PSYCOPG_TESTS").is_none_or(|v| v != "required"),
-            "DEVEX_PSYCOPG_TESTS=required but psycopg is missing"
-        );
-        return;
-    }
     let script = r#"
 import sys, psycopg
 with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", password=sys.argv[3], dbname="devex", autocommit=True) as conn:
@@ -245,10 +237,7 @@ with psycopg.connect(host=sys.argv[1], port=int(sys.argv[2]), user="devex", pass
     except psycopg.errors.InsufficientPrivilege as e:
         print("refused", e.sqlstate)
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.addr.ip().to_string(), &server.addr.port().to_string(), PASSWORD])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "8192\n7s\n3 True\nrefused 42501\n");
+    if let Some(out) = psycopg(&server, script, &[]) {
+        assert_eq!(out, "8192\n7s\n3 True\nrefused 42501\n");
+    }
 }
