@@ -2,7 +2,7 @@
 
 # Import the bundled sample organisation into ./devex-data, show its metrics, write its scorecard.
 demo:
-    cargo run --release -p devex-cli -- demo
+    cargo run -p devex-cli -- demo
 
 # Every test (the same command CI runs).
 test:
@@ -40,7 +40,7 @@ bench-scale:
 
 # Write the sample organisation's scorecard to reports/demo/ (after `just demo`).
 report:
-    cargo run --release -p devex-cli -- --config sample-data/devex.toml report --out reports/demo
+    cargo run -p devex-cli -- --config sample-data/devex.toml report --out reports/demo
 
 # Regenerate sample-data/ from the seeded generator (a test checks it is up to date).
 sample:

@@ -13,6 +13,7 @@ mod lake;
 mod metrics;
 mod object_storage;
 mod pagerduty;
+mod quick_start;
 mod report;
 mod serve;
 mod serve_hostile;

@@ -24,6 +24,19 @@ impl Server {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
+
+    /// The log once `ready` holds for it, or after 5 s (whatever it is then): the server
+    /// logs an event a moment after a client sees its effect.
+    pub fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let waiting = Instant::now();
+        loop {
+            let log = self.log();
+            if ready(&log) || waiting.elapsed() > Duration::from_secs(5) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Server {
