@@ -64,5 +64,9 @@ fn the_readme_quick_start_is_the_pair_ci_runs() {
         .collect();
     assert_eq!(block, ["cargo run -p devex-cli -- demo", "cargo test --workspace"]);
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
-    assert_eq!(ci.trim_end().lines().last(), Some("cargo test --workspace"), ".ci/run must end with the README's test command");
+    assert_eq!(
+        ci.trim_end().lines().last(),
+        Some("cargo test --workspace"),
+        ".ci/run must end with the README's test command"
+    );
 }
