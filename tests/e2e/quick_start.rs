@@ -4,12 +4,9 @@
 //! resolved that crate with the same features in both commands.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use crate::util::workspace_root;
 
 /// Each package of `cargo tree ARGS` with the feature sets it is built with (a package
 /// built for the host and for the target can have two).
@@ -17,7 +14,7 @@ fn features(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     let out = Command::new(env!("CARGO"))
         .args(["tree", "--offline", "--locked", "--prefix", "none", "--format", "{p}|{f}"])
         .args(args)
-        .current_dir(workspace())
+        .current_dir(workspace_root())
         .output()
         .unwrap();
     assert!(out.status.success(), "cargo tree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -52,7 +49,7 @@ fn the_test_build_reuses_every_dependency_the_demo_build_compiled() {
 
 #[test]
 fn the_readme_quick_start_is_the_pair_ci_runs() {
-    let root = workspace();
+    let root = workspace_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let start = readme.find("From a fresh clone").expect("README has a quick start from a clone");
     let block: Vec<&str> = readme[start..]

