@@ -24,11 +24,14 @@
 -- 2. Waves. A quarter's number is the sum of its waves (a wave that straddles two quarters
 --    counts in each), so the quarter's number minus its other waves gives a wave's answers
 --    back, and the organisation's quarter minus its main wave, minus team b's quarter, plus
---    b's main wave gives team a's pulse back even when every wave alone is large enough. So a
---    wave's number is withheld, for the organisation, when a quarter the wave touches holds
---    another wave and any team's piece of 1 to min_group_size - 1 respondents; for a team,
---    when its quarter there is withheld by rule 1, or it ran another wave there and has such a
---    piece. (A wave alone in its quarters adds up to what those quarters publish already.)
+--    b's main wave gives team a's pulse back even when every wave alone is large enough. And
+--    a wave that straddles two quarters is the sum of its two quarters' pieces, so when one of
+--    those quarters is withheld, the wave minus the other quarter gives it back. So a wave's
+--    number is withheld, for the organisation, when in a quarter the wave touches the
+--    organisation's quarter is withheld (under min_group_size), or the quarter holds another
+--    wave and any team's piece of 1 to min_group_size - 1 respondents; for a team, when its
+--    quarter there is withheld by rule 1, or it ran another wave there and has such a piece.
+--    (A wave alone in quarters that are all published adds up to what they publish already.)
 --    Then every group of respondents the published numbers tell apart is a piece of at least
 --    min_group_size, a whole team's quarter, or the teams withheld in a quarter together: none
 --    smaller can be subtracted out.
@@ -91,7 +94,8 @@ GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- Each team's calendar quarters as the quarterly scorecard publishes them: whether rule 1
 -- withholds them there (the same rule as survey_withheld's, over the teams of one quarter),
--- whether the team has a small piece there, and how many waves the team, and everyone, ran.
+-- whether the team has a small piece there, how many waves the team, and everyone, ran, and
+-- whether the organisation's quarter is withheld (under min_group_size).
 CREATE VIEW survey_team_quarter AS
 WITH quarter_n AS (
     SELECT measure, period, dimension, quarter, team, sum(n) AS n,
@@ -102,6 +106,7 @@ WITH quarter_n AS (
     SELECT q.*,
            sum(CASE WHEN q.n < {{min_group_size}} THEN q.n ELSE 0 END)
                OVER (PARTITION BY q.measure, q.period, q.dimension, q.quarter) AS withheld_n,
+           sum(q.n) OVER (PARTITION BY q.measure, q.period, q.dimension, q.quarter) AS all_n,
            row_number() OVER (PARTITION BY q.measure, q.period, q.dimension, q.quarter, q.n < {{min_group_size}}
                               ORDER BY q.n, q.team) AS size_rank
     FROM quarter_n q
@@ -111,16 +116,16 @@ WITH quarter_n AS (
     GROUP BY measure, period, dimension, quarter
 )
 SELECT s.measure, s.period, s.dimension, s.quarter, s.team, s.has_small_piece,
-       s.waves AS team_waves, w.waves AS all_waves,
+       s.waves AS team_waves, w.waves AS all_waves, s.all_n < {{min_group_size}} AS all_withheld,
        s.n < {{min_group_size}}
            OR (s.withheld_n > 0 AND s.withheld_n < {{min_group_size}} AND s.size_rank = 1) AS withheld
 FROM sized s
 JOIN all_waves w ON w.measure = s.measure AND w.period = s.period AND w.dimension = s.dimension AND w.quarter = s.quarter;
 
--- The wave numbers rule 2 withholds. The organisation's (grp '') when a quarter the wave
--- touches holds another wave and any team's small piece; a team's when, in a quarter the wave
--- touches, the team's quarter is withheld, or the team ran another wave there and has a small
--- piece. (A wave alone in its quarters adds up to what the quarters already publish.)
+-- The wave numbers rule 2 withholds. The organisation's (grp '') when, in a quarter the wave
+-- touches, the organisation's quarter is withheld, or the quarter holds another wave and any
+-- team's small piece; a team's when, in a quarter the wave touches, the team's quarter is
+-- withheld, or the team ran another wave there and has a small piece.
 CREATE VIEW survey_wave_withheld AS
 SELECT DISTINCT c.measure, c.period, c.grp, c.survey, COALESCE(c.dimension, '') AS dimension
 FROM survey_cell c
@@ -130,7 +135,7 @@ JOIN survey_piece p
 JOIN survey_team_quarter t
   ON t.measure = c.measure AND t.period = c.period AND t.quarter = p.quarter
  AND t.dimension = COALESCE(c.dimension, '')
- AND ((c.grp = '' AND t.has_small_piece AND t.all_waves > 1)
+ AND ((c.grp = '' AND (t.all_withheld OR (t.has_small_piece AND t.all_waves > 1)))
       OR (t.team = c.grp AND (t.withheld OR (t.has_small_piece AND t.team_waves > 1))))
 WHERE c.survey IS NOT NULL;
 
