@@ -69,7 +69,7 @@ pub enum Command {
     Maintain(MaintainArgs),
     /// DORA and DevEx metrics for a window, per organisation, team or service.
     ///
-    /// Definitions: spec/metrics.md; the SQL behind every number: queries/*.sql.
+    /// Definitions: docs/metrics.md; the SQL behind every number: queries/*.sql.
     ///
     /// Examples:
     ///   devex metrics                          (last 90 days, whole organisation)

@@ -1,4 +1,4 @@
-//! A hand-worked GitLab organisation: every mapping rule of `spec/sources.md`
+//! A hand-worked GitLab organisation: every mapping rule of `docs/sources.md`
 //! with its arithmetic, so tests can pin the rows and the metrics.
 //!
 //! Group `acme`, environment `production`, `first_deploy_lookback_days = 30`,

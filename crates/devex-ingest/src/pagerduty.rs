@@ -1,5 +1,5 @@
 //! The PagerDuty source: `[sources.<name>]` with `type = "pagerduty"`
-//! (`spec/sources.md`).
+//! (`docs/sources.md`).
 //!
 //! A run reads the incidents created since the last run (minus the overlap)
 //! from REST v2 `/incidents`, in windows of at most 180 days (PagerDuty refuses
@@ -350,7 +350,7 @@ struct IncidentPayload {
 }
 
 impl IncidentPayload {
-    /// The `incidents` row (`spec/sources.md`, PagerDuty).
+    /// The `incidents` row (`docs/sources.md`, PagerDuty).
     fn row(&self, cfg: &PagerdutySource, url: &str) -> Result<row::Incident, HttpError> {
         let bad = |field: &str, value: &str| {
             HttpError::malformed(url, format!("incident {}: `{field}` = {value:?} is not an RFC 3339 time", self.id))

@@ -251,7 +251,7 @@ impl Default for GithubSource {
     }
 }
 
-/// `[sources.<name>]` with `type = "gitlab"` (`spec/sources.md`).
+/// `[sources.<name>]` with `type = "gitlab"` (`docs/sources.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GitlabSource {
@@ -306,7 +306,7 @@ impl Default for GitlabSource {
     }
 }
 
-/// `[sources.<name>]` with `type = "pagerduty"` (`spec/sources.md`).
+/// `[sources.<name>]` with `type = "pagerduty"` (`docs/sources.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagerdutySource {
@@ -382,7 +382,7 @@ fn default_settle_secs() -> u64 {
 }
 
 /// `[custom_benchmarks]`: band thresholds of your own, in the units of
-/// `spec/metrics.md`'s band table. A value is elite if it passes `elite`, else
+/// `docs/metrics.md`'s band table. A value is elite if it passes `elite`, else
 /// high if it passes `high`, else medium if it passes `medium`, else low; lead
 /// time and recovery pass by being below (hours), change failure rate by being
 /// at most (a share, 0..1), deployment frequency by being at least (`elite` and

@@ -1,7 +1,7 @@
 //! One typed row per canonical table: what a source builds before its rows go
 //! through the one validation and quarantine path (`devex-ingest`), which sees
 //! them as records with the contract's column names
-//! (`spec/data-contract.md`). A field's type says what the contract allows;
+//! (`docs/data-contract.md`). A field's type says what the contract allows;
 //! the validator still checks every value, as it does for a file.
 //!
 //! ```

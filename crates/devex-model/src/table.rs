@@ -1,4 +1,4 @@
-//! The canonical tables of `spec/data-contract.md`: names, columns, identity
+//! The canonical tables of `docs/data-contract.md`: names, columns, identity
 //! keys, event-time columns and their Arrow schemas. The contract is the
 //! product's public API; this module is its single encoding in code.
 

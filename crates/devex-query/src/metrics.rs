@@ -1,5 +1,5 @@
 //! `devex metrics`: the `metrics` view of one window, as the JSON document of
-//! `spec/metrics.md` ("JSON output"). This module only reshapes rows; every
+//! `docs/metrics.md` ("JSON output"). This module only reshapes rows; every
 //! number comes from the SQL in `queries/`.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The GitLab source: `[sources.<name>]` with `type = "gitlab"`
-//! (`spec/sources.md`), over GitLab's REST v4 with plain reqwest and serde
+//! (`docs/sources.md`), over GitLab's REST v4 with plain reqwest and serde
 //! structs ([`payload`]).
 //!
 //! [`sync_source`] reads every project of the source (several at once) into

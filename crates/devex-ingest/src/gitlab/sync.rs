@@ -1,6 +1,6 @@
 //! One GitLab project's sync: the deployments of one environment, the commits
 //! each successful deployment shipped, their merge requests, and incident
-//! issues, mapped to canonical rows (`spec/sources.md`, GitLab).
+//! issues, mapped to canonical rows (`docs/sources.md`, GitLab).
 //!
 //! Everything is fetched into memory first; a project whose sync fails
 //! returns an error and contributes no row, so nothing partial lands.

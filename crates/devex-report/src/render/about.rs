@@ -117,9 +117,9 @@ pub fn about(card: &Scorecard, root: &str) -> Markup {
         p {
             "Window: " (card.window.from) " to " (card.window.to) " (half-open; calendar days, weeks and quarters in "
             (card.window.timezone) "). The trend charts cover the " (card.org_trend.len())
-            " quarters ending with it. Definitions: " code { "spec/metrics.md" } " version " (card.definitions_version)
-            "; the SQL that computes every number is in " code { "queries/" } ", and " code { "devex sql" }
-            " runs the same views."
+            " quarters ending with it. The numbers follow devex's definitions, version " (card.definitions_version)
+            ", summed up below (in full in devex's " code { "docs/metrics.md" } "); the SQL that computes every \
+             number is in devex's " code { "queries/" } ", and " code { "devex sql" } " runs the same views."
         }
         dl {
             @for m in &METRICS { dt { (m.title) } dd { (m.definition) } }

@@ -30,7 +30,7 @@ pub struct Metric {
     pub axis: &'static str,
     /// Chart scale of the value (100 for shares shown in %).
     pub scale: f64,
-    /// One-line definition (spec/metrics.md).
+    /// One-line definition (docs/metrics.md).
     pub definition: &'static str,
 }
 
