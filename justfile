@@ -27,8 +27,8 @@ bench:
     cargo bench -p devex-cli --bench metrics_large
     cargo bench -p devex-cli --bench import_large
     cargo bench -p devex-cli --bench serve_latency
-    cargo bench -p devex-ingest --bench github_sync
-    cargo bench -p devex-ingest --bench gitlab_sync
+    cargo bench -p devex-sources --bench github_sync
+    cargo bench -p devex-sources --bench gitlab_sync
 
 # Scale: a generated organisation (default about 20M changes, 2M deployments; DEVEX_SCALE=270 copies
 # of the 8 teams, DEVEX_SCALE_COMMITS=13.5 commits per deployment) imported into an S3 on loopback

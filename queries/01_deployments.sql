@@ -52,8 +52,7 @@ WINDOW service_order AS (PARTITION BY d.service ORDER BY d.finished_at, d.source
 -- D of each period, with each deployment's group and local calendar day, ISO week (Monday) and month.
 CREATE VIEW window_deployment AS
 SELECT {{period_of(pd.finished_at)}} AS period, pd.*,
-       CASE {{group_by}} WHEN 'team' THEN COALESCE(pd.team, '(no team)')
-                       WHEN 'service' THEN pd.service ELSE '' END AS grp,
+       {{group_of(pd.team, pd.service)}} AS grp,
        CAST(to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}') AS DATE) AS local_day,
        CAST(date_trunc('week', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_week,
        CAST(date_trunc('month', to_local_time(pd.finished_at AT TIME ZONE '{{timezone}}')) AS DATE) AS local_month
@@ -74,15 +73,13 @@ FROM metric_period;
 -- rule is written; deployments follow their own (their `team` column, else the catalog's).
 CREATE VIEW service_group AS
 SELECT x.service,
-       CASE {{group_by}} WHEN 'team' THEN COALESCE(s.team, '(no team)')
-                       WHEN 'service' THEN x.service ELSE '' END AS grp
+       {{group_of(s.team, x.service)}} AS grp
 FROM (SELECT service FROM services UNION SELECT service FROM changes UNION SELECT service FROM incidents) x
 LEFT JOIN services s ON s.service = x.service;
 
 -- The groups reported: every team or service the catalog, the deployments or the surveys know.
 CREATE VIEW metric_group AS
-SELECT DISTINCT CASE {{group_by}} WHEN 'team' THEN COALESCE(x.team, '(no team)')
-                                WHEN 'service' THEN x.service ELSE '' END AS grp
+SELECT DISTINCT {{group_of(x.team, x.service)}} AS grp
 FROM (SELECT service, team FROM services
       UNION ALL SELECT service, team FROM production_deployment
       UNION ALL SELECT CAST(NULL AS VARCHAR) AS service, team FROM survey_responses WHERE team IS NOT NULL) x

@@ -41,8 +41,7 @@
 -- The survey responses submitted in each period, with their group.
 CREATE VIEW window_response AS
 SELECT {{period_of(r.submitted_at)}} AS period,
-       CASE {{group_by}} WHEN 'team' THEN COALESCE(r.team, '(no team)')
-                       WHEN 'service' THEN CAST(NULL AS VARCHAR) ELSE '' END AS grp,
+       {{group_of(r.team, CAST(NULL AS VARCHAR))}} AS grp,
        r.*
 FROM survey_responses r
 WHERE r.submitted_at >= {{window_from}} AND r.submitted_at < {{window_to}};

@@ -1,129 +1,9 @@
-//! `devex import`: counts, quarantine contents, idempotence, identity across
-//! months, time zones, and failures that must change nothing.
+//! `devex import`: idempotence, identity across months, time zones, and
+//! failures that must change nothing. (Each table's counts and quarantine
+//! rows, re-imports, and the Likert scales are devex-ingest's own tests:
+//! tests/contract.rs.)
 
 use crate::util::{Workspace, counts, delta_version, rows};
-
-/// One hand-written file per table: two good rows, a duplicate of the first
-/// identity (the later copy wins) and one bad row.
-struct Case {
-    table: &'static str,
-    file: &'static str,
-    content: &'static str,
-    /// (read, written, replaced, quarantined)
-    want: (u64, u64, u64, u64),
-    /// The bad row: (line, column, value).
-    bad: (&'static str, &'static str, &'static str),
-    /// A read-back query and its rows.
-    check: &'static str,
-    check_rows: &'static [&'static [&'static str]],
-}
-
-const CASES: &[Case] = &[
-    Case {
-        table: "deployments",
-        file: "deployments.csv",
-        content: "id,service,environment,status,finished_at,commit_sha,kind\n\
-                  d1,api,production,success,2026-03-02T10:00:00Z,aaa,regular\n\
-                  d2,api,Production,FAILURE,2026-03-03T10:00:00+01:00,,\n\
-                  d1,api,production,success,2026-03-02T11:00:00Z,aaa,rollback\n\
-                  d3,api,production,broken,2026-03-04T10:00:00Z,bbb,regular\n",
-        want: (4, 2, 1, 1),
-        bad: ("5", "status", "broken"),
-        check: "SELECT id, environment, status, finished_at, kind, month FROM deployments ORDER BY id",
-        check_rows: &[
-            &["d1", "production", "success", "2026-03-02T11:00:00Z", "rollback", "2026-03"],
-            &["d2", "Production", "failure", "2026-03-03T09:00:00Z", "regular", "2026-03"],
-        ],
-    },
-    Case {
-        table: "changes",
-        file: "changes.ndjson",
-        content: "{\"repo\":\"r\",\"sha\":\"s1\",\"service\":\"api\",\"committed_at\":\"2026-03-01T09:00:00Z\",\"deployment_id\":\"d1\",\"pr_number\":12}\n\
-                  {\"repo\":\"r\",\"sha\":\"s2\",\"service\":\"api\",\"committed_at\":\"2026-03-01T10:00:00Z\"}\n\
-                  \n\
-                  {\"repo\":\"r\",\"sha\":\"s1\",\"service\":\"api\",\"committed_at\":\"2026-03-01T09:30:00Z\",\"deployment_id\":\"d1\",\"pr_number\":12}\n\
-                  {\"repo\":\"r\",\"sha\":\"s3\",\"service\":\"api\",\"committed_at\":\"2026-03-01T10:00:00Z\",\"pr_number\":\"twelve\"}\n",
-        want: (4, 2, 1, 1),
-        bad: ("5", "pr_number", "twelve"),
-        check: "SELECT sha, committed_at, deployment_id, pr_number FROM changes ORDER BY sha",
-        check_rows: &[&["s1", "2026-03-01T09:30:00Z", "d1", "12"], &["s2", "2026-03-01T10:00:00Z", "", ""]],
-    },
-    Case {
-        table: "incidents",
-        file: "incidents.json",
-        content: "[\n\
-                  {\"id\":\"i1\",\"service\":\"api\",\"created_at\":\"2026-03-02T12:00:00Z\",\"resolved_at\":\"2026-03-02T14:00:00Z\",\"severity\":\"sev2\"},\n\
-                  {\"id\":\"i2\",\"service\":\"api\",\"created_at\":\"2026-03-05T12:00:00Z\"},\n\
-                  {\"id\":\"i1\",\"service\":\"api\",\"created_at\":\"2026-03-02T12:00:00Z\",\"resolved_at\":\"2026-03-02T15:00:00Z\",\"severity\":\"sev1\"},\n\
-                  {\"id\":\"i3\",\"created_at\":\"2026-03-06T12:00:00Z\"}\n\
-                  ]\n",
-        want: (4, 2, 1, 1),
-        bad: ("5", "service", ""),
-        check: "SELECT id, resolved_at, severity FROM incidents ORDER BY id",
-        check_rows: &[&["i1", "2026-03-02T15:00:00Z", "sev1"], &["i2", "", ""]],
-    },
-    Case {
-        table: "survey_answers",
-        file: "answers.csv",
-        content: "response_id,survey,question,score,text,submitted_at\n\
-                  r9,2026-Q1,q_focus,4,,2026-03-20T10:00:00Z\n\
-                  r9,2026-Q1,q_focus,5,,2026-03-20T10:00:00Z\n\
-                  r9,2026-Q1,q_note,,\"hello, world\",2026-03-20T10:00:00Z\n\
-                  r9,2026-Q1,,3,,2026-03-20T10:00:00Z\n",
-        want: (4, 2, 1, 1),
-        bad: ("5", "question", ""),
-        check: "SELECT question, score, text FROM survey_answers ORDER BY question",
-        check_rows: &[&["q_focus", "5", ""], &["q_note", "", "hello, world"]],
-    },
-    Case {
-        table: "adoption_events",
-        file: "adoption.jsonl",
-        content: "{\"id\":\"a1\",\"team\":\"payments\",\"service\":\"api\",\"capability\":\"golden-path\",\"event\":\"onboarded\",\"at\":\"2026-01-10\"}\n\
-                  {\"id\":\"a2\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-10T00:00:00Z\"}\n\
-                  {\"id\":\"a2\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"used\",\"at\":\"2026-02-11T00:00:00Z\"}\n\
-                  {\"id\":\"a3\",\"team\":\"payments\",\"capability\":\"golden-path\",\"event\":\"adopted\",\"at\":\"2026-02-12\"}\n",
-        want: (4, 2, 1, 1),
-        bad: ("4", "event", "adopted"),
-        check: "SELECT id, at, month FROM adoption_events ORDER BY id",
-        check_rows: &[&["a1", "2026-01-10T00:00:00Z", "2026-01"], &["a2", "2026-02-11T00:00:00Z", "2026-02"]],
-    },
-    Case {
-        table: "services",
-        file: "services.csv",
-        content: "service,team,onboarded_at,tier\n\
-                  api,payments,2026-01-10,tier-1\n\
-                  web,checkout,,tier-2\n\
-                  api,payments-core,2026-01-10,tier-1\n\
-                  ,checkout,,\n",
-        want: (4, 2, 1, 1),
-        bad: ("5", "service", ""),
-        check: "SELECT service, team, onboarded_at FROM services ORDER BY service",
-        check_rows: &[&["api", "payments-core", "2026-01-10T00:00:00Z"], &["web", "checkout", ""]],
-    },
-];
-
-#[test]
-fn each_table_counts_good_duplicate_and_bad_rows_exactly() {
-    for case in CASES {
-        let ws = Workspace::new();
-        let file = ws.file(case.file, case.content);
-        let (code, reports, stderr) = ws.import(case.table, &[&file], &[]);
-        assert_eq!(code, 3, "{}: some rows quarantined -> exit 3\n{stderr}", case.table);
-        assert_eq!(reports.len(), 1, "{}", case.table);
-        assert_eq!(reports[0]["table"], case.table);
-        assert_eq!(counts(&reports[0]), case.want, "{}: {}", case.table, reports[0]);
-        assert_eq!(reports[0]["version"].as_u64(), delta_version(&ws.data(), case.table), "{}", case.table);
-        assert_eq!(ws.query(case.check), rows(case.check_rows), "{}", case.table);
-        let q = ws.query("SELECT \"table\", file, CAST(line AS VARCHAR), \"column\", value, record FROM quarantine");
-        assert_eq!(q.len(), 1, "{}: {q:?}", case.table);
-        let (line, column, value) = case.bad;
-        assert_eq!(q[0][0], case.table);
-        assert_eq!(q[0][1], file.display().to_string());
-        assert_eq!((q[0][2].as_str(), q[0][3].as_str(), q[0][4].as_str()), (line, column, value), "{}", case.table);
-        let record: serde_json::Value = serde_json::from_str(&q[0][5]).expect("record is JSON");
-        assert!(record.is_object() && !record.as_object().unwrap().is_empty(), "{}", case.table);
-    }
-}
 
 #[test]
 fn survey_export_columns_become_answers() {
@@ -153,33 +33,6 @@ fn survey_export_columns_become_answers() {
         ws.query("SELECT response_id, question, score, text FROM survey_answers ORDER BY response_id, question"),
         rows(&[&["r1", "comment", "", "Faster CI"], &["r1", "q_ci_speed", "5", ""], &["r2", "q_ci_speed", "2", ""]])
     );
-}
-
-#[test]
-fn reimporting_the_same_files_changes_no_row() {
-    let ws = Workspace::new();
-    let mut dumps = Vec::new();
-    for pass in 0..2 {
-        for case in CASES {
-            let file = ws.file(case.file, case.content);
-            let (code, reports, stderr) = ws.import(case.table, &[&file], &[]);
-            assert_eq!(code, 3, "{stderr}");
-            let (read, written, replaced, quarantined) = counts(&reports[0]);
-            assert_eq!(read, written + replaced + quarantined);
-            if pass == 1 {
-                assert_eq!(written, 0, "{}: second pass writes nothing new", case.table);
-                assert_eq!(replaced, case.want.1 + case.want.2, "{}", case.table);
-            }
-        }
-        let dump: Vec<_> = CASES
-            .iter()
-            .map(|c| ws.query(&format!("SELECT * FROM {} ORDER BY 1, 2, 3", c.table)))
-            .chain([ws.query("SELECT id, \"table\", line, reason FROM quarantine ORDER BY 1")])
-            .collect();
-        dumps.push(dump);
-    }
-    assert_eq!(dumps[0], dumps[1], "every table, ingested_at included, is unchanged");
-    assert_eq!(dumps[1].last().unwrap().len(), CASES.len(), "quarantine rows are replaced, not repeated");
 }
 
 #[test]

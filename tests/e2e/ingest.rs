@@ -134,3 +134,56 @@ fn a_failing_repository_and_a_bad_file_exit_3_and_the_rest_lands() {
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no sources configured"));
 }
+
+/// A `_state` file that cannot be read, or a table of the lake that cannot be
+/// opened, is a storage error: the run exits 2 (as for a files source), not 3
+/// (an API that refused), whichever pull source met it.
+#[test]
+fn a_state_or_lake_error_in_a_pull_source_exits_2() {
+    let (_rt, server) = github(vec![fixtures::acme_api()], 100);
+    let ws = Workspace::new();
+    // Nothing listens on port 9: a source that tried the network before its state would fail
+    // with a connection error (exit 3), not with the state.
+    ws.file(
+        "devex.toml",
+        &format!(
+            "[sources.gh]\ntype = \"github\"\nrepos = [\"acme/api\"]\nbase_url = \"http://127.0.0.1:9\"\n\n\
+             [sources.gl]\ntype = \"gitlab\"\nbase_url = \"http://127.0.0.1:9\"\nprojects = [\"acme/api\"]\n\n\
+             [sources.pd]\ntype = \"pagerduty\"\nbase_url = \"http://127.0.0.1:9\"\nservice_ids = [\"P1\"]\n\n\
+             [sources.live]\ntype = \"github\"\nrepos = [\"acme/api\"]\nbase_url = \"{}\"\n",
+            server.uri()
+        ),
+    );
+    for (source, kind) in [("gh", "github"), ("gl", "gitlab"), ("pd", "pagerduty")] {
+        let state = ws.file(&format!("lake/_state/{kind}/{source}.json"), "{ not json");
+        let out = ws
+            .devex()
+            .env("PAGERDUTY_TOKEN", "pd-key")
+            .args(["--config", "devex.toml", "ingest", "--source", source])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{source}: {stderr}");
+        assert!(
+            stderr.contains(&state.display().to_string()) && stderr.contains("unreadable state"),
+            "{source}: {stderr}"
+        );
+        let record: Value = serde_json::from_str(
+            std::fs::read_to_string(ws.data().join("_state/runs.ndjson")).unwrap().lines().last().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (record["exit"].as_u64(), record["sources"][0]["failed"].as_bool()),
+            (Some(2), Some(true)),
+            "{record}"
+        );
+    }
+    // A table the rows cannot be committed to: the API answered, the lake did not.
+    ws.file("lake/deployments/_delta_log/00000000000000000000.json", "not a delta log\n");
+    let out = devex(&ws, &["ingest", "--source", "live"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("deployments"), "{stderr}");
+    // Nothing moved: the source's watermarks are not saved.
+    assert!(!ws.data().join("_state/github/live.json").exists());
+}

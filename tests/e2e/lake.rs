@@ -138,7 +138,7 @@ fn concurrent_imports_serialise() {
 fn a_held_lock_times_out_naming_the_holder() {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.data()).unwrap();
-    let _held = devex_ingest::lock::WriterLock::acquire(
+    let _held = devex_lake::lock::WriterLock::acquire(
         &devex_model::location::Location::Local(ws.data()),
         Duration::ZERO,
         |_| {},

@@ -2,6 +2,9 @@
 //! its own temp dir against a real Delta lake on disk, and reads the result
 //! back through DataFusion (`devex-query`), not through the writer's own path.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod browser;
 mod cluster;
 mod demo;

@@ -8,6 +8,9 @@
 //! DuckDB comes from PyPI (`python3 -m pip install duckdb`, which `just bench`
 //! runs); without it the DuckDB side is skipped with a note.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::path::Path;

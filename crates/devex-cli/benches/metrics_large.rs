@@ -10,6 +10,9 @@
 //! checked to give devex's numbers, are the yardstick for `devex metrics`
 //! (target: at most 0.6x DuckDB's time).
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::path::Path;

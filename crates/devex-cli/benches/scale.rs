@@ -14,6 +14,9 @@
 //! The figures go to stderr and `<target>/bench-scale/results.json`, which
 //! `docs/scale.md` extrapolates from.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::net::TcpListener;

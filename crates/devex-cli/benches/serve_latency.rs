@@ -5,6 +5,9 @@
 //! as a process for the same window (3 runs, median), and checks that the
 //! server's rows equal the process's CSV.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

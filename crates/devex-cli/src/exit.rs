@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use devex_ingest::IngestError;
+use devex_lake::LakeError;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,7 @@ pub fn report(err: &anyhow::Error) -> Outcome {
     let hint = err
         .chain()
         .find_map(|e| e.downcast_ref::<IngestError>().and_then(IngestError::hint))
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<LakeError>().and_then(LakeError::hint)))
         .or_else(|| err.chain().find_map(|e| e.downcast_ref::<devex_cluster::ClusterError>().and_then(|c| c.hint())))
         .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Failure>().map(|f| f.hint.clone())));
     if let Some(hint) = hint {

@@ -1,5 +1,8 @@
 //! The `devex` binary: parse arguments, run, pick the exit code in one place.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod build_info;
 mod cli;
 mod commands;

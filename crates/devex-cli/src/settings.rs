@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use devex_ingest::lake::Lake;
+use devex_lake::writer::Lake;
 use devex_model::Config;
 use devex_model::location::Location;
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use devex_lake::LakeError;
 use devex_model::location::Location;
 use devex_query::{AsOf, LakeSession, QueryError};
 
@@ -49,14 +50,9 @@ pub enum ClusterError {
         /// The Delta feature.
         feature: String,
     },
-    /// Reading a table's snapshot failed.
-    #[error("table {table}: {source}")]
-    Lake {
-        /// The table.
-        table: String,
-        /// delta-rs' error.
-        source: Box<deltalake::DeltaTableError>,
-    },
+    /// Opening a table or reading its snapshot failed.
+    #[error(transparent)]
+    Lake(Box<LakeError>),
     /// Opening the lake or planning failed.
     #[error(transparent)]
     Query(Box<QueryError>),
@@ -69,10 +65,6 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
-    fn lake(table: &str, source: deltalake::DeltaTableError) -> ClusterError {
-        ClusterError::Lake { table: table.to_string(), source: Box::new(source) }
-    }
-
     /// A one-line suggestion for the user, when there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -87,6 +79,12 @@ impl ClusterError {
             }
             _ => None,
         }
+    }
+}
+
+impl From<LakeError> for ClusterError {
+    fn from(e: LakeError) -> ClusterError {
+        ClusterError::Lake(Box::new(e))
     }
 }
 
@@ -153,4 +151,20 @@ pub async fn lake_session(url: &str, root: &Location, as_of: AsOf) -> Result<Lak
         Box::pin(async move { remote_context(&url).await.map_err(|e| QueryError::Engine(e.to_string())) })
     });
     Ok(LakeSession::on_cluster(root, tables, versions, maker).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduler_address_is_df_host_port() {
+        assert_eq!(scheduler_address("df://ballista:50050").unwrap(), ("ballista".to_string(), 50050));
+        assert_eq!(scheduler_address("df://[::1]:50050/").unwrap(), ("::1".to_string(), 50050));
+        for bad in ["ballista:50050", "df://ballista", "df://:50050", "df://host:port", "df://host:1/path"] {
+            let err = scheduler_address(bad).unwrap_err();
+            assert!(matches!(err, ClusterError::BadUrl(_)), "{bad}: {err}");
+            assert!(err.hint().is_some_and(|h| h.contains("df://")), "{bad}");
+        }
+    }
 }

@@ -16,6 +16,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
+use devex_lake::snapshot::{file_changing_feature, live_files};
+use devex_lake::table::{open_tables, table_name};
 use devex_model::Table;
 use devex_model::location::Location;
 use devex_query::{AsOf, TableVersion};
@@ -30,50 +32,21 @@ pub async fn lake_tables(
 ) -> Result<(Vec<(Table, Arc<dyn TableProvider>)>, Vec<TableVersion>), ClusterError> {
     let mut tables = Vec::new();
     let mut versions = Vec::new();
-    for (table, delta) in devex_query::session::open_tables(root, as_of).await? {
-        let name = devex_query::session::table_name(table, root);
+    for (table, delta) in open_tables(root, as_of).await? {
+        let name = table_name(table, root);
         let (provider, version) = match delta {
             None => (Arc::new(EmptyTable::new(table.schema())) as Arc<dyn TableProvider>, None),
             Some(t) => {
-                refuse_unsupported(&t, &name)?;
-                let snapshot = t.snapshot().map_err(|e| ClusterError::lake(&name, e))?;
-                let mut files: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
-                for file in snapshot.log_data().iter() {
-                    let partition = table
-                        .partition_columns()
-                        .first()
-                        .and_then(|c| file.partition_values_map().get(*c).cloned().flatten());
-                    let path = deltalake::Path::from_url_path(file.path().as_ref())
-                        .map_err(|e| ClusterError::Plan(format!("{name}: {e}")))?;
-                    files.entry(partition).or_default().push(t.log_store().to_uri(&path));
+                if let Some(feature) = file_changing_feature(&t, &name)? {
+                    return Err(ClusterError::Unsupported { table: name, feature: feature.to_string() });
                 }
-                (listing(table, files)?, t.version())
+                (listing(table, live_files(&t, table, &name)?)?, t.version())
             }
         };
         tables.push((table, provider));
         versions.push(TableVersion { table, version });
     }
     Ok((tables, versions))
-}
-
-/// Deletion vectors and column mapping change what a file's rows mean; a
-/// plain Parquet scan would read them wrong.
-fn refuse_unsupported(t: &deltalake::DeltaTable, name: &str) -> Result<(), ClusterError> {
-    let snapshot = t.snapshot().map_err(|e| ClusterError::lake(name, e))?;
-    let protocol = serde_json::to_value(snapshot.protocol()).unwrap_or_default();
-    let features: Vec<String> = protocol["readerFeatures"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    let config = snapshot.metadata().configuration();
-    let mapping = config.get("delta.columnMapping.mode").is_some_and(|m| m != "none");
-    let vectors = config.get("delta.enableDeletionVectors").is_some_and(|v| v == "true");
-    for (feature, on) in [("deletionVectors", vectors), ("columnMapping", mapping)] {
-        if on || features.iter().any(|f| f == feature) {
-            return Err(ClusterError::Unsupported { table: name.to_string(), feature: feature.to_string() });
-        }
-    }
-    Ok(())
 }
 
 /// One table over its live files, grouped by partition value.
@@ -111,4 +84,77 @@ fn listing(table: Table, files: BTreeMap<Option<String>, Vec<String>>) -> Result
     }
     let plan = union.expect("at least one partition").build()?;
     Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use datafusion::prelude::SessionContext;
+    use devex_ingest::context::RunContext;
+    use devex_ingest::import::ImportRequest;
+    use devex_ingest::input::{InputFormat, InputSource};
+    use devex_lake::lock::WriterLock;
+    use devex_lake::writer::Lake;
+
+    use super::*;
+
+    /// Import deployments `(id, finished_at date)` in one commit.
+    async fn import(lake: &Lake, lock: &WriterLock, rows: &[(&str, &str)]) {
+        let mut csv = String::from("id,service,environment,status,finished_at\n");
+        for (id, day) in rows {
+            csv.push_str(&format!("{id},api,production,success,{day}\n"));
+        }
+        let req = ImportRequest {
+            table: Table::Deployments,
+            inputs: vec![InputSource::Memory {
+                name: "d.csv".into(),
+                format: InputFormat::Csv,
+                bytes: csv.into_bytes(),
+            }],
+            run: RunContext::new("r", "file", chrono_tz::UTC),
+        };
+        devex_ingest::import::import(lake, lock, &req).await.unwrap();
+    }
+
+    async fn rows(provider: Arc<dyn TableProvider>, sql: &str) -> String {
+        let ctx = SessionContext::new();
+        ctx.register_table("d", provider).unwrap();
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+    }
+
+    /// The tables a cluster is sent read what the Delta snapshot holds: each
+    /// month's live files, with the partition's value in place, and not the
+    /// files a later commit replaced.
+    #[tokio::test]
+    async fn a_listing_reads_the_snapshot_s_live_files_partition_by_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
+        import(&lake, &lock, &[("d1", "2026-03-04"), ("d2", "2026-03-05"), ("d3", "2026-04-01")]).await;
+        // d1 again, moved to May: its March copy is in a file the MERGE replaced.
+        import(&lake, &lock, &[("d1", "2026-05-02")]).await;
+
+        let root = Location::Local(dir.path().into());
+        let (tables, versions) = lake_tables(&root, AsOf::Latest).await.unwrap();
+        let deployments_version = versions.iter().find(|v| v.table == Table::Deployments).unwrap().version;
+        assert_eq!(deployments_version, lake.version(Table::Deployments).await.unwrap());
+        let (_, provider) = tables.into_iter().find(|(t, _)| *t == Table::Deployments).unwrap();
+        let text = rows(provider, "SELECT id, month FROM d ORDER BY id").await;
+        assert_eq!(text.matches("| d").count(), 3, "{text}");
+        assert!(text.contains("| d1 | 2026-05 |") && text.contains("| d3 | 2026-04 |"), "{text}");
+
+        // As of the first version: the March copy of d1, and no May.
+        let (tables, _) = lake_tables(&root, AsOf::Version(1)).await.unwrap();
+        let (_, provider) = tables.into_iter().find(|(t, _)| *t == Table::Deployments).unwrap();
+        let text = rows(provider, "SELECT id, month FROM d ORDER BY id").await;
+        assert!(text.contains("| d1 | 2026-03 |") && !text.contains("2026-05"), "{text}");
+
+        // A table never written is empty, with the contract's columns.
+        let (tables, versions) = lake_tables(&root, AsOf::Latest).await.unwrap();
+        assert_eq!(versions.iter().find(|v| v.table == Table::Incidents).unwrap().version, None);
+        let (_, incidents) = tables.into_iter().find(|(t, _)| *t == Table::Incidents).unwrap();
+        assert_eq!(incidents.schema().fields().len(), Table::Incidents.schema().fields().len());
+    }
 }

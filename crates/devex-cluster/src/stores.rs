@@ -40,7 +40,7 @@ impl ObjectStoreRegistry for LakeStores {
             &url[url::Position::BeforeUsername..url::Position::AfterPort]
         ))
         .map_err(|e| DataFusionError::Configuration(format!("{url}: {e}")))?;
-        let store = deltalake::DeltaTableBuilder::from_url(bucket.clone())
+        let store = devex_lake::deltalake::DeltaTableBuilder::from_url(bucket.clone())
             .and_then(|b| b.build_storage())
             .map_err(|e| DataFusionError::External(Box::new(e)))?
             .object_store(None);

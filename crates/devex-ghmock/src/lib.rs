@@ -16,9 +16,6 @@
 //! # }
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod fixtures;
 
 use std::collections::{HashMap, HashSet};

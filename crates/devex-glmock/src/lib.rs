@@ -23,9 +23,6 @@
 //! # }
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod fixtures;
 
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The ingest crate's errors. Each names the file, table or column at fault
 //! and, through [`IngestError::hint`], the obvious next step.
 
-use std::path::PathBuf;
+use devex_lake::LakeError;
 
 /// Everything that stops an import before or while it writes.
 #[derive(Debug, thiserror::Error)]
@@ -38,41 +38,9 @@ pub enum IngestError {
         /// The absent column.
         column: String,
     },
-    /// Another devex writer held the lake's lock for longer than the timeout.
-    #[error("the lake is locked by another devex writer ({holder}); gave up after {waited_secs} s")]
-    LockTimeout {
-        /// `pid N` or `unknown process`.
-        holder: String,
-        /// Seconds waited.
-        waited_secs: u64,
-        /// The lock file.
-        path: PathBuf,
-    },
-    /// Reading or committing a Delta table failed.
-    #[error("table `{table}`: {source}")]
-    Lake {
-        /// The table.
-        table: String,
-        /// delta-rs's error.
-        source: deltalake::DeltaTableError,
-    },
-    /// A `_state` file on object storage changed under this run (another run
-    /// wrote it between this run's read and its write).
-    #[error("{file}: changed by another devex run while this one ran")]
-    StateConflict {
-        /// Its URL.
-        file: String,
-    },
-    /// Other writers kept committing to a table while this one retried.
-    #[error(
-        "table `{table}`: other writers committed first {attempts} times in a row; nothing of this run was committed to it"
-    )]
-    CommitContention {
-        /// The table.
-        table: String,
-        /// Commits attempted.
-        attempts: usize,
-    },
+    /// The lake or its `_state` failed.
+    #[error(transparent)]
+    Lake(#[from] LakeError),
     /// A configured source failed as a whole (its API refused, its inbox is missing).
     #[error("source {name}: {message}")]
     Source {
@@ -104,20 +72,9 @@ impl IngestError {
             IngestError::MissingColumn { table, .. } => Some(format!(
                 "nothing was written; the `{table}` table's columns are listed by `devex import --help` and in the README"
             )),
-            IngestError::LockTimeout { path, .. } => Some(format!(
-                "wait for the other run to finish, or raise --lock-timeout; the lock file is {}",
-                path.display()
-            )),
             IngestError::Io { .. } => Some("check the path and its permissions".into()),
             IngestError::Source { hint, .. } => hint.clone(),
-            IngestError::StateConflict { .. } => Some(
-                "what this run committed is in the lake; run it again once the other run has finished, and it goes on from the state the other left"
-                    .into(),
-            ),
-            IngestError::CommitContention { .. } => Some(
-                "run it again when the other writers are done (imports are idempotent); schedule writers of one table apart"
-                    .into(),
-            ),
+            IngestError::Lake(e) => e.hint(),
             _ => None,
         }
     }
@@ -130,6 +87,13 @@ impl IngestError {
             self,
             IngestError::UnknownFormat { .. } | IngestError::Unreadable { .. } | IngestError::MissingColumn { .. }
         )
+    }
+
+    /// Whether the lake or its `_state` failed (I/O, a table, the lock, a
+    /// state file): a run that meets one exits 2, however the source was
+    /// doing otherwise.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, IngestError::Io { .. } | IngestError::Lake(_))
     }
 
     pub(crate) fn internal(context: &'static str, e: impl std::fmt::Display) -> IngestError {

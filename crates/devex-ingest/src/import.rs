@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::bridge::to_record_batch;
+use crate::context::RunContext;
 use crate::error::IngestError;
 use crate::input::{InputSource, RawFrame, Reader};
-use crate::lake::{CommitInfo, Lake, Staging, Upserted};
-use crate::lock::WriterLock;
 use crate::progress::{self, Event, Level, Progress};
 use crate::quarantine::{self, QuarantineRow};
 use crate::survey::answers_from_responses;
-use crate::validate::{RunContext, validate};
+use crate::validate::validate;
+use devex_lake::lock::WriterLock;
+use devex_lake::writer::{CommitInfo, Lake, Staging, Upserted};
 
 /// What an import does.
 #[derive(Debug, Clone)]
@@ -143,11 +144,11 @@ pub async fn import_with_progress(
 }
 
 /// Give up the stagings not yet committed (deleting what they wrote), and pass `e` on.
-async fn abort<const N: usize>(stagings: [Option<Staging>; N], e: IngestError) -> IngestError {
+async fn abort<const N: usize>(stagings: [Option<Staging>; N], e: impl Into<IngestError>) -> IngestError {
     for s in stagings.into_iter().flatten() {
         s.abort().await;
     }
-    e
+    e.into()
 }
 
 /// Rejected rows, staged for the quarantine table as they are found.
@@ -181,7 +182,7 @@ impl Rejected {
             None => self.staging.insert(lake.begin(lock, Table::Quarantine).await?),
         };
         // The same bad record twice is one quarantine row: the staging keeps the last.
-        staging.push(batch).await
+        Ok(staging.push(batch).await?)
     }
 }
 
@@ -294,7 +295,6 @@ fn table_report(table: Table, read: usize, quarantined: usize, up: Upserted) -> 
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::collections::BTreeSet;
     use std::time::Duration;
 
     use datafusion::prelude::SessionContext;
@@ -326,33 +326,6 @@ pub(crate) mod tests {
         let mut lines: Vec<String> = text.lines().filter(|l| l.starts_with("| ")).skip(1).map(String::from).collect();
         lines.sort();
         lines
-    }
-
-    /// Parquet files under a table's directory, and those its Delta log ever added.
-    pub(crate) fn files_on_disk_and_in_log(lake: &Lake, table: Table) -> (BTreeSet<String>, BTreeSet<String>) {
-        let dir = lake.table_dir(table).unwrap();
-        let mut on_disk = BTreeSet::new();
-        let mut stack = vec![dir.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "parquet") {
-                    on_disk.insert(p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned());
-                }
-            }
-        }
-        let mut logged = BTreeSet::new();
-        for e in std::fs::read_dir(dir.join("_delta_log")).into_iter().flatten().flatten() {
-            for line in std::fs::read_to_string(e.path()).unwrap_or_default().lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-                if let Some(p) = v.get("add").and_then(|a| a.get("path")).and_then(|p| p.as_str()) {
-                    logged.insert(p.to_string());
-                }
-            }
-        }
-        (on_disk, logged)
     }
 
     const NIGHT: &str = r#"{"id":"d1","service":"api","environment":"production","status":"success","finished_at":"2026-01-05T10:00:00Z"}
@@ -392,8 +365,8 @@ pub(crate) mod tests {
             landed.iter().any(|r| r.contains("d1") && r.contains("failure") && r.contains("2026-03")),
             "{landed:#?}"
         );
-        let (on_disk, logged) = files_on_disk_and_in_log(&tiny, Table::Deployments);
-        assert!(on_disk.is_subset(&logged), "files no commit references: {:?}", on_disk.difference(&logged));
+        let unreferenced = devex_lake::snapshot::unreferenced_files(&tiny.table_dir(Table::Deployments).unwrap());
+        assert!(unreferenced.is_empty(), "files no commit references: {unreferenced:?}");
 
         // A re-import in tiny chunks: known identities are merged, nothing is duplicated.
         let again = "{\"id\":\"d3\",\"service\":\"web\",\"environment\":\"production\",\"status\":\"success\",\"finished_at\":\"2026-02-01T10:00:00Z\"}\n\
@@ -406,8 +379,8 @@ pub(crate) mod tests {
         assert_eq!(landed.len(), 5, "{landed:#?}");
         assert!(landed.iter().any(|r| r.contains("d3") && r.contains("success")), "{landed:#?}");
         assert!(landed.iter().any(|r| r.contains("d6") && r.contains("api")), "{landed:#?}");
-        let (on_disk, logged) = files_on_disk_and_in_log(&tiny, Table::Deployments);
-        assert!(on_disk.is_subset(&logged), "files no commit references: {:?}", on_disk.difference(&logged));
+        let unreferenced = devex_lake::snapshot::unreferenced_files(&tiny.table_dir(Table::Deployments).unwrap());
+        assert!(unreferenced.is_empty(), "files no commit references: {unreferenced:?}");
     }
 
     #[tokio::test]

@@ -1,12 +1,16 @@
-//! devex ingestion: sources -> validated, normalised rows -> the Delta lake.
+//! devex ingestion: records -> validated, normalised rows -> the Delta lake,
+//! with every rejected row in the quarantine.
 //!
-//! [`lake::Lake`] is the only writer of the lake; everything else produces
-//! rows in the canonical shape of `devex_model::Table`.
+//! It holds the contract pipeline ([`input`], [`validate`], [`quarantine`],
+//! [`import`]) and what every source runs on: the [`source::Source`] trait,
+//! [`source::land`], [`source::sync_units`] and the run loop ([`run`]). The
+//! connectors themselves are in `devex-sources`; the lake and its one writer
+//! in `devex-lake`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), devex_ingest::IngestError> {
-//! use devex_ingest::{import::{import, ImportRequest}, input::InputSource, lake::Lake,
-//!     lock::WriterLock, validate::RunContext};
+//! use devex_ingest::{import::{import, ImportRequest}, input::InputSource, context::RunContext};
+//! use devex_lake::{lock::WriterLock, writer::Lake};
 //! let lake = Lake::new("devex-data");
 //! let lock = WriterLock::acquire(lake.location(), std::time::Duration::from_secs(60), |_| {})?;
 //! let req = ImportRequest {
@@ -21,27 +25,15 @@
 //! # Ok(()) }
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod bridge;
-pub mod chain;
-pub mod endpoint;
+pub mod context;
 pub mod error;
-pub mod files;
-pub mod github;
-pub mod gitlab;
-pub mod http;
 pub mod import;
 pub mod input;
-pub mod lake;
-pub mod lock;
-pub mod pagerduty;
 pub mod progress;
 pub mod quarantine;
 pub mod run;
 pub mod source;
-pub mod state;
 pub mod survey;
 pub mod validate;
 

@@ -13,13 +13,14 @@ use devex_model::Config;
 use devex_model::timestamp::RFC3339_UTC;
 use serde::{Deserialize, Serialize};
 
+use devex_lake::lock::WriterLock;
+use devex_lake::state::StateStore;
+use devex_lake::writer::Lake;
+
+use crate::context::RunContext;
 use crate::error::IngestError;
-use crate::lake::Lake;
-use crate::lock::WriterLock;
 use crate::progress::Progress;
-use crate::source::{SourceContext, SourceRecord, SyncOptions, from_config};
-use crate::state::StateStore;
-use crate::validate::RunContext;
+use crate::source::{Source, SourceContext, SourceRecord, SyncOptions};
 
 /// A line of `_state/runs.ndjson`: what one run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,23 +52,25 @@ pub struct RunRequest {
 /// The run log's key in `_state`.
 pub const RUNS_KEY: &str = "runs.ndjson";
 
-/// Run the configured sources and record the run. The caller holds `lock`.
+/// Run `sources` (those `config` configures, in its order: see
+/// `devex_sources::from_config`) and record the run. The caller holds `lock`.
 pub async fn run(
     lake: &Lake,
     lock: &WriterLock,
     config: &Config,
+    sources: &[Box<dyn Source>],
     request: &RunRequest,
     progress: Progress,
 ) -> Result<RunRecord, IngestError> {
     let state = StateStore::open(lake.location())?;
     let tz = config.tz().map_err(|e| IngestError::internal("reading the time zone", e))?;
     let started = request.options.now;
-    let mut sources = Vec::new();
-    for (name, source_config) in &config.sources {
-        if !request.only.is_empty() && !request.only.contains(name) {
+    let mut records = Vec::new();
+    for source in sources {
+        let name = source.name();
+        if !request.only.is_empty() && !request.only.iter().any(|o| o == name) {
             continue;
         }
-        let source = from_config(name, source_config);
         let ctx = SourceContext {
             state: &state,
             lake,
@@ -81,10 +84,10 @@ pub async fn run(
             Ok(r) => r,
             Err(e) => SourceRecord::failed_with(name, source.kind(), &e),
         };
-        sources.push(record);
+        records.push(record);
     }
-    let failed = sources.iter().any(|s| s.failed);
-    let partial = sources.iter().any(|s| !s.errors.is_empty() || s.tables.iter().any(|t| t.quarantined > 0));
+    let failed = records.iter().any(|s| s.failed);
+    let partial = records.iter().any(|s| !s.errors.is_empty() || s.tables.iter().any(|t| t.quarantined > 0));
     let record = RunRecord {
         run_id: request.run_id.clone(),
         started_at: started.format(RFC3339_UTC).to_string(),
@@ -96,7 +99,7 @@ pub async fn run(
         } else {
             0
         },
-        sources,
+        sources: records,
     };
     let line = serde_json::to_string(&record).map_err(|e| IngestError::internal("encoding the run record", e))?;
     state.append_line(RUNS_KEY, &line).await?;
@@ -107,69 +110,4 @@ pub async fn run(
 pub async fn runs(state: &StateStore) -> Result<Vec<RunRecord>, IngestError> {
     let bytes = state.read(RUNS_KEY).await?.unwrap_or_default();
     Ok(String::from_utf8_lossy(&bytes).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::progress::{Event, Level};
-
-    #[tokio::test]
-    async fn a_run_lands_each_source_records_itself_and_reads_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let inbox = dir.path().join("inbox");
-        std::fs::create_dir_all(&inbox).unwrap();
-        std::fs::write(
-            inbox.join("deployments.csv"),
-            "id,service,environment,status,finished_at,pipeline\nd1,api,production,success,2026-03-04,p1\nd2,api,production,maybe,2026-03-04,p2\n",
-        )
-        .unwrap();
-        let config = Config::from_toml_str(&format!(
-            "[sources.drop]\ntype = \"files\"\ninbox = \"{}\"\nsettle_secs = 0\n\n\
-             [sources.missing]\ntype = \"files\"\ninbox = \"{}\"\n",
-            inbox.display(),
-            dir.path().join("nowhere").display()
-        ))
-        .unwrap();
-        let lake = Lake::new(dir.path().join("lake"));
-        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = std::sync::Arc::clone(&seen);
-        let request = RunRequest {
-            run_id: "r1".into(),
-            only: Vec::new(),
-            options: SyncOptions { full: false, since: None, now: Utc::now() },
-        };
-        let record = run(
-            &lake,
-            &lock,
-            &config,
-            &request,
-            std::sync::Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone())),
-        )
-        .await
-        .unwrap();
-        // One row landed, one quarantined; the missing inbox fails its source alone: exit 3.
-        assert_eq!(record.exit, 3);
-        let drop = &record.sources[0];
-        assert_eq!(
-            (drop.source.as_str(), drop.kind.as_str(), drop.files, drop.files_left),
-            ("drop", "files", Some(1), Some(0))
-        );
-        assert_eq!((drop.tables[0].written, drop.tables[0].quarantined), (1, 1));
-        let missing = &record.sources[1];
-        assert!(missing.errors[0].contains("is not a directory") && missing.errors[0].contains("hint:"), "{missing:?}");
-        assert!(inbox.join("done/deployments.csv").is_file());
-        assert!(
-            seen.lock().unwrap().iter().any(|e| e.level == Level::Info && e.message.contains("done/deployments.csv"))
-        );
-        // A column the table does not have is a warning kept in the record and shown, not dropped.
-        assert_eq!(drop.warnings.len(), 1, "{drop:?}");
-        assert!(drop.warnings[0].contains("ignored columns") && drop.warnings[0].contains("pipeline"), "{drop:?}");
-        assert!(seen.lock().unwrap().iter().any(|e| e.level == Level::Warn && e.message.contains("pipeline")));
-        // `devex status` reads the same type back.
-        assert_eq!(runs(&StateStore::open(lake.location()).unwrap()).await.unwrap(), vec![record]);
-    }
 }

@@ -1,31 +1,30 @@
-//! What every source is to the run loop: a name, a config `type`, and a run
-//! that lands its rows through the one lake writer and says what it did.
+//! What every source is to the run loop: a name, a config `type`, a run that
+//! lands its rows through the one lake writer and says what it did, and the
+//! watermarks it keeps.
 //!
-//! Adding a source is a module with a type implementing [`Source`] and one
-//! line in [`from_config`]. A pull source (GitHub, and the next ones) reads
-//! rows into memory, lands them with [`land`] (validation, quarantine, one
-//! MERGE per table), and only then saves its state, so a crash in between
-//! re-reads instead of skipping.
+//! The connectors are in `devex-sources`, each a type implementing
+//! [`Source`]; its `from_config` is the one list of source types. A pull
+//! source (GitHub, GitLab, PagerDuty) reads rows into memory, lands them with
+//! [`land`] (validation, quarantine, one MERGE per table), and only then
+//! saves its state, so a crash in between re-reads instead of skipping.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use devex_model::config::SourceConfig;
-use devex_model::{Table, row};
+use devex_lake::lock::WriterLock;
+use devex_lake::state::StateStore;
+use devex_lake::writer::Lake;
+use devex_model::row::{self, Row};
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::context::RunContext;
 use crate::error::IngestError;
 use crate::import::{ImportRequest, TableReport, import};
 use crate::input::{InputFormat, InputSource};
-use crate::lake::Lake;
-use crate::lock::WriterLock;
 use crate::progress::{Event, Level, Progress};
-use crate::state::StateStore;
-use crate::validate::RunContext;
 
 /// How a run reads.
 #[derive(Debug, Clone)]
@@ -94,13 +93,15 @@ pub struct SourceRecord {
 }
 
 impl SourceRecord {
-    /// A record of a source that failed before landing anything.
+    /// A record of a source that failed as a whole: `failed` (exit 2) when
+    /// the lake or `_state` failed, else an error of the source (exit 3).
     pub fn failed_with(name: &str, kind: &str, error: &IngestError) -> SourceRecord {
         let hint = error.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
         SourceRecord {
             source: name.into(),
             kind: kind.into(),
             errors: vec![format!("{error}{hint}")],
+            failed: error.is_storage(),
             ..Default::default()
         }
     }
@@ -271,18 +272,22 @@ pub trait Source: Send + Sync {
     /// state; an error fails the whole source and lands nothing more. (Sources
     /// run one after another on the caller's task, so the future need not be `Send`.)
     fn run<'a>(&'a self, ctx: &'a SourceContext<'a>) -> LocalBoxFuture<'a, Result<SourceRecord, IngestError>>;
+    /// Where its watermarks stand, per unit, from its saved state (for `devex
+    /// status`). A source that keeps none (a files inbox) has none.
+    fn watermarks<'a>(&'a self, _state: &'a StateStore) -> LocalBoxFuture<'a, Result<Vec<Watermark>, IngestError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
-/// The source a `[sources.<name>]` table configures: the registry of source types.
-pub fn from_config(name: &str, config: &SourceConfig) -> Box<dyn Source> {
-    match config {
-        SourceConfig::Github(cfg) => Box::new(crate::github::Github { name: name.into(), config: cfg.clone() }),
-        SourceConfig::Files(cfg) => Box::new(crate::files::Files { name: name.into(), config: cfg.clone() }),
-        SourceConfig::Gitlab(cfg) => Box::new(crate::gitlab::Gitlab { name: name.into(), config: cfg.clone() }),
-        SourceConfig::Pagerduty(cfg) => {
-            Box::new(crate::pagerduty::Pagerduty { name: name.into(), config: cfg.clone() })
-        }
-    }
+/// One unit's watermark: the next run re-reads from here (minus the overlap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watermark {
+    /// The unit (`owner/name`, a project's path, `(incidents)`).
+    pub unit: String,
+    /// The start of the last run that synced it; `None`: never synced.
+    pub at: Option<DateTime<Utc>>,
+    /// What else its state holds, by name (`production_deployments_seen`, ...).
+    pub counts: Vec<(&'static str, usize)>,
 }
 
 /// What [`land`] did: a report per table, and the imports' warnings.
@@ -292,38 +297,42 @@ pub struct Landed {
     pub warnings: Vec<String>,
 }
 
-/// Land a pull source's rows: per table, one import of the rows as NDJSON
-/// through validation, quarantine and one MERGE commit. `source` is the
-/// value of the rows' `source` column (`github`); the quarantine names the
+impl Landed {
+    /// Both landings' reports and warnings.
+    pub fn and(mut self, other: Landed) -> Landed {
+        self.tables.extend(other.tables);
+        self.warnings.extend(other.warnings);
+        self
+    }
+}
+
+/// Land a pull source's rows of one table (`R::TABLE`): one import of the rows
+/// as NDJSON through validation, quarantine and one MERGE commit. `source` is
+/// the value of the rows' `source` column (`github`); the quarantine names the
 /// input `<source>:<name>`. Warnings also go to the progress as `Warn` events.
-pub async fn land(
+/// No rows: nothing is committed.
+pub async fn land<R: Row>(
     ctx: &SourceContext<'_>,
     source: &str,
     name: &str,
-    rows: &[(Table, &[Value])],
+    rows: &[R],
 ) -> Result<Landed, IngestError> {
-    let run = RunContext { source: source.to_string(), ..ctx.run.clone() };
-    let mut landed = Landed::default();
-    for (table, rows) in rows {
-        if rows.is_empty() {
-            continue;
-        }
-        let mut bytes = Vec::new();
-        for r in *rows {
-            serde_json::to_writer(&mut bytes, r).map_err(|e| IngestError::internal("encoding rows", e))?;
-            bytes.push(b'\n');
-        }
-        let req = ImportRequest {
-            table: *table,
-            inputs: vec![InputSource::Memory { name: format!("{source}:{name}"), format: InputFormat::Ndjson, bytes }],
-            run: run.clone(),
-        };
-        let outcome = import(ctx.lake, ctx.lock, &req).await?;
-        for w in &outcome.warnings {
-            (ctx.progress)(&Event::new(Level::Warn, format!("{name}: {w}")));
-        }
-        landed.tables.extend(outcome.tables);
-        landed.warnings.extend(outcome.warnings);
+    if rows.is_empty() {
+        return Ok(Landed::default());
     }
-    Ok(landed)
+    let mut bytes = Vec::new();
+    for r in row::records(rows) {
+        serde_json::to_writer(&mut bytes, &r).map_err(|e| IngestError::internal("encoding rows", e))?;
+        bytes.push(b'\n');
+    }
+    let req = ImportRequest {
+        table: R::TABLE,
+        inputs: vec![InputSource::Memory { name: format!("{source}:{name}"), format: InputFormat::Ndjson, bytes }],
+        run: RunContext { source: source.to_string(), ..ctx.run.clone() },
+    };
+    let outcome = import(ctx.lake, ctx.lock, &req).await?;
+    for w in &outcome.warnings {
+        (ctx.progress)(&Event::new(Level::Warn, format!("{name}: {w}")));
+    }
+    Ok(Landed { tables: outcome.tables, warnings: outcome.warnings })
 }

@@ -6,9 +6,10 @@ use devex_model::Table;
 use devex_model::table::{INGESTED_AT, MONTH, SOURCE};
 use polars::prelude::*;
 
+use crate::context::RunContext;
 use crate::error::IngestError;
 use crate::quarantine::QuarantineRow;
-use crate::validate::{RunContext, Validated};
+use crate::validate::Validated;
 
 /// The answers of validated `survey_responses`.
 #[derive(Debug)]

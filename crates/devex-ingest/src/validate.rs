@@ -3,63 +3,14 @@
 //! rule becomes a quarantine record naming the line, column, value and reason;
 //! the rest become typed columns, ready for the lake.
 
-use std::collections::BTreeMap;
-
-use chrono_tz::Tz;
 use devex_model::table::{self, Column, ColumnType, Table};
 use polars::prelude::*;
 
+use crate::context::RunContext;
 use crate::error::IngestError;
 use crate::input::RawFrame;
 use crate::quarantine::QuarantineRow;
 use devex_model::timestamp::{month_of, out_of_range, parse_micros};
-
-/// What every row of one run shares.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    /// The run's id, recorded in quarantine rows and commit metadata.
-    pub run_id: String,
-    /// Value of `source` for rows whose file has no `source` column.
-    pub source: String,
-    /// Zone for timestamps without an offset.
-    pub tz: Tz,
-    /// `ingested_at` of every row, microseconds UTC; event times later than a
-    /// day past it are quarantined.
-    pub now_micros: i64,
-    /// Survey questions scored on a Likert scale: question -> `scale_max` (the
-    /// scale is `1..=scale_max`); an answer off its scale is quarantined.
-    pub likert: BTreeMap<String, u32>,
-}
-
-impl RunContext {
-    /// A run of `source` now, in `tz`, with no Likert questions.
-    pub fn new(run_id: impl Into<String>, source: impl Into<String>, tz: Tz) -> RunContext {
-        RunContext {
-            run_id: run_id.into(),
-            source: source.into(),
-            tz,
-            now_micros: chrono::Utc::now().timestamp_micros(),
-            likert: BTreeMap::new(),
-        }
-    }
-
-    /// With the configured survey questions' scales.
-    pub fn with_likert(mut self, survey: &devex_model::config::SurveyConfig) -> RunContext {
-        self.likert = survey.questions.iter().map(|(q, spec)| (q.clone(), spec.scale_max)).collect();
-        self
-    }
-
-    /// Why `answer` to `question` is not a valid score, if the question is on a
-    /// Likert scale and it is not an integer on it.
-    pub fn off_scale(&self, question: &str, answer: &str) -> Option<String> {
-        let max = *self.likert.get(question)?;
-        match answer.trim().parse::<i64>() {
-            Ok(n) if (1..=i64::from(max)).contains(&n) => None,
-            Ok(n) => Some(format!("{n} is outside the question's scale 1..{max}")),
-            Err(_) => Some(format!("`{answer}` is not a score on the question's scale 1..{max}")),
-        }
-    }
-}
 
 /// One file's rows after validation.
 #[derive(Debug)]
@@ -89,37 +40,75 @@ struct Problem {
 /// Validate one file's records for `table`.
 pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Validated, IngestError> {
     let height = raw.df.height();
-    let present = |name: &str| raw.df.column(name).ok().map(|c| c.as_materialized_series().str().cloned());
-    for c in table.columns().iter().filter(|c| c.required) {
-        if present(c.name).is_none() {
-            return Err(IngestError::MissingColumn {
-                file: raw.file.clone(),
-                table: table.name().into(),
-                column: c.name.into(),
-            });
-        }
-    }
-
+    require_columns(table, raw)?;
     let mut problems: Vec<Vec<Problem>> = (0..height).map(|_| Vec::new()).collect();
-    let mut columns: Vec<polars::prelude::Column> = Vec::with_capacity(table.columns().len() + 3);
-    let mut event_micros: Option<Vec<Option<i64>>> = None;
+    let (mut columns, event_micros) = typed_columns(table, raw, ctx, &mut problems)?;
+    nested_problems(table, raw, &mut problems);
+    if table == Table::SurveyAnswers {
+        likert_problems(raw, ctx, &mut problems).map_err(|e| IngestError::internal("reading answers", e))?;
+    }
+    columns.extend(provenance_columns(raw, ctx, event_micros.as_deref())?);
 
+    let df = DataFrame::new(height, columns).map_err(|e| IngestError::internal("building a frame", e))?;
+    let known = |n: &str| table.column(n).is_some() || [table::SOURCE, table::INGESTED_AT, table::MONTH].contains(&n);
+    let extra_names: Vec<PlSmallStr> =
+        raw.df.get_column_names().into_iter().filter(|n| !known(n.as_str())).cloned().collect();
+    let extras = raw.df.select(extra_names).map_err(|e| IngestError::internal("selecting extra columns", e))?;
+
+    let (quarantined, lines) = quarantine_rows(table, raw, ctx, &df, &problems);
+    let mask: BooleanChunked = problems.iter().map(|p| Some(p.is_empty())).collect();
+    let df = df.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
+    let extras = extras.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
+    Ok(Validated { df, extras, read: height, file: raw.file.clone(), lines, quarantined })
+}
+
+/// A column `raw` has, as strings.
+fn present(raw: &RawFrame, name: &str) -> Option<PolarsResult<StringChunked>> {
+    raw.df.column(name).ok().map(|c| c.as_materialized_series().str().cloned())
+}
+
+/// Every column the contract requires is in the file's header, or nothing is read.
+fn require_columns(table: Table, raw: &RawFrame) -> Result<(), IngestError> {
+    match table.columns().iter().find(|c| c.required && present(raw, c.name).is_none()) {
+        Some(c) => Err(IngestError::MissingColumn {
+            file: raw.file.clone(),
+            table: table.name().into(),
+            column: c.name.into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Each row's event time in microseconds (`None`: missing or invalid).
+type EventMicros = Vec<Option<i64>>;
+
+/// The table's columns in schema order, typed (a value that breaks its rule
+/// is a problem of its row, and null here), and the event time's microseconds.
+fn typed_columns(
+    table: Table,
+    raw: &RawFrame,
+    ctx: &RunContext,
+    problems: &mut [Vec<Problem>],
+) -> Result<(Vec<polars::prelude::Column>, Option<EventMicros>), IngestError> {
+    let height = raw.df.height();
+    let mut columns: Vec<polars::prelude::Column> = Vec::with_capacity(table.columns().len() + 3);
+    let mut event_micros: Option<EventMicros> = None;
     for c in table.columns() {
-        let values = match present(c.name) {
+        let values = match present(raw, c.name) {
             Some(s) => s.map_err(|e| IngestError::internal("reading a column", e))?,
             None => StringChunked::full_null(c.name.into(), height),
         };
         let column = match c.ty {
-            ColumnType::String => string_column(table, c, &values, &mut problems),
+            ColumnType::String => string_column(table, c, &values, problems),
             ColumnType::Timestamp => {
                 let event_time = table.event_time() == Some(c.name);
-                let micros = timestamp_values(c, &values, ctx, event_time, &mut problems);
+                let micros = timestamp_values(c, &values, ctx, event_time, problems);
                 if event_time {
                     event_micros = Some(micros.clone());
                 }
                 Series::new(c.name.into(), micros).into_column()
             }
-            ColumnType::Int32 | ColumnType::Int64 => int_column(table, c, &values, &mut problems)?,
+            ColumnType::Int32 | ColumnType::Int64 => int_column(table, c, &values, problems)?,
         };
         if c.required {
             for (i, v) in values.iter().enumerate() {
@@ -134,9 +123,12 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
         }
         columns.push(column);
     }
+    Ok((columns, event_micros))
+}
 
-    // A JSON object or array is never a string or a number: where the contract
-    // (or, in a survey export, a question) wants one, the row is quarantined.
+/// A JSON object or array is never a string or a number: where the contract
+/// (or, in a survey export, a question) wants one, the row is quarantined.
+fn nested_problems(table: Table, raw: &RawFrame, problems: &mut [Vec<Problem>]) {
     for (row, name) in &raw.nested {
         if table.column(name).is_some() || table == Table::SurveyResponses || name == table::SOURCE {
             let value = raw.df.column(name).ok().and_then(|c| c.str().ok()?.get(*row).map(str::to_string));
@@ -147,34 +139,45 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
             });
         }
     }
-    if table == Table::SurveyAnswers {
-        likert_problems(raw, ctx, &mut problems).map_err(|e| IngestError::internal("reading answers", e))?;
-    }
+}
 
-    // Provenance: a `source` column in the file wins, else the run's source.
-    let source: StringChunked = match present(table::SOURCE) {
+/// `source` (the file's column wins, else the run's), `ingested_at`, and
+/// `month` of the event time for partitioned tables.
+fn provenance_columns(
+    raw: &RawFrame,
+    ctx: &RunContext,
+    event_micros: Option<&[Option<i64>]>,
+) -> Result<Vec<polars::prelude::Column>, IngestError> {
+    let height = raw.df.height();
+    let source: StringChunked = match present(raw, table::SOURCE) {
         Some(s) => {
             let s = s.map_err(|e| IngestError::internal("reading source", e))?;
             s.iter().map(|v| Some(v.unwrap_or(&ctx.source).to_string())).collect()
         }
         None => (0..height).map(|_| Some(ctx.source.clone())).collect(),
     };
-    columns.push(source.with_name(table::SOURCE.into()).into_column());
-    columns.push(Series::new(table::INGESTED_AT.into(), vec![ctx.now_micros; height]).into_column());
-    if let Some(micros) = &event_micros {
+    let mut columns = vec![
+        source.with_name(table::SOURCE.into()).into_column(),
+        Series::new(table::INGESTED_AT.into(), vec![ctx.now_micros; height]).into_column(),
+    ];
+    if let Some(micros) = event_micros {
         let month: StringChunked = micros.iter().map(|m| m.map(month_of)).collect();
         columns.push(month.with_name(table::MONTH.into()).into_column());
     }
+    Ok(columns)
+}
 
-    let df = DataFrame::new(height, columns).map_err(|e| IngestError::internal("building a frame", e))?;
-    let known = |n: &str| table.column(n).is_some() || [table::SOURCE, table::INGESTED_AT, table::MONTH].contains(&n);
-    let extra_names: Vec<PlSmallStr> =
-        raw.df.get_column_names().into_iter().filter(|n| !known(n.as_str())).cloned().collect();
-    let extras = raw.df.select(extra_names).map_err(|e| IngestError::internal("selecting extra columns", e))?;
-
+/// A quarantine row for each row with a problem (naming its first, giving
+/// all as the reason), and the line of each row that passed.
+fn quarantine_rows(
+    table: Table,
+    raw: &RawFrame,
+    ctx: &RunContext,
+    df: &DataFrame,
+    problems: &[Vec<Problem>],
+) -> (Vec<QuarantineRow>, Vec<Option<u64>>) {
     let mut quarantined = Vec::new();
     let mut lines = Vec::new();
-    let mask: BooleanChunked = problems.iter().map(|p| Some(p.is_empty())).collect();
     let sources = df.column(table::SOURCE).and_then(|c| c.str().cloned()).ok();
     for (i, p) in problems.iter().enumerate() {
         let Some(first) = p.first() else {
@@ -193,9 +196,7 @@ pub fn validate(table: Table, raw: &RawFrame, ctx: &RunContext) -> Result<Valida
             source: sources.as_ref().and_then(|s| s.get(i)).unwrap_or(&ctx.source).to_string(),
         });
     }
-    let df = df.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
-    let extras = extras.filter(&mask).map_err(|e| IngestError::internal("filtering rows", e))?;
-    Ok(Validated { df, extras, read: height, file: raw.file.clone(), lines, quarantined })
+    (quarantined, lines)
 }
 
 /// `survey_answers` imported directly: a score to a Likert question must lie on

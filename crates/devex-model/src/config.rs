@@ -540,6 +540,17 @@ impl Config {
         if self.production_environments.is_empty() {
             return Err(ConfigError::Invalid("production_environments must name at least one environment".into()));
         }
+        self.validate_benchmarks()?;
+        for (name, source) in &self.sources {
+            source.validate().map_err(|m| ConfigError::Invalid(format!("sources.{name}: {m}")))?;
+        }
+        self.survey.validate()?;
+        self.lake.validate()?;
+        self.serve.validate()
+    }
+
+    /// `benchmarks` names a known scheme, and `[custom_benchmarks]` is there exactly when it is `custom`.
+    fn validate_benchmarks(&self) -> Result<(), ConfigError> {
         match (self.benchmarks.as_str(), &self.custom_benchmarks) {
             ("dora-2023", None) => {}
             ("custom", Some(c)) => c.validate().map_err(ConfigError::Invalid)?,
@@ -558,75 +569,6 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "benchmarks `{other}` is unknown (supported: dora-2023, custom)"
                 )));
-            }
-        }
-        for (name, source) in &self.sources {
-            source.validate().map_err(|m| ConfigError::Invalid(format!("sources.{name}: {m}")))?;
-        }
-        if self.survey.min_group_size < MIN_GROUP_SIZE_FLOOR {
-            return Err(ConfigError::Invalid(format!(
-                "survey.min_group_size = {} is below {MIN_GROUP_SIZE_FLOOR}: groups that small identify people",
-                self.survey.min_group_size
-            )));
-        }
-        if !(1..=36_500).contains(&self.lake.retention_days) {
-            return Err(ConfigError::Invalid(format!(
-                "lake.retention_days = {} is outside 1..=36500",
-                self.lake.retention_days
-            )));
-        }
-        if self.serve.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError::Invalid(format!(
-                "serve.listen = \"{}\" is not an address with a port (e.g. \"127.0.0.1:5433\", \"0.0.0.0:5433\")",
-                self.serve.listen
-            )));
-        }
-        if self.serve.max_connections == 0 || self.serve.user.trim().is_empty() {
-            return Err(ConfigError::Invalid(
-                "serve.max_connections must be at least 1 and serve.user not empty".into(),
-            ));
-        }
-        if !(1024..=(64 << 20)).contains(&self.serve.max_statement_bytes) {
-            return Err(ConfigError::Invalid(format!(
-                "serve.max_statement_bytes = {} is outside 1024..=67108864",
-                self.serve.max_statement_bytes
-            )));
-        }
-        if self.serve.max_startups == 0 {
-            return Err(ConfigError::Invalid("serve.max_startups must be at least 1".into()));
-        }
-        if !(1..=300).contains(&self.serve.startup_timeout_secs) {
-            return Err(ConfigError::Invalid(format!(
-                "serve.startup_timeout_secs = {} is outside 1..=300",
-                self.serve.startup_timeout_secs
-            )));
-        }
-        if !(1..=86_400).contains(&self.serve.statement_timeout_secs) {
-            return Err(ConfigError::Invalid(format!(
-                "serve.statement_timeout_secs = {} is outside 1..=86400",
-                self.serve.statement_timeout_secs
-            )));
-        }
-        if !(64..=1_048_576).contains(&self.serve.memory_limit_mb) {
-            return Err(ConfigError::Invalid(format!(
-                "serve.memory_limit_mb = {} is outside 64..=1048576 (MiB)",
-                self.serve.memory_limit_mb
-            )));
-        }
-        if self.serve.tls_cert.is_some() != self.serve.tls_key.is_some() {
-            return Err(ConfigError::Invalid(
-                "serve.tls_cert and serve.tls_key go together: set both (PEM files) or neither".into(),
-            ));
-        }
-        if !(64..=1_048_576).contains(&self.lake.import_memory_mb) {
-            return Err(ConfigError::Invalid(format!(
-                "lake.import_memory_mb = {} is outside 64..=1048576 (MiB)",
-                self.lake.import_memory_mb
-            )));
-        }
-        for (q, spec) in &self.survey.questions {
-            if spec.scale_max < 2 {
-                return Err(ConfigError::Invalid(format!("survey.questions.{q}: scale_max must be at least 2")));
             }
         }
         Ok(())
@@ -760,6 +702,90 @@ memory_limit_mb = 4096               # shared by all running queries
 # tls_cert = "/etc/devex/tls/server.crt"
 # tls_key = "/etc/devex/tls/server.key"
 "#;
+
+impl SurveyConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.min_group_size < MIN_GROUP_SIZE_FLOOR {
+            return Err(ConfigError::Invalid(format!(
+                "survey.min_group_size = {} is below {MIN_GROUP_SIZE_FLOOR}: groups that small identify people",
+                self.min_group_size
+            )));
+        }
+        for (q, spec) in &self.questions {
+            if spec.scale_max < 2 {
+                return Err(ConfigError::Invalid(format!("survey.questions.{q}: scale_max must be at least 2")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LakeConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=36_500).contains(&self.retention_days) {
+            return Err(ConfigError::Invalid(format!(
+                "lake.retention_days = {} is outside 1..=36500",
+                self.retention_days
+            )));
+        }
+        if !(64..=1_048_576).contains(&self.import_memory_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "lake.import_memory_mb = {} is outside 64..=1048576 (MiB)",
+                self.import_memory_mb
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ServeConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "serve.listen = \"{}\" is not an address with a port (e.g. \"127.0.0.1:5433\", \"0.0.0.0:5433\")",
+                self.listen
+            )));
+        }
+        if self.max_connections == 0 || self.user.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "serve.max_connections must be at least 1 and serve.user not empty".into(),
+            ));
+        }
+        if !(1024..=(64 << 20)).contains(&self.max_statement_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.max_statement_bytes = {} is outside 1024..=67108864",
+                self.max_statement_bytes
+            )));
+        }
+        if self.max_startups == 0 {
+            return Err(ConfigError::Invalid("serve.max_startups must be at least 1".into()));
+        }
+        if !(1..=300).contains(&self.startup_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.startup_timeout_secs = {} is outside 1..=300",
+                self.startup_timeout_secs
+            )));
+        }
+        if !(1..=86_400).contains(&self.statement_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.statement_timeout_secs = {} is outside 1..=86400",
+                self.statement_timeout_secs
+            )));
+        }
+        if !(64..=1_048_576).contains(&self.memory_limit_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.memory_limit_mb = {} is outside 64..=1048576 (MiB)",
+                self.memory_limit_mb
+            )));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "serve.tls_cert and serve.tls_key go together: set both (PEM files) or neither".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {

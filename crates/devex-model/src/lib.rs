@@ -10,9 +10,6 @@
 //! assert!(t.schema().field_with_name("month").is_ok());
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod atomic;
 pub mod config;
 pub mod location;

@@ -1,18 +1,13 @@
 //! The query layer's one error type.
 
-use deltalake::DeltaTableError;
+use devex_lake::LakeError;
 
 /// Errors of the query layer.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    /// A Delta table could not be opened.
-    #[error("table `{table}`: {source}")]
-    Lake {
-        /// The table.
-        table: String,
-        /// delta-rs's error.
-        source: DeltaTableError,
-    },
+    /// A table of the lake could not be opened or read.
+    #[error(transparent)]
+    Lake(#[from] LakeError),
     /// DataFusion rejected or failed a query.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

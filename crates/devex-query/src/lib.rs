@@ -15,9 +15,6 @@
 //! # Ok(()) }
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod calendar;
 pub mod error;
 pub mod metrics;

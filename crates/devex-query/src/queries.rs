@@ -183,7 +183,10 @@ pub async fn register_views(
 /// by time, and avoid a cross join per row. `{{window_from}}` and
 /// `{{window_to}}` span `periods` (which follow each other, oldest first);
 /// `{{period_of(t)}}` is the label of the period holding `t` (a `CASE` over
-/// their ends), for `t` within that span.
+/// their ends), for `t` within that span. `{{group_of(team, service)}}` is
+/// the group of a row with that team and service (docs/metrics.md, "Window
+/// and groups"): its team, `(no team)` without one, its service, or `''` for
+/// the whole organisation.
 pub fn render(
     text: &str,
     settings: &QuerySettings,
@@ -202,26 +205,57 @@ pub fn render(
             periods.iter().map(|p| format!(" WHEN {t} < {} THEN {}", ts(p.window.to), label(p))).collect();
         format!("CASE{arms} END")
     };
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("{{period_of(") {
-        let open = at + "{{period_of(".len();
-        let close = rest[open..]
-            .find(")}}")
-            .ok_or_else(|| QueryError::Config("`{{period_of(` without its `)}}` in a saved query".into()))?;
-        out.push_str(&rest[..at]);
-        out.push_str(&period_of(rest[open..open + close].trim()));
-        rest = &rest[open + close + ")}}".len()..];
-    }
-    out.push_str(rest);
+    let group = format!("'{}'", group_by.as_str());
+    let group_of = |args: &[&str]| match args {
+        [team, service] => Ok(format!(
+            "CASE {group} WHEN 'team' THEN COALESCE({team}, '(no team)') WHEN 'service' THEN {service} ELSE '' END"
+        )),
+        _ => Err(QueryError::Config("`{{group_of(team, service)}}` takes two arguments".into())),
+    };
+    let out = expand(text, "period_of", |args| Ok(period_of(&args.join(","))))?;
+    let out = expand(&out, "group_of", group_of)?;
     Ok(out
         .replace("{{timezone}}", settings.timezone_literal()?)
         .replace("{{window_from}}", &ts(span.from))
         .replace("{{window_to}}", &ts(span.to))
-        .replace("{{group_by}}", &format!("'{}'", group_by.as_str()))
+        .replace("{{group_by}}", &group)
         .replace("{{benchmarks}}", &format!("'{}'", settings.benchmarks.replace('\'', "''")))
         .replace("{{attribution_window_hours}}", &format!("{:?}", settings.attribution_window_hours))
         .replace("{{min_group_size}}", &settings.min_group_size.to_string()))
+}
+
+/// `text` with every `{{name(a, b, ...)}}` replaced by `f` of its arguments
+/// (split at the commas outside parentheses, trimmed).
+fn expand(text: &str, name: &str, f: impl Fn(&[&str]) -> Result<String, QueryError>) -> Result<String, QueryError> {
+    let opening = format!("{{{{{name}(");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&opening) {
+        let open = at + opening.len();
+        let close = rest[open..]
+            .find(")}}")
+            .ok_or_else(|| QueryError::Config(format!("`{opening}` without its `)}}}}` in a saved query")))?;
+        let inner = &rest[open..open + close];
+        let mut args = Vec::new();
+        let (mut depth, mut start) = (0i32, 0);
+        for (i, c) in inner.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    args.push(inner[start..i].trim());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        args.push(inner[start..].trim());
+        out.push_str(&rest[..at]);
+        out.push_str(&f(&args)?);
+        rest = &rest[open + close + ")}}".len()..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The window `periods` span, if they follow each other without gap or overlap.
@@ -297,5 +331,19 @@ mod tests {
         assert!(gap.to_string().contains("2026-Q1 and 2026-Q3 do not follow each other"), "{gap}");
         assert!(render(text, &settings, &[], GroupBy::Org).is_err());
         assert!(render("{{period_of(x.at", &settings, &[q("2026-Q1")], GroupBy::Org).is_err());
+    }
+
+    #[test]
+    fn group_of_writes_the_grouping_rule_once() {
+        let settings = QuerySettings::default();
+        let q = Period::quarter("2026-Q1".parse::<Quarter>().unwrap(), settings.timezone);
+        let text = "{{group_of(d.team, CAST(NULL AS VARCHAR))}} AS grp";
+        let sql = render(text, &settings, std::slice::from_ref(&q), GroupBy::Team).unwrap();
+        assert_eq!(
+            sql,
+            "CASE 'team' WHEN 'team' THEN COALESCE(d.team, '(no team)') WHEN 'service' THEN CAST(NULL AS VARCHAR) \
+             ELSE '' END AS grp"
+        );
+        assert!(render("{{group_of(d.team)}}", &settings, &[q], GroupBy::Team).is_err());
     }
 }

@@ -11,6 +11,8 @@ use datafusion::execution::context::SessionConfig;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::DFParser;
+use devex_lake::deltalake;
+use devex_lake::table::{open_table, open_tables, table_error};
 use devex_model::Table;
 use devex_model::location::Location;
 
@@ -20,16 +22,7 @@ use crate::params::{self, GroupBy, QuerySettings};
 use crate::queries;
 
 /// Which state of the lake a session reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AsOf {
-    /// The latest version of every table.
-    #[default]
-    Latest,
-    /// Every table at this Delta version (or its newest version before it).
-    Version(u64),
-    /// Every table as it was at this instant.
-    Time(DateTime<Utc>),
-}
+pub use devex_lake::AsOf;
 
 /// Which version of a table a session reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +94,7 @@ impl LakeSession {
         let mut versions = Vec::new();
         let mut logs = Vec::new();
         for (table, delta) in open_tables(&root, as_of).await? {
-            let err = |source| QueryError::Lake { table: table_name(table, &root), source };
+            let err = table_error(table, &root);
             let (provider, version, log) = match delta {
                 Some(t) => {
                     t.update_datafusion_session(&ctx.state()).map_err(err)?;
@@ -162,10 +155,9 @@ impl LakeSession {
             return Ok(false);
         }
         for ((tv, log), (table, _)) in self.versions.iter().zip(&self.logs).zip(&self.tables) {
-            let err = |source| QueryError::Lake { table: table_name(*table, &self.root), source };
             let newer = match (tv.version, log) {
-                (Some(v), Some(log)) => log.get_latest_version(v).await.map_err(err)? > v,
-                _ => open_delta(&self.root.join(table.name())).await.map_err(err)?.is_some(),
+                (Some(v), Some(log)) => log.get_latest_version(v).await.map_err(table_error(*table, &self.root))? > v,
+                _ => open_table(&self.root, *table).await?.is_some(),
             };
             if newer {
                 return Ok(true);
@@ -314,121 +306,6 @@ impl LakeSession {
         let materialize = materialize && !remote;
         queries::register_views(&ctx, settings, periods, group_by, materialize.then_some(&self.shared)).await?;
         Ok(ctx)
-    }
-}
-
-/// Every table of the lake at `root` as of a version or an instant (`None`:
-/// not there, or not yet at that point), opened with delta-rs.
-pub async fn open_tables(
-    root: &Location,
-    as_of: AsOf,
-) -> Result<Vec<(Table, Option<deltalake::DeltaTable>)>, QueryError> {
-    let mut out = Vec::new();
-    for table in Table::ALL {
-        let err = |source| QueryError::Lake { table: table_name(table, root), source };
-        let mut opened = open_delta(&root.join(table.name())).await.map_err(err)?;
-        if let Some(t) = &mut opened {
-            match as_of {
-                AsOf::Latest => {}
-                AsOf::Version(v) => {
-                    if t.version().is_some_and(|latest| latest > v) {
-                        t.load_version(v).await.map_err(err)?;
-                    }
-                }
-                // Before a table's first data the latest version at or before the
-                // instant is its empty creating commit (version 0): devex creates
-                // every table in a commit of its own.
-                AsOf::Time(at) => t.load_with_datetime(at).await.map_err(err)?,
-            }
-        }
-        out.push((table, opened));
-    }
-    Ok(out)
-}
-
-/// What a table holds, read from its Delta log (no data file is opened).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSize {
-    /// The table.
-    pub table: Table,
-    /// Its Delta version; `None` when it has never been written.
-    pub version: Option<u64>,
-    /// Live data files.
-    pub files: u64,
-    /// Their bytes.
-    pub bytes: u64,
-    /// Their rows (from each file's statistics; `None` if a file has none).
-    pub rows: Option<u64>,
-    /// Rows the latest commit added (rows now minus rows at the version before;
-    /// `None` without statistics or history).
-    pub added_by_last_commit: Option<i64>,
-}
-
-/// Files, bytes and rows of every table of the lake at `root`, from the Delta log.
-pub async fn table_sizes(root: &Location, as_of: AsOf) -> Result<Vec<TableSize>, QueryError> {
-    let mut out = Vec::new();
-    for (table, delta) in open_tables(root, as_of).await? {
-        let err = |source| QueryError::Lake { table: table_name(table, root), source };
-        let Some(mut t) = delta else {
-            out.push(TableSize { table, version: None, files: 0, bytes: 0, rows: Some(0), added_by_last_commit: None });
-            continue;
-        };
-        let (files, bytes, rows) = log_counts(&t).map_err(err)?;
-        let version = t.version();
-        let added_by_last_commit = match (version, rows) {
-            (Some(0), Some(r)) => i64::try_from(r).ok(),
-            // The version before may be past the log's retention: then it is not known.
-            (Some(v), Some(r)) => match t.load_version(v - 1).await {
-                Ok(()) => {
-                    let before = log_counts(&t).ok().and_then(|c| c.2);
-                    before.and_then(|b| i64::try_from(r).ok().zip(i64::try_from(b).ok())).map(|(r, b)| r - b)
-                }
-                Err(_) => None,
-            },
-            _ => None,
-        };
-        out.push(TableSize { table, version, files, bytes, rows, added_by_last_commit });
-    }
-    Ok(out)
-}
-
-/// Live files, their bytes and rows in a table's current snapshot.
-fn log_counts(t: &deltalake::DeltaTable) -> Result<(u64, u64, Option<u64>), deltalake::DeltaTableError> {
-    let snapshot = t.snapshot()?;
-    let (mut files, mut bytes, mut rows) = (0u64, 0u64, Some(0u64));
-    for file in snapshot.log_data().iter() {
-        files += 1;
-        bytes += u64::try_from(file.size()).unwrap_or(0);
-        rows = rows.zip(file.num_records()).map(|(r, n)| r + n as u64);
-    }
-    Ok((files, bytes, rows))
-}
-
-/// A table's name in errors: with its URL when the lake is remote.
-pub fn table_name(table: Table, root: &Location) -> String {
-    match root {
-        Location::Local(_) => table.name().to_string(),
-        Location::Remote(_) => format!("{} at {}", table.name(), root.join(table.name())),
-    }
-}
-
-/// The Delta table at `at`, `None` if there is none (yet). Locally that is a
-/// directory without `_delta_log`; on object storage, no log under the prefix.
-async fn open_delta(at: &Location) -> Result<Option<deltalake::DeltaTable>, deltalake::DeltaTableError> {
-    let url = match at {
-        Location::Local(dir) => {
-            if !dir.join("_delta_log").is_dir() {
-                return Ok(None);
-            }
-            deltalake::ensure_table_uri(dir.to_string_lossy())?
-        }
-        Location::Remote(u) => url::Url::parse(&format!("{u}/"))
-            .map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(format!("{u}: {e}")))?,
-    };
-    match deltalake::open_table(url).await {
-        Ok(t) => Ok(Some(t)),
-        Err(deltalake::DeltaTableError::NotATable(_)) if at.is_remote() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

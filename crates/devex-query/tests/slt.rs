@@ -18,6 +18,9 @@
 //! `cargo test -p devex-query --test slt` runs them all; `-- NAME` only the
 //! files whose path contains NAME.
 
+// A binary (or bench, or test harness): printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

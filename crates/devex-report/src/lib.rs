@@ -16,9 +16,6 @@
 //! # Ok(()) }
 //! ```
 
-// Libraries report through return values; only the binaries print.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod charts;
 pub mod html;
 pub mod model;

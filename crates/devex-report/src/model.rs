@@ -315,56 +315,9 @@ pub async fn build(
 
     let org_ctx = lake.metrics_context(settings, span, GroupBy::Org).await?;
     let team_ctx = lake.metrics_context(settings, span, GroupBy::Team).await?;
-    let adoption_sql = "SELECT grp, concat(CAST(date_part('year', quarter_start) AS BIGINT), '-Q', CAST(date_part('quarter', quarter_start) AS BIGINT)) AS quarter, services, onboarded, share FROM adoption ORDER BY grp, quarter_start";
-    let adoption: Vec<AdoptionPoint> = rows(&org_ctx, adoption_sql).await?;
-    let team_adoption: Vec<AdoptionPoint> = rows(&team_ctx, adoption_sql).await?;
-    let retention: Vec<RetentionPoint> = rows(
-        &org_ctx,
-        "SELECT concat(CAST(date_part('year', quarter_start) AS BIGINT), '-Q', CAST(date_part('quarter', quarter_start) AS BIGINT)) AS quarter, teams, retained, share FROM retention ORDER BY quarter_start",
-    )
-    .await?;
-    let waves_sql = "SELECT grp, survey, n, promoters, passives, detractors, value, suppressed, suppressed_reason FROM nps_by_wave ORDER BY grp, survey";
-    let waves: Vec<WaveNps> = rows(&org_ctx, waves_sql).await?;
-    let team_waves: Vec<WaveNps> = rows(&team_ctx, waves_sql).await?;
-    let bands: Vec<BandThreshold> = rows(&org_ctx, "SELECT metric, band, threshold FROM dora_bands").await?;
-    let wave_dimensions: Vec<WaveDimension> = rows(
-        &org_ctx,
-        "SELECT survey, dimension, n, value, suppressed, suppressed_reason FROM devex_scores_by_wave ORDER BY survey, dimension",
-    )
-    .await?;
-
-    let mut used_pages = Vec::new();
-    let teams = team_trend
-        .into_iter()
-        .filter(|(_, trend)| trend.last().is_some_and(|t| t.quarter == last.label()))
-        .map(|(team, trend)| {
-            let current = trend.last().expect("filtered").metrics.clone();
-            let previous =
-                trend.iter().rev().nth(1).filter(|p| p.quarter == last.previous().label()).map(|p| p.metrics.clone());
-            let page = page_name(&team, &mut used_pages);
-            TeamCard {
-                adoption: team_adoption.iter().filter(|a| a.grp == team).cloned().collect(),
-                waves: team_waves.iter().filter(|w| w.grp == team).cloned().collect(),
-                team,
-                page,
-                current,
-                previous,
-                trend,
-            }
-        })
-        .collect();
-
-    let tables = lake
-        .freshness()
-        .await?
-        .into_iter()
-        .map(|(tv, latest)| TableState {
-            table: tv.table.name().into(),
-            version: tv.version,
-            latest_event: latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
-        })
-        .collect();
-
+    let views = ViewRows::read(&org_ctx, &team_ctx).await?;
+    let teams = team_cards(team_trend, &last, &views);
+    let tables = table_states(lake).await?;
     Ok(Scorecard {
         title: opts.title.clone(),
         generated_at: chrono::Utc::now().format(devex_model::timestamp::RFC3339_UTC).to_string(),
@@ -381,13 +334,86 @@ pub async fn build(
         jcurve: from_batches(&curves.series)?,
         jcurve_summary: from_batches(&curves.summary)?,
         median_team: from_batches(&curves.median)?,
-        adoption,
-        retention,
-        waves,
-        wave_dimensions,
+        adoption: views.adoption,
+        retention: views.retention,
+        waves: views.waves,
+        wave_dimensions: views.wave_dimensions,
         tables,
-        bands,
+        bands: views.bands,
     })
+}
+
+/// What the scorecard reads from the views beside the metrics: adoption,
+/// retention, survey waves and the bands, for the organisation and per team.
+struct ViewRows {
+    adoption: Vec<AdoptionPoint>,
+    team_adoption: Vec<AdoptionPoint>,
+    retention: Vec<RetentionPoint>,
+    waves: Vec<WaveNps>,
+    team_waves: Vec<WaveNps>,
+    bands: Vec<BandThreshold>,
+    wave_dimensions: Vec<WaveDimension>,
+}
+
+impl ViewRows {
+    async fn read(org_ctx: &SessionContext, team_ctx: &SessionContext) -> Result<ViewRows, ReportError> {
+        let adoption_sql = "SELECT grp, concat(CAST(date_part('year', quarter_start) AS BIGINT), '-Q', CAST(date_part('quarter', quarter_start) AS BIGINT)) AS quarter, services, onboarded, share FROM adoption ORDER BY grp, quarter_start";
+        let adoption: Vec<AdoptionPoint> = rows(org_ctx, adoption_sql).await?;
+        let team_adoption: Vec<AdoptionPoint> = rows(team_ctx, adoption_sql).await?;
+        let retention: Vec<RetentionPoint> = rows(
+            org_ctx,
+            "SELECT concat(CAST(date_part('year', quarter_start) AS BIGINT), '-Q', CAST(date_part('quarter', quarter_start) AS BIGINT)) AS quarter, teams, retained, share FROM retention ORDER BY quarter_start",
+        )
+        .await?;
+        let waves_sql = "SELECT grp, survey, n, promoters, passives, detractors, value, suppressed, suppressed_reason FROM nps_by_wave ORDER BY grp, survey";
+        let waves: Vec<WaveNps> = rows(org_ctx, waves_sql).await?;
+        let team_waves: Vec<WaveNps> = rows(team_ctx, waves_sql).await?;
+        let bands: Vec<BandThreshold> = rows(org_ctx, "SELECT metric, band, threshold FROM dora_bands").await?;
+        let wave_dimensions: Vec<WaveDimension> = rows(
+            org_ctx,
+            "SELECT survey, dimension, n, value, suppressed, suppressed_reason FROM devex_scores_by_wave ORDER BY survey, dimension",
+        )
+        .await?;
+        Ok(ViewRows { adoption, team_adoption, retention, waves, team_waves, bands, wave_dimensions })
+    }
+}
+
+/// One card per team with numbers in the last quarter, each with its own page.
+fn team_cards(team_trend: BTreeMap<String, Vec<QuarterMetrics>>, last: &Quarter, views: &ViewRows) -> Vec<TeamCard> {
+    let mut used_pages = Vec::new();
+    team_trend
+        .into_iter()
+        .filter(|(_, trend)| trend.last().is_some_and(|t| t.quarter == last.label()))
+        .map(|(team, trend)| {
+            let current = trend.last().expect("filtered").metrics.clone();
+            let previous =
+                trend.iter().rev().nth(1).filter(|p| p.quarter == last.previous().label()).map(|p| p.metrics.clone());
+            let page = page_name(&team, &mut used_pages);
+            TeamCard {
+                adoption: views.team_adoption.iter().filter(|a| a.grp == team).cloned().collect(),
+                waves: views.team_waves.iter().filter(|w| w.grp == team).cloned().collect(),
+                team,
+                page,
+                current,
+                previous,
+                trend,
+            }
+        })
+        .collect()
+}
+
+/// Each table's version and latest event.
+async fn table_states(lake: &LakeSession) -> Result<Vec<TableState>, ReportError> {
+    Ok(lake
+        .freshness()
+        .await?
+        .into_iter()
+        .map(|(tv, latest)| TableState {
+            table: tv.table.name().into(),
+            version: tv.version,
+            latest_event: latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
+        })
+        .collect())
 }
 
 /// A file name for a team's page: lower-case letters, digits and dashes, unique.

@@ -144,3 +144,37 @@ impl Visitor for Size {
         self.leave()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    use super::*;
+
+    fn parse(sql: &str) -> Statement {
+        Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0)
+    }
+
+    fn sqlstate(e: PgWireError) -> String {
+        match e {
+            PgWireError::UserError(info) => info.code.clone(),
+            other => panic!("not a user error: {other}"),
+        }
+    }
+
+    #[test]
+    fn text_is_bounded_to_the_byte() {
+        assert!(check_text("SELECT 1", 8).is_ok());
+        assert_eq!(sqlstate(check_text("SELECT 1 ", 8).unwrap_err()), "54001");
+    }
+
+    #[test]
+    fn a_chain_is_refused_one_term_past_the_depth_and_not_before() {
+        // `1 + 1 + ... + 1` of n terms nests n - 1 binary operators over the literals.
+        let chain = |n: usize| parse(&format!("SELECT {}", vec!["1"; n].join(" + ")));
+        assert!(check(&chain(MAX_DEPTH - 1)).is_ok());
+        let err = check(&chain(MAX_DEPTH + 1)).unwrap_err();
+        assert!(err.to_string().contains(&format!("nested deeper than {MAX_DEPTH}")), "{err}");
+        assert_eq!(sqlstate(err), "54001");
+    }
+}

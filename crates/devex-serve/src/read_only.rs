@@ -116,3 +116,48 @@ impl QueryHook for ReadOnly {
         refusal(statement).map(|what| Err(refused(&what)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    use super::*;
+
+    fn refused(sql: &str) -> Option<String> {
+        refusal(&Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0))
+    }
+
+    #[test]
+    fn what_a_dashboard_sends_runs() {
+        for sql in [
+            "SELECT * FROM deployments",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "SET datestyle = 'ISO'",
+            "BEGIN",
+            "COMMIT",
+            "DECLARE c CURSOR FOR SELECT 1",
+            "FETCH 10 FROM c",
+            "CLOSE c",
+            "DISCARD ALL",
+        ] {
+            assert_eq!(refused(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn every_write_is_refused_naming_it() {
+        for (sql, what) in [
+            ("INSERT INTO deployments VALUES (1)", "INSERT INTO"),
+            ("UPDATE deployments SET id = '1'", "UPDATE DEPLOYMENTS"),
+            ("DROP TABLE deployments", "DROP TABLE"),
+            ("CREATE TABLE t (a INT)", "CREATE TABLE"),
+            ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+            ("COPY deployments TO '/tmp/x'", "COPY DEPLOYMENTS"),
+            ("EXPLAIN ANALYZE DELETE FROM deployments", "DELETE FROM"),
+        ] {
+            assert_eq!(refused(sql).as_deref(), Some(what), "{sql}");
+        }
+    }
+}

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::io::Write;
 
 use anyhow::Context;
+use devex_ingest::context::RunContext;
 use devex_ingest::import::{ImportOutcome, ImportRequest, import};
 use devex_ingest::input::{InputFormat, InputSource};
-use devex_ingest::validate::RunContext;
 use devex_model::Table;
 use devex_query::metrics::compute;
 use devex_query::{AsOf, GroupBy, LakeSession, Quarter, QuerySettings};

@@ -4,10 +4,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use devex_ingest::context::RunContext;
 use devex_ingest::import::{ImportOutcome, ImportRequest, import_with_progress};
 use devex_ingest::input::{InputFormat, InputSource};
 use devex_ingest::progress::{Event, Progress};
-use devex_ingest::validate::RunContext;
 
 use super::{new_run_id, writer_lock};
 use crate::cli::{ImportArgs, InputFormatArg, ReportFormat};

@@ -49,7 +49,8 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
             eprintln!("  {}", e.message);
         }
     });
-    let record = run_sources(&lake, &lock, cfg, &request, progress).await?;
+    let sources = devex_sources::from_config(cfg);
+    let record = run_sources(&lake, &lock, cfg, &sources, &request, progress).await?;
     drop(lock);
     summarise(&record, started);
     Ok(match record.exit {

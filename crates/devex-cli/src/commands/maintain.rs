@@ -1,6 +1,6 @@
 //! `devex maintain`: compact and vacuum every table.
 
-use devex_ingest::lake::CommitInfo;
+use devex_lake::writer::CommitInfo;
 
 use super::{new_run_id, writer_lock};
 use crate::cli::MaintainArgs;

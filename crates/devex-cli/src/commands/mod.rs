@@ -16,7 +16,7 @@ mod window;
 
 use std::time::Duration;
 
-use devex_ingest::lock::WriterLock;
+use devex_lake::lock::WriterLock;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Outcome;

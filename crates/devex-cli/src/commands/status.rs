@@ -5,9 +5,8 @@ use devex_model::plural::count;
 use std::io::Write;
 
 use devex_ingest::run::{self, RunRecord};
-use devex_ingest::state::StateStore;
-use devex_ingest::{github, gitlab, pagerduty};
-use devex_model::config::SourceConfig;
+use devex_lake::snapshot::TableSize;
+use devex_lake::state::StateStore;
 use serde_json::{Value, json};
 
 use crate::cli::{ReportFormat, StatusArgs};
@@ -16,52 +15,67 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcome> {
     let state = StateStore::open(&settings.data)?;
-    let runs_path = state.describe(run::RUNS_KEY);
     let runs = run::runs(&state).await?;
-    let last: Vec<&RunRecord> = runs.iter().rev().take(args.runs).collect();
+    let sizes = devex_lake::snapshot::table_sizes(&settings.data, devex_lake::AsOf::Latest).await?;
+    let status = Status {
+        runs_path: state.describe(run::RUNS_KEY),
+        last: runs.iter().rev().take(args.runs).collect(),
+        watermarks: watermarks(settings, &state).await?,
+        tables: tables(settings, &sizes).await?,
+        quarantine: quarantine(settings, &sizes),
+    };
+    let mut out = std::io::stdout().lock();
+    if args.format == ReportFormat::Json {
+        let doc = json!({
+            "devex": crate::build_info::json(),
+            "runs": status.last,
+            "watermarks": status.watermarks,
+            "tables": status.tables,
+            "quarantine": status.quarantine,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(out, "devex {}\n", crate::build_info::LONG_VERSION)?;
+    print_runs(&mut out, &status)?;
+    print_watermarks(&mut out, &status.watermarks)?;
+    print_tables(&mut out, settings, &status.tables)?;
+    print_quarantine(&mut out, &sizes, &status.quarantine)?;
+    Ok(Outcome::Success)
+}
 
-    let mut watermarks = Vec::new();
-    for (name, source) in &settings.config.sources {
-        let time = |w: Option<chrono::DateTime<chrono::Utc>>| {
-            w.map(|w| w.format(devex_model::timestamp::RFC3339_UTC).to_string())
-        };
-        match source {
-            SourceConfig::Github(_) => {
-                for (repo, s) in github::load_state(&state, name).await?.repos {
-                    watermarks.push(json!({
-                        "source": name,
-                        "repo": repo,
-                        "watermark": time(s.watermark),
-                        "production_deployments_seen": s.shipped.len(),
-                    }));
-                }
+/// What `devex status` shows.
+struct Status<'a> {
+    runs_path: String,
+    last: Vec<&'a RunRecord>,
+    watermarks: Vec<Value>,
+    tables: Vec<Value>,
+    quarantine: Value,
+}
+
+/// Every configured source's watermarks, each as the source reports them.
+async fn watermarks(settings: &Settings, state: &StateStore) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for source in devex_sources::from_config(&settings.config) {
+        for w in source.watermarks(state).await? {
+            let mut entry = json!({
+                "source": source.name(),
+                "repo": w.unit,
+                "watermark": w.at.map(|at| at.format(devex_model::timestamp::RFC3339_UTC).to_string()),
+            });
+            for (name, n) in w.counts {
+                entry[name] = json!(n);
             }
-            SourceConfig::Pagerduty(_) => {
-                let s = pagerduty::load_state(&state, name).await?;
-                watermarks.push(json!({
-                    "source": name,
-                    "repo": "(incidents)",
-                    "watermark": time(s.watermark),
-                    "open_incidents": s.open.len(),
-                }));
-            }
-            SourceConfig::Gitlab(_) => {
-                for (project, s) in gitlab::load_state(&state, name).await?.projects {
-                    watermarks.push(json!({
-                        "source": name,
-                        "repo": project,
-                        "watermark": time(s.watermark),
-                        "production_deployments_seen": s.shipped.len(),
-                    }));
-                }
-            }
-            SourceConfig::Files(_) => {}
+            out.push(entry);
         }
     }
+    Ok(out)
+}
 
+/// Per table: version, rows, files and bytes from the log, and the latest event.
+async fn tables(settings: &Settings, sizes: &[TableSize]) -> anyhow::Result<Vec<Value>> {
     let lake = settings.open_lake(devex_query::AsOf::Latest).await?;
-    let sizes = devex_query::session::table_sizes(&settings.data, devex_query::AsOf::Latest).await?;
-    let tables: Vec<Value> = lake
+    Ok(lake
         .freshness()
         .await?
         .into_iter()
@@ -76,40 +90,30 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
                 "latest_event": latest.map(|t| t.format(devex_model::timestamp::RFC3339_UTC).to_string()),
             })
         })
-        .collect();
-    let list_quarantine = format!(
+        .collect())
+}
+
+/// The quarantine's size, what its last commit added, and the command that lists it.
+fn quarantine(settings: &Settings, sizes: &[TableSize]) -> Value {
+    let list = format!(
         "{} --data {} sql \"SELECT file, line, \\\"column\\\", value, reason FROM quarantine ORDER BY at DESC\"",
         crate::invocation::prefix(),
         crate::invocation::shell_quote(&settings.data.to_string())
     );
-    let quarantine_size = sizes.iter().find(|s| s.table == devex_model::Table::Quarantine);
-    let quarantine = json!({
-        "rows": quarantine_size.and_then(|s| s.rows),
-        "added_by_last_commit": quarantine_size.and_then(|s| s.added_by_last_commit),
-        "list": list_quarantine,
-    });
+    let size = sizes.iter().find(|s| s.table == devex_model::Table::Quarantine);
+    json!({
+        "rows": size.and_then(|s| s.rows),
+        "added_by_last_commit": size.and_then(|s| s.added_by_last_commit),
+        "list": list,
+    })
+}
 
-    let mut out = std::io::stdout().lock();
-    if args.format == ReportFormat::Json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "devex": crate::build_info::json(),
-                "runs": last,
-                "watermarks": watermarks,
-                "tables": tables,
-                "quarantine": quarantine,
-            }))?
-        )?;
-        return Ok(Outcome::Success);
-    }
-    writeln!(out, "devex {}\n", crate::build_info::LONG_VERSION)?;
-    writeln!(out, "Last runs ({runs_path}):")?;
-    if last.is_empty() {
+fn print_runs(out: &mut impl Write, status: &Status) -> std::io::Result<()> {
+    writeln!(out, "Last runs ({}):", status.runs_path)?;
+    if status.last.is_empty() {
         writeln!(out, "  none yet: devex ingest writes one record per run")?;
     }
-    for r in &last {
+    for r in &status.last {
         writeln!(out, "  {}  {} -> {}  exit {}", r.run_id, r.started_at, r.finished_at, r.exit)?;
         for src in &r.sources {
             let counts: Vec<String> = src
@@ -134,9 +138,13 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         }
     }
     writeln!(out, "  (+ written, ~ replaced, ! quarantined)")?;
+    Ok(())
+}
+
+fn print_watermarks(out: &mut impl Write, watermarks: &[Value]) -> std::io::Result<()> {
     if !watermarks.is_empty() {
         writeln!(out, "\nWatermarks (the next run re-reads from here minus the overlap):")?;
-        for w in &watermarks {
+        for w in watermarks {
             writeln!(
                 out,
                 "  {:<12} {:<40} {}",
@@ -146,13 +154,17 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             )?;
         }
     }
+    Ok(())
+}
+
+fn print_tables(out: &mut impl Write, settings: &Settings, tables: &[Value]) -> std::io::Result<()> {
     writeln!(out, "\nLake {} (from each table's Delta log):", settings.data)?;
     writeln!(
         out,
         "  {:<17} {:>8} {:>11} {:>7} {:>10}  latest event (UTC)",
         "table", "version", "rows", "files", "size"
     )?;
-    for t in &tables {
+    for t in tables {
         writeln!(
             out,
             "  {:<17} {:>8} {:>11} {:>7} {:>10}  {}",
@@ -164,11 +176,20 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             t["latest_event"].as_str().unwrap_or("-")
         )?;
     }
+    Ok(())
+}
+
+fn print_quarantine(out: &mut impl Write, sizes: &[TableSize], quarantine: &Value) -> std::io::Result<()> {
     match quarantine["rows"].as_u64() {
         Some(0) => writeln!(out, "\nQuarantine: empty (no rejected rows)")?,
         rows => {
             let rows = rows.map(|r| count(r, "row")).unwrap_or_else(|| "rows".into());
-            let version = quarantine_size.and_then(|s| s.version).map(|v| format!(" (v{v})")).unwrap_or_default();
+            let version = sizes
+                .iter()
+                .find(|s| s.table == devex_model::Table::Quarantine)
+                .and_then(|s| s.version)
+                .map(|v| format!(" (v{v})"))
+                .unwrap_or_default();
             let added = match quarantine["added_by_last_commit"].as_i64() {
                 Some(n) if n > 0 => format!(", {n} of them added by its last commit{version}"),
                 _ => String::new(),
@@ -180,7 +201,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             )?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// Bytes as B, KiB, MiB or GiB.
