@@ -15,7 +15,8 @@ lint:
 
 # The large-organisation benchmark: >= 2M changes, 700k deployments, 40k incidents;
 # times `devex metrics --by team` over two years against the same SQL in DuckDB on the
-# same Parquet (checked to give the same numbers), and `devex report` (wall and peak RSS);
+# same Parquet (checked to give the same numbers), `devex report` (wall and peak RSS), and
+# `devex effect --by team` (999 replicates) against `devex trends --by team`;
 # imports the 2M changes as NDJSON against DuckDB's read_json -> COPY TO parquet
 # (DuckDB from PyPI), then an 8 GiB NDJSON export (which must stay within
 # lake.import_memory_mb), then a night of new changes into the rest.

@@ -20,15 +20,19 @@ FROM services s
 WHERE s.onboarded_at IS NOT NULL AND {{group_by}} <> 'org'
 GROUP BY 1;
 
+-- Every J-curve metric of every group and quarter in long form, with its direction (1: higher
+-- is better, -1: lower is better). The J-curve and the effect of onboarding (08_effect.sql)
+-- read the same series.
+CREATE VIEW metric_series AS
+SELECT grp, quarter, quarter_start, 'lead_time_p50' AS metric, lead_time_p50 AS value, -1 AS direction FROM quarterly_metrics
+UNION ALL SELECT grp, quarter, quarter_start, 'change_failure_rate', change_failure_rate, -1 FROM quarterly_metrics
+UNION ALL SELECT grp, quarter, quarter_start, 'deployments_per_day', per_day, 1 FROM quarterly_metrics
+UNION ALL SELECT grp, quarter, quarter_start, 'recovery_p50', recovery_p50, -1 FROM quarterly_metrics
+UNION ALL SELECT grp, quarter, quarter_start, 'time_to_restore_p50', time_to_restore_p50, -1 FROM quarterly_metrics
+UNION ALL SELECT grp, quarter, quarter_start, 'nps', nps, 1 FROM quarterly_metrics;
+
 CREATE VIEW jcurve_series AS
-WITH long AS (
-    SELECT grp, quarter, quarter_start, 'lead_time_p50' AS metric, lead_time_p50 AS value, -1 AS direction FROM quarterly_metrics
-    UNION ALL SELECT grp, quarter, quarter_start, 'change_failure_rate', change_failure_rate, -1 FROM quarterly_metrics
-    UNION ALL SELECT grp, quarter, quarter_start, 'deployments_per_day', per_day, 1 FROM quarterly_metrics
-    UNION ALL SELECT grp, quarter, quarter_start, 'recovery_p50', recovery_p50, -1 FROM quarterly_metrics
-    UNION ALL SELECT grp, quarter, quarter_start, 'time_to_restore_p50', time_to_restore_p50, -1 FROM quarterly_metrics
-    UNION ALL SELECT grp, quarter, quarter_start, 'nps', nps, 1 FROM quarterly_metrics
-),
+WITH long AS (SELECT * FROM metric_series),
 indexed AS (
     SELECT l.grp, l.quarter, l.metric, l.value, l.direction,
            CAST((date_part('year', l.quarter_start) * 4 + date_part('quarter', l.quarter_start))

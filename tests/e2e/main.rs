@@ -8,6 +8,7 @@
 mod browser;
 mod cluster;
 mod demo;
+mod effect;
 mod gitlab;
 mod hardening;
 mod import;

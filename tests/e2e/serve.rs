@@ -314,12 +314,28 @@ fn metric_functions_equal_the_cli_and_concurrent_clients_agree() {
         let doc: serde_json::Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
         assert_eq!(jcurve[0].get::<_, i64>(0) as usize, doc["series"].as_array().unwrap().len());
 
+        // The effect of onboarding: the rows of `devex effect`, to the last bit.
+        let sql = "SELECT e, estimate, treated FROM effect('lead_time_p50', 'team', 8) ORDER BY e";
+        let effect = client.query(sql, &[]).await.unwrap();
+        let out = ws.devex().args(["effect", "--metric", "lead_time_p50", "--format", "json"]).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let times = doc["metrics"][0]["event_times"].as_array().unwrap();
+        assert!(!times.is_empty(), "{doc}");
+        assert_eq!(effect.len(), times.len());
+        for (row, t) in effect.iter().zip(times) {
+            assert_eq!(row.get::<_, i64>(0), t["e"].as_i64().unwrap());
+            assert_eq!(row.get::<_, f64>(1), t["estimate"].as_f64().unwrap());
+            assert_eq!(row.get::<_, i64>(2), t["treated"].as_i64().unwrap());
+        }
+
         // Bad arguments say what is wrong.
         for (sql, needle) in [
             ("SELECT * FROM metrics('2026-07-01', '2026-01-01')", "empty"),
             ("SELECT * FROM metrics('yesterday', '2026-01-01')", "`from`"),
             ("SELECT * FROM metrics('2026-01-01', '2026-02-01', 'tribe')", "'team', 'service' or 'org'"),
             ("SELECT * FROM trends(0)", "between 1 and 200"),
+            ("SELECT * FROM effect('speed')", "`metric` is one of"),
+            ("SELECT * FROM effect('nps', 'org')", "compares teams or services"),
         ] {
             let e = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} ran"));
             let msg = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();

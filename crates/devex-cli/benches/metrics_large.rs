@@ -8,7 +8,9 @@
 //! metrics runs (issue 11's target: at most 3). The same metrics in DuckDB
 //! (`duckdb_metrics.py`: the SQL of `queries/` over the same Parquet files),
 //! checked to give devex's numbers, are the yardstick for `devex metrics`
-//! (target: at most 0.6x DuckDB's time).
+//! (target: at most 0.6x DuckDB's time). Then `devex effect --by team` with
+//! 999 replicates against one `devex trends --by team` over the same 8
+//! quarters (issue 25's target: at most 3x, peak RSS at most 1 GiB).
 
 // A binary (or bench, or test harness): printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -65,6 +67,31 @@ fn main() {
         wall.as_secs_f64(),
         mib(rss),
         wall.as_secs_f64() / metrics
+    );
+    effect_against_trends(&data);
+}
+
+/// `devex effect --by team` (999 replicates) against `devex trends --by team`, 8 quarters each.
+fn effect_against_trends(data: &Path) {
+    let run = |args: &[&str]| {
+        let mut walls = Vec::new();
+        let mut peak = 0;
+        for _ in 0..3 {
+            let (wall, rss) = measure(Command::new(devex()).arg("--data").arg(data).args(args).stdout(Stdio::null()));
+            walls.push(wall.as_secs_f64());
+            peak = peak.max(rss);
+        }
+        (median(walls), peak)
+    };
+    let (trends, trends_rss) = run(&["trends", "--by", "team", "--quarters", "8", "--format", "csv"]);
+    let (effect, effect_rss) =
+        run(&["effect", "--by", "team", "--quarters", "8", "--replicates", "999", "--format", "json"]);
+    println!(
+        "effect --by team (999 replicates, 8 quarters): median {effect:.3} s wall, peak RSS {:.0} MiB; \
+         trends --by team: {trends:.3} s, {:.0} MiB; effect / trends = {:.2}x (target <= 3x, <= 1024 MiB)",
+        mib(effect_rss),
+        mib(trends_rss),
+        effect / trends
     );
 }
 

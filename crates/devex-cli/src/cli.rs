@@ -89,6 +89,23 @@ pub enum Command {
     ///   devex trends --by team --relative-to-onboarding
     #[command(verbatim_doc_comment)]
     Trends(TrendsArgs),
+    /// The effect of onboarding: each team (or service) against those not yet onboarded.
+    ///
+    /// The J-curve compares a team with its own past, so an organisation that improves
+    /// everywhere makes every move onto the platform look good. This compares each onboarded
+    /// team's change since the quarter before its onboarding with the change of the teams not
+    /// yet onboarded over the same quarters (an event study: Callaway and Sant'Anna's
+    /// group-time effects), per quarter since onboarding, with a bootstrap interval over teams.
+    /// Quarters before onboarding are a check: an interval there that excludes 0 means the
+    /// groups already drifted apart, and the comparison is flagged as not trustworthy.
+    /// Definitions: docs/metrics.md, "Effect of onboarding"; the SQL: queries/08_effect.sql.
+    ///
+    /// Examples:
+    ///   devex effect                                  (per team, 8 quarters, every metric)
+    ///   devex effect --metric lead_time_p50 --quarters 12
+    ///   devex effect --by service --replicates 4999 --seed 7 --format json
+    #[command(verbatim_doc_comment)]
+    Effect(EffectArgs),
     /// Run ad-hoc SQL (DataFusion dialect) over every lake table and saved view.
     ///
     /// The saved views (the SQL defining every metric, built into devex) are queryable by
@@ -273,6 +290,32 @@ pub struct TrendsArgs {
     /// Index quarters from each group's onboarding quarter (needs --by).
     #[arg(long, requires = "by")]
     pub relative_to_onboarding: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
+    pub format: MetricsFormat,
+    /// Read every table at this Delta version.
+    #[arg(long, value_name = "N")]
+    pub as_of_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct EffectArgs {
+    /// Compare teams or services.
+    #[arg(long, value_enum, value_name = "GROUP", default_value_t = GroupArg::Team)]
+    pub by: GroupArg,
+    /// How many quarters, ending with the quarter of the latest deployment (2..=200).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=200))]
+    pub quarters: u32,
+    /// Only this metric (repeatable): lead_time_p50, change_failure_rate, deployments_per_day,
+    /// recovery_p50, time_to_restore_p50, nps [default: all six]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(devex_query::effect::METRICS))]
+    pub metric: Vec<String>,
+    /// Bootstrap replicates (1..=100000) [default: [effect] replicates, 999]
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub replicates: Option<u32>,
+    /// The bootstrap's seed: the same seed gives the same intervals [default: [effect] seed, 1]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
     pub format: MetricsFormat,

@@ -58,6 +58,41 @@ pub struct Config {
     pub sources: BTreeMap<String, SourceConfig>,
     /// `devex serve`.
     pub serve: ServeConfig,
+    /// `devex effect` and the scorecard's effect of onboarding: its bootstrap.
+    pub effect: EffectConfig,
+}
+
+/// `[effect]`: the bootstrap behind the effect of onboarding's intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EffectConfig {
+    /// Bootstrap replicates (each draws as many groups as there are, with replacement).
+    pub replicates: u32,
+    /// The draws' seed: the same seed gives the same intervals.
+    pub seed: u64,
+    /// The intervals' level: 0.95 gives the 2.5th to the 97.5th percentile of the replicates.
+    pub level: f64,
+}
+
+impl Default for EffectConfig {
+    fn default() -> Self {
+        EffectConfig { replicates: 999, seed: 1, level: 0.95 }
+    }
+}
+
+impl EffectConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=100_000).contains(&self.replicates) {
+            return Err(ConfigError::Invalid(format!("effect.replicates = {} is outside 1..=100000", self.replicates)));
+        }
+        if !(0.5..=0.999).contains(&self.level) {
+            return Err(ConfigError::Invalid(format!(
+                "effect.level = {} is outside 0.5..=0.999 (0.95 gives 95 % intervals)",
+                self.level
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// `[serve]`: the PostgreSQL wire server.
@@ -510,6 +545,7 @@ impl Default for Config {
             lake: LakeConfig::default(),
             sources: BTreeMap::new(),
             serve: ServeConfig::default(),
+            effect: EffectConfig::default(),
         }
     }
 }
@@ -546,6 +582,7 @@ impl Config {
         }
         self.survey.validate()?;
         self.lake.validate()?;
+        self.effect.validate()?;
         self.serve.validate()
     }
 
@@ -685,6 +722,13 @@ lock_timeout_secs = 60
 retention_days = 30
 # About how much memory (MiB) one import may use, whatever the file's size.
 import_memory_mb = 1024
+
+[effect]
+# The effect of onboarding (`devex effect`, the scorecard): each onboarded team against the
+# teams not yet onboarded, with a bootstrap over teams for the intervals.
+replicates = 999                     # bootstrap replicates; more is steadier and slower
+seed = 1                             # the same seed gives the same intervals
+level = 0.95                         # 95 % intervals
 
 [serve]
 # `devex serve`: the lake over the PostgreSQL wire protocol (psql, Grafana, Metabase).

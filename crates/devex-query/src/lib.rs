@@ -16,6 +16,7 @@
 //! ```
 
 pub mod calendar;
+pub mod effect;
 pub mod error;
 pub mod metrics;
 pub mod params;

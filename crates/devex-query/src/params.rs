@@ -66,6 +66,8 @@ pub struct QuerySettings {
     pub benchmarks: String,
     /// With `custom`: (metric, band, threshold), the `custom_bands` table.
     pub custom_bands: Vec<(String, String, f64)>,
+    /// The effect of onboarding's bootstrap: replicates, seed and level (`[effect]`).
+    pub effect: devex_model::config::EffectConfig,
 }
 
 impl QuerySettings {
@@ -89,6 +91,7 @@ impl QuerySettings {
                 .flat_map(|c| c.rows())
                 .map(|(m, b, t)| (m.to_string(), b.to_string(), t))
                 .collect(),
+            effect: cfg.effect.clone(),
         })
     }
 

@@ -32,6 +32,10 @@ pub const FILES: &[(&str, &str)] = &[
 /// The J-curve views: they read `quarterly_metrics`, which only `devex trends` registers.
 pub const JCURVE: &str = include_str!("../../../queries/07_jcurve.sql");
 
+/// The effect of onboarding's views, over the J-curve's: they also read
+/// `effect_replicate`, which `devex_query::effect` registers from its seed.
+pub const EFFECT: &str = include_str!("../../../queries/08_effect.sql");
+
 /// One saved view: its name, the file defining it, and what it holds (the
 /// first sentence of the comment above its `CREATE VIEW`, else of its file's header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +225,15 @@ pub fn render(
         .replace("{{group_by}}", &group)
         .replace("{{benchmarks}}", &format!("'{}'", settings.benchmarks.replace('\'', "''")))
         .replace("{{attribution_window_hours}}", &format!("{:?}", settings.attribution_window_hours))
-        .replace("{{min_group_size}}", &settings.min_group_size.to_string()))
+        .replace("{{min_group_size}}", &settings.min_group_size.to_string())
+        .replace("{{effect_level}}", &fraction(settings.effect.level))
+        .replace("{{effect_low}}", &fraction((1.0 - settings.effect.level) / 2.0))
+        .replace("{{effect_high}}", &fraction((1.0 + settings.effect.level) / 2.0)))
+}
+
+/// A fraction as an SQL literal, to 9 decimals (`(1 - 0.95) / 2` is 0.025, not 0.025000000000000022).
+fn fraction(x: f64) -> String {
+    format!("{:?}", (x * 1e9).round() / 1e9)
 }
 
 /// `text` with every `{{name(a, b, ...)}}` replaced by `f` of its arguments

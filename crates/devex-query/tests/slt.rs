@@ -9,7 +9,8 @@
 //! `timezone`), `group_by=org|team|service`, `timezone=UTC`,
 //! `min_group_size=5`, `attribution_window_hours=24`,
 //! `question=q_ci:feedback_loops:5` (repeatable), `benchmarks=custom` with
-//! `band=lead_time_p50:elite:12` (repeatable), `jcurve=on` (an empty
+//! `band=lead_time_p50:elite:12` (repeatable), `effect=on` (as `jcurve=on`, plus an
+//! empty, writable `effect_replicate` and the views of `queries/08_effect.sql`), `jcurve=on` (an empty
 //! in-memory `quarterly_metrics` table, the `metrics` view's columns led by
 //! `quarter` and `quarter_start`, and the J-curve views of
 //! `queries/07_jcurve.sql` over it). Floats print with at most 9 decimals,
@@ -40,6 +41,7 @@ struct Header {
     group_by: GroupBy,
     settings: QuerySettings,
     jcurve: bool,
+    effect: bool,
 }
 
 fn header(text: &str, file: &Path) -> Result<Header, String> {
@@ -47,6 +49,7 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
     let mut window = None;
     let mut group_by = GroupBy::Org;
     let mut jcurve = false;
+    let mut effect = false;
     let day = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
@@ -60,6 +63,7 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
             match key {
                 "window" => window = Some(value.to_string()),
                 "jcurve" => jcurve = value == "on",
+                "effect" => effect = value == "on",
                 "group_by" => {
                     group_by = match value {
                         "org" => GroupBy::Org,
@@ -95,7 +99,7 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
             window.parse::<Quarter>().map_err(|e| format!("{}: window: {e}", file.display()))?.window(settings.timezone)
         }
     };
-    Ok(Header { window, group_by, settings, jcurve })
+    Ok(Header { window, group_by, settings, jcurve: jcurve || effect, effect })
 }
 
 /// A session over in-memory lake tables, driven by the sqllogictest runner.
@@ -189,6 +193,12 @@ fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Result<(), String
                 quarterly_metrics(&ctx).await?;
                 let sql = queries::render(queries::JCURVE, &h.settings, &[Period::window(h.window)], h.group_by)?;
                 queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+            }
+            if h.effect {
+                let table = MemTable::try_new(devex_query::effect::replicate_schema(), vec![vec![]])?;
+                ctx.register_table("effect_replicate", Arc::new(table))?;
+                let sql = queries::render(queries::EFFECT, &h.settings, &[Period::window(h.window)], h.group_by)?;
+                queries::run_script(&ctx, "08_effect.sql", &sql).await?;
             }
             Ok::<_, devex_query::QueryError>(ctx)
         })

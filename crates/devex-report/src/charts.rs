@@ -213,3 +213,80 @@ pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportE
     }
     Ok(svg)
 }
+
+/// One event time of an event study: the quarter since onboarding, the
+/// estimate and its interval (`None`: no interval).
+pub type EventPoint = (i64, f64, Option<(f64, f64)>);
+
+/// An event study: a point per quarter since onboarding with its interval as
+/// a whisker, a zero line (no difference from the groups not yet onboarded),
+/// the base quarter (-1) marked, and the quarters before onboarding shaded as
+/// the check they are.
+pub fn event_study(points: &[EventPoint], y_desc: &str) -> Result<String, ReportError> {
+    if points.is_empty() {
+        return Ok(no_data());
+    }
+    let (first, last) =
+        (points.iter().map(|p| p.0).min().unwrap_or(-1).min(-1), points.iter().map(|p| p.0).max().unwrap_or(0).max(0));
+    let values = points.iter().flat_map(|(_, v, i)| std::iter::once(*v).chain(i.iter().flat_map(|(l, h)| [*l, *h])));
+    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = 0.1 * (hi - lo).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let (x0, x1) = (first as f64 - 0.6, last as f64 + 0.6);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (plot, side) = root.split_horizontally(W - LEGEND_W);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(66)
+            .build_cartesian_2d(x0..x1, lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels((last - first + 1) as usize)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 0.01 { format!("{}", i as i64) } else { String::new() }
+            })
+            .x_desc("quarters since onboarding")
+            .y_desc(y_desc)
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        let shade = RGBColor(238, 238, 238).filled();
+        chart.draw_series(std::iter::once(Rectangle::new([(x0, lo), (-0.5, hi)], shade))).map_err(err)?;
+        let zero = ShapeStyle { color: RGBColor(60, 60, 60).to_rgba(), filled: false, stroke_width: 2 };
+        chart.draw_series(DashedLineSeries::new([(x0, 0.0), (x1, 0.0)], 6, 4, zero)).map_err(err)?;
+        let base = ShapeStyle { color: RGBColor(120, 120, 120).to_rgba(), filled: false, stroke_width: 1 };
+        chart.draw_series(DashedLineSeries::new([(-1.0, lo), (-1.0, hi)], 3, 3, base)).map_err(err)?;
+        let color = PALETTE[0];
+        let whisker = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 2 };
+        for (e, v, interval) in points {
+            let x = *e as f64;
+            if let Some((l, h)) = interval {
+                chart.draw_series(std::iter::once(PathElement::new(vec![(x, *l), (x, *h)], whisker))).map_err(err)?;
+                for y in [*l, *h] {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(vec![(x - 0.12, y), (x + 0.12, y)], whisker)))
+                        .map_err(err)?;
+                }
+            }
+            chart.draw_series(std::iter::once(Circle::new((x, *v), 5, color.filled()))).map_err(err)?;
+        }
+        let entries: Vec<Entry> = vec![
+            ("estimate".into(), whisker, false),
+            ("its interval".into(), whisker, false),
+            ("no difference (0)".into(), zero, false),
+            ("base quarter (-1)".into(), base, false),
+            ("before onboarding".into(), shade, true),
+        ];
+        legend(&side, &entries)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
+use devex_query::effect::{EffectDocument, compute_from_rows};
 use devex_query::metrics::{GroupMetrics, WindowJson};
 use devex_query::trends::{jcurve, quarterly_documents, quarterly_rows};
 use devex_query::{GroupBy, LakeSession, Quarter, QuerySettings, Window};
@@ -249,6 +250,11 @@ pub struct Scorecard {
     pub jcurve_summary: Vec<JcurveSummary>,
     /// Each quarter's median team: what a team page compares the team with.
     pub median_team: Vec<MedianGroup>,
+    /// The effect of onboarding per team: what `devex effect --format json` gives.
+    pub effect: EffectDocument,
+    /// Why no team can be compared, when none can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect_note: Option<String>,
     /// Organisation adoption per quarter.
     pub adoption: Vec<AdoptionPoint>,
     /// Team retention per quarter.
@@ -311,6 +317,8 @@ pub async fn build(
     let org_previous = org_trend[n - 2].metrics.clone();
 
     let span = Window::quarters(quarters[0], last, tz);
+    let (effect, effect_note) =
+        compute_from_rows(lake, settings, &quarters, GroupBy::Team, team_rows.clone(), &[]).await?;
     let curves = jcurve(lake, settings, team_rows, span, GroupBy::Team).await?;
 
     let org_ctx = lake.metrics_context(settings, span, GroupBy::Org).await?;
@@ -334,6 +342,8 @@ pub async fn build(
         jcurve: from_batches(&curves.series)?,
         jcurve_summary: from_batches(&curves.summary)?,
         median_team: from_batches(&curves.median)?,
+        effect,
+        effect_note: effect_note.map(|n| n.to_string()),
         adoption: views.adoption,
         retention: views.retention,
         waves: views.waves,

@@ -4,7 +4,9 @@
 //! - `metrics(from, to [, by])`: the `metrics` view's rows for `[from, to)`;
 //! - `trends(quarters [, by])`: the quarterly rows of `devex trends --format csv`;
 //! - `jcurve([by [, quarters]])`: the rows relative to onboarding of
-//!   `devex trends --relative-to-onboarding --format csv` (8 quarters unless told).
+//!   `devex trends --relative-to-onboarding --format csv` (8 quarters unless told);
+//! - `effect(metric [, by [, quarters]])`: the rows of `devex effect --format csv`
+//!   for one metric (per team and 8 quarters unless told).
 //!
 //! `from` and `to` are dates (in the configured timezone) or RFC 3339
 //! timestamps, as strings, dates or timestamps; `by` is `'team'`, `'service'`
@@ -43,9 +45,11 @@ enum Job {
     Metrics(Window, GroupBy),
     Trends(usize, GroupBy),
     Jcurve(usize, GroupBy),
+    /// The metric (an index into `devex_query::effect::METRICS`), quarters, grouping.
+    Effect(usize, usize, GroupBy),
 }
 
-/// Register `metrics`, `trends` and `jcurve` in `ctx`, reading `live`.
+/// Register `metrics`, `trends`, `jcurve` and `effect` in `ctx`, reading `live`.
 pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &QuerySettings) -> Result<(), QueryError> {
     let lake = live.current();
     let now = Quarter::of(Utc::now(), settings.timezone);
@@ -54,7 +58,8 @@ pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &Que
     let span = Window::quarters(now, now, settings.timezone);
     let planned = jcurve_context(&lake, settings, Arc::clone(&trends), Vec::new(), span, GroupBy::Org).await?;
     let jcurve = planned.table("jcurve_series").await?.schema().inner().clone();
-    for (name, schema) in [("metrics", metrics), ("trends", trends), ("jcurve", jcurve)] {
+    let effect = devex_query::effect::rows_schema();
+    for (name, schema) in [("metrics", metrics), ("trends", trends), ("jcurve", jcurve), ("effect", effect)] {
         let f = Function { name, schema: nullable(&schema), live: Arc::clone(live), settings: settings.clone() };
         ctx.register_udtf(name, Arc::new(f));
     }
@@ -67,7 +72,7 @@ fn nullable(schema: &Schema) -> SchemaRef {
     ))
 }
 
-/// One of the three functions.
+/// One of the four functions.
 #[derive(Debug)]
 struct Function {
     name: &'static str,
@@ -81,6 +86,7 @@ impl Function {
         match self.name {
             "metrics" => "metrics('2026-01-01', '2026-04-01' [, 'team' | 'service'])",
             "trends" => "trends(8 [, 'team' | 'service'])",
+            "effect" => "effect('lead_time_p50' [, 'team' | 'service' [, 8]])",
             _ => "jcurve(['team' | 'service' [, 8]])",
         }
     }
@@ -90,6 +96,7 @@ impl Function {
         let arity = match self.name {
             "metrics" => 2..=3,
             "trends" => 1..=2,
+            "effect" => 1..=3,
             _ => 0..=2,
         };
         if !arity.contains(&args.len()) {
@@ -136,6 +143,22 @@ impl Function {
                 Job::Metrics(Window { from, to }, by(2)?)
             }
             "trends" => Job::Trends(quarters(0, 0)?, by(1)?),
+            "effect" => {
+                let metrics = devex_query::effect::METRICS;
+                let name = text(literal(0)?);
+                let Some(metric) = metrics.iter().position(|m| Some(*m) == name.as_deref()) else {
+                    return plan_err!(
+                        "effect(): `metric` is one of {}, not {}: {usage}",
+                        metrics.join(", "),
+                        literal(0)?
+                    );
+                };
+                let by = if args.len() > 1 { by(1)? } else { GroupBy::Team };
+                if by == GroupBy::Org {
+                    return plan_err!("effect(): compares teams or services: `by` is 'team' or 'service': {usage}");
+                }
+                Job::Effect(metric, quarters(2, JCURVE_QUARTERS)?, by)
+            }
             _ => Job::Jcurve(quarters(1, JCURVE_QUARTERS)?, by(0)?),
         })
     }
@@ -215,6 +238,12 @@ impl Computed {
                 let (Some(first), Some(last)) = (quarters.first(), quarters.last()) else { return Ok(Vec::new()) };
                 let span = Window::quarters(*first, *last, s.timezone);
                 Ok(devex_query::trends::jcurve(&lake, s, rows, span, by).await?.series)
+            }
+            Job::Effect(metric, n, by) => {
+                let quarters = quarters(&lake, s, n.max(2)).await?;
+                let only = [devex_query::effect::METRICS[metric].to_string()];
+                let (doc, _) = devex_query::effect::compute(&lake, s, &quarters, by, &only).await?;
+                Ok(vec![doc.to_batch()])
             }
         }
     }

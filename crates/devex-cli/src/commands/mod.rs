@@ -2,6 +2,7 @@
 
 mod cluster;
 mod demo;
+mod effect;
 mod import;
 mod ingest;
 mod init;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Metrics(args) => metrics::run(&settings, args).await,
             Command::Sql(args) => sql::run(&settings, args).await,
             Command::Trends(args) => trends::run(&settings, args).await,
+            Command::Effect(args) => effect::run(&settings, args).await,
             Command::Ingest(args) => ingest::run(&settings, args).await,
             Command::Status(args) => status::run(&settings, args).await,
             Command::Serve(args) => serve::run(&settings, args).await,

@@ -126,7 +126,7 @@ pub fn views_help() -> String {
     let width = views.iter().map(|v| v.name.len()).max().unwrap_or(0);
     let lines: Vec<String> = views.iter().map(|v| format!("  {:<width$}  {}", v.name, v.about)).collect();
     format!(
-        "saved views (for the window and grouping given; the J-curve is `devex trends --relative-to-onboarding`):\n{}",
+        "saved views (for the window and grouping given; the J-curve is `devex trends --relative-to-onboarding`, the effect of onboarding `devex effect`):\n{}",
         lines.join("\n")
     )
 }

@@ -189,6 +189,7 @@ a{color:var(--accent)}nav ul{list-style:none;padding:0;margin:16px 0 0;display:f
 .band-medium{background:#fdf0d5;color:#6b4400;border-color:#6b4400}\
 .band-low{background:#fbe3e1;color:#8a1c12;border-color:#8a1c12}\
 .band-none{background:#f1f1f1;color:#333;border-color:#999}\
+.warning{border-left:4px solid #8a1c12;background:#fbe3e1;color:#5c1008;padding:6px 10px}\
 .better{color:#0a5132;font-weight:600}.worse{color:#8a1c12;font-weight:600}.same{color:var(--muted)}\
 figure{margin:16px 0 28px}.chart{overflow-x:auto}\
 .chart svg{width:100%;min-width:640px;max-width:760px;height:auto;display:block}\

@@ -9,6 +9,7 @@
 
 mod about;
 mod adoption;
+mod effect;
 mod headline;
 mod jcurve;
 mod markup;
@@ -106,6 +107,7 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
         ("#teams", "Teams"),
         ("#trends", "Trends"),
         ("#jcurve", "J-curve"),
+        ("#effect", "Effect of onboarding"),
         ("#adoption", "Adoption"),
         ("#devex", "Developer experience"),
         ("#coverage", "Data coverage"),
@@ -119,6 +121,7 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
             (headline::teams_table(card))
             (trends::trends(card, None)?)
             (jcurve::org_section(card)?)
+            (effect::org_section(card)?)
             (adoption::org_section(card)?)
             (survey::org_section(card)?)
             (about::coverage_section(card))
