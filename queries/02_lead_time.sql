@@ -6,16 +6,52 @@
 -- changes pooled (not a median of daily medians); n is their count.
 -- A change takes its service's team (metrics.md, "Window and groups"): service_group.
 -- Bands (dora-2023, dora_bands): p50 < 24 h elite, < 168 h high, < 720 h medium, otherwise low.
+--
+-- metrics.md, "DORA metrics": lead_time_stages: every change counted in lead time is split at
+-- its points committed_at <= pr_opened_at <= first_review_at <= merged_at <= finished_at (the
+-- deployment's). A missing point takes the previous point's value (its stage is 0: a change
+-- pushed without a PR spends all its lead time in deploy); each point is then held between the
+-- previous point and finished_at (min(max(p, previous), finished_at)), so the four stages coding
+-- (commit to PR opened), pickup (to first review), review (to merge) and deploy (to the
+-- deployment's finish) are never negative and add up to the change's lead time exactly. Per
+-- stage: mean and p50 hours over the same changes as lead_time_hours, and share = stage mean /
+-- lead time mean (the shares add up to 1). with_pr counts those changes with a pr_opened_at,
+-- reviewed those with a first_review_at.
 
--- Every change behind the number, for auditing a disputed lead time.
+-- Every change behind the number, with its lead time taken apart by stage, for auditing a
+-- disputed lead time.
 CREATE VIEW lead_time_change AS
-SELECT wd.period, sg.grp,
-       c.repo, c.sha, c.service, c.committed_at,
-       wd.id AS deployment_id, wd.finished_at AS deployed_at,
-       (date_part('epoch', wd.finished_at) - date_part('epoch', c.committed_at)) / 3600.0 AS hours
-FROM window_deployment wd
-JOIN changes c ON c.deployment_id = wd.id
-JOIN service_group sg ON sg.service = c.service;
+WITH points AS (
+    SELECT wd.period, sg.grp,
+           c.repo, c.sha, c.service, c.committed_at, c.pr_opened_at, c.first_review_at, c.merged_at,
+           wd.id AS deployment_id, wd.finished_at AS deployed_at,
+           COALESCE(c.pr_opened_at, c.committed_at) AS opened,
+           COALESCE(c.first_review_at, c.pr_opened_at, c.committed_at) AS reviewed,
+           COALESCE(c.merged_at, c.first_review_at, c.pr_opened_at, c.committed_at) AS merged
+    FROM window_deployment wd
+    JOIN changes c ON c.deployment_id = wd.id
+    JOIN service_group sg ON sg.service = c.service
+),
+held AS (
+    SELECT p.*, least(greatest(p.opened, p.committed_at), p.deployed_at) AS at_opened
+    FROM points p
+),
+held2 AS (
+    SELECT h.*, least(greatest(h.reviewed, h.at_opened), h.deployed_at) AS at_reviewed
+    FROM held h
+),
+held3 AS (
+    SELECT h.*, least(greatest(h.merged, h.at_reviewed), h.deployed_at) AS at_merged
+    FROM held2 h
+)
+SELECT period, grp, repo, sha, service, committed_at, pr_opened_at, first_review_at, merged_at,
+       deployment_id, deployed_at,
+       (date_part('epoch', deployed_at) - date_part('epoch', committed_at)) / 3600.0 AS hours,
+       (date_part('epoch', at_opened) - date_part('epoch', committed_at)) / 3600.0 AS coding_hours,
+       (date_part('epoch', at_reviewed) - date_part('epoch', at_opened)) / 3600.0 AS pickup_hours,
+       (date_part('epoch', at_merged) - date_part('epoch', at_reviewed)) / 3600.0 AS review_hours,
+       (date_part('epoch', deployed_at) - date_part('epoch', at_merged)) / 3600.0 AS deploy_hours
+FROM held3;
 
 -- Lead time per group and period: p50, p90, n and band, over lead_time_change.
 CREATE VIEW lead_time AS
@@ -34,3 +70,25 @@ SELECT v.period, v.grp, v.p50, v.p90, v.n,
             WHEN v.p50 < t.lead_time_medium THEN 'medium'
             ELSE 'low' END AS band
 FROM v CROSS JOIN band_threshold t;
+
+-- Lead time taken apart by stage per group and period: each stage's mean and p50 hours and its
+-- share of the mean lead time, over the changes lead_time counts; with_pr and reviewed.
+CREATE VIEW lead_time_stages AS
+SELECT period, grp, count(*) AS n,
+       avg(coding_hours) AS coding_mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY coding_hours) AS coding_p50,
+       avg(coding_hours) / avg(hours) AS coding_share,
+       avg(pickup_hours) AS pickup_mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY pickup_hours) AS pickup_p50,
+       avg(pickup_hours) / avg(hours) AS pickup_share,
+       avg(review_hours) AS review_mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY review_hours) AS review_p50,
+       avg(review_hours) / avg(hours) AS review_share,
+       avg(deploy_hours) AS deploy_mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY deploy_hours) AS deploy_p50,
+       avg(deploy_hours) / avg(hours) AS deploy_share,
+       count(pr_opened_at) AS with_pr,
+       count(first_review_at) AS reviewed
+FROM lead_time_change
+WHERE hours > 0
+GROUP BY period, grp;

@@ -134,7 +134,7 @@ fn run<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn cases() -> u32 {
-    std::env::var("DEVEX_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(8)
+    std::env::var("DEVEX_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4)
 }
 
 fn close(a: f64, b: f64) -> bool {
