@@ -375,6 +375,16 @@ async fn nothing_to_compare(ctx: &SessionContext) -> Result<Option<NothingToComp
     })
 }
 
+/// The groups compared, in words: `services` for `by = "service"`, else `teams`.
+pub fn groups_noun(by: &str) -> &'static str {
+    if by == "service" { "services" } else { "teams" }
+}
+
+/// An interval's level as a percentage for display (0.95 -> 95, 0.975 -> 97.5).
+pub fn level_percent(level: f64) -> f64 {
+    (level * 1000.0).round() / 10.0
+}
+
 /// How a metric reads in a sentence: its name, whether it takes `were`,
 /// its unit, how it scales from the stored value, its decimals, and the
 /// words for less and more.
@@ -428,7 +438,7 @@ fn wording(metric: &str) -> Wording {
 impl MetricEffect {
     /// The warning when the groups already moved apart before onboarding.
     pub fn warning(&self, by: &str) -> Option<String> {
-        let groups = if by == "service" { "services" } else { "teams" };
+        let groups = groups_noun(by);
         self.pre_trends_differ.then(|| {
             format!(
                 "Warning: before onboarding, these {groups} already moved differently from the {groups} not yet \
@@ -450,7 +460,7 @@ impl MetricEffect {
     /// warning is [`MetricEffect::warning`].
     pub fn sentence(&self, by: &str, level: f64) -> String {
         let w = wording(&self.metric);
-        let groups = if by == "service" { "services" } else { "teams" };
+        let groups = groups_noun(by);
         let Some(t) = self.headline() else {
             return format!(
                 "No {} was onboarded long enough ago, with {groups} not yet onboarded beside it, to estimate {}.",
@@ -473,7 +483,7 @@ impl MetricEffect {
             e => format!("{e} quarters after onboarding"),
         };
         let verb = if w.plural { "were" } else { "was" };
-        let pct = format!("{} %", (level * 1000.0).round() / 10.0);
+        let pct = format!("{} %", level_percent(level));
         let units = format!(
             "{} {} in {} cohort{}",
             t.treated,

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use devex_model::Table;
-use devex_query::effect::{EffectDocument, compute};
+use devex_query::effect::{EffectDocument, compute, groups_noun, level_percent};
 use devex_query::{AsOf, Quarter, QuerySettings};
 
 use super::window;
@@ -49,7 +49,7 @@ fn write_csv(out: &mut impl Write, doc: &EffectDocument) -> anyhow::Result<()> {
 }
 
 fn write_table(out: &mut impl Write, doc: &EffectDocument) -> anyhow::Result<()> {
-    let groups = if doc.by == "service" { "services" } else { "teams" };
+    let groups = groups_noun(&doc.by);
     writeln!(
         out,
         "Effect of onboarding, {} to {}: each onboarded {} against the {groups} not yet onboarded \
@@ -61,7 +61,7 @@ fn write_table(out: &mut impl Write, doc: &EffectDocument) -> anyhow::Result<()>
         doc.bootstrap.seed
     )?;
     writeln!(out, "e = quarters since onboarding (0: the onboarding quarter; -1 is the base; below 0: the check)")?;
-    let pct = (doc.bootstrap.level * 1000.0).round() / 10.0;
+    let pct = level_percent(doc.bootstrap.level);
     for m in &doc.metrics {
         writeln!(out, "\n{}", m.metric)?;
         writeln!(

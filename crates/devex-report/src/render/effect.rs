@@ -8,7 +8,7 @@ use super::markup::{Cell, DataTable, Figure, figure, section};
 use crate::ReportError;
 use crate::charts;
 use crate::model::Scorecard;
-use devex_query::effect::MetricEffect;
+use devex_query::effect::{MetricEffect, groups_noun, level_percent};
 
 /// A metric's title, and how its values read on the chart (unit and scale).
 fn shown(metric: &str) -> (&'static str, &'static str, f64) {
@@ -47,7 +47,7 @@ fn figure_of(m: &MetricEffect, by: &str, level: f64) -> Result<Figure, ReportErr
             ]
         })
         .collect();
-    let pct = (level * 1000.0).round() / 10.0;
+    let pct = level_percent(level);
     Ok(Figure {
         caption: format!(
             "{title}: onboarded teams' change since the quarter before onboarding, minus that of the teams not yet \
@@ -60,7 +60,7 @@ fn figure_of(m: &MetricEffect, by: &str, level: f64) -> Result<Figure, ReportErr
                 "quarters since onboarding".into(),
                 format!("estimate ({})", axis.split(" vs").next().unwrap_or(axis)),
                 format!("{pct} % interval"),
-                if by == "service" { "services".into() } else { "teams".into() },
+                groups_noun(by).into(),
                 "cohorts".into(),
             ],
             rows,
