@@ -342,10 +342,11 @@ fn metric_functions_equal_the_cli_and_concurrent_clients_agree() {
             assert!(msg.contains(needle), "{sql}: {e:?}");
         }
 
-        // 20 clients at once, each computing the same window: one answer.
+        // 8 clients at once, each computing the same window: one answer (the 20 of
+        // `just bench` measure the latency; 8 already run more statements than cores).
         let sql = "SELECT * FROM metrics('2025-10-01', '2026-07-01', 'service') ORDER BY grp";
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..8 {
             let addr = server.addr;
             tasks.push(tokio::spawn(async move {
                 let client = connect(addr, PASSWORD).await.unwrap();
@@ -365,7 +366,7 @@ fn metric_functions_equal_the_cli_and_concurrent_clients_agree() {
             answers.push(t.await.unwrap());
         }
         assert!(answers[0].len() >= 5, "{:?}", answers[0]);
-        assert!(answers.iter().all(|a| a == &answers[0]), "the 20 answers differ");
+        assert!(answers.iter().all(|a| a == &answers[0]), "the 8 answers differ");
     });
 }
 

@@ -198,11 +198,11 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn cases() -> u32 {
-    std::env::var("DEVEX_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12)
+    std::env::var("DEVEX_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(6)
 }
 
 proptest! {
-    // 12 random cases per run (each builds a lake); `DEVEX_PROPTEST_CASES=500` searches harder.
+    // 6 random cases per run (each builds a lake); `DEVEX_PROPTEST_CASES=500` searches harder.
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
