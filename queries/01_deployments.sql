@@ -34,13 +34,14 @@
 
 -- Every production deployment, all time (attribution needs the ones before the window too).
 -- `seq` numbers a service's deployments in order (BIGINT: ROW_NUMBER's unsigned type would
--- make its union with a BIGINT in 03_change_failure.sql a decimal); `next_kind` and
+-- make its union with a BIGINT in 03_change_failure.sql a decimal); `next_id`, `next_kind` and
 -- `next_finished_at` are those of the service's next production deployment in that order
 -- (failure rule 4, in 03_change_failure.sql), computed in the same pass.
 CREATE VIEW production_deployment AS
 SELECT d.source, d.id, d.service, d.finished_at, d.commit_sha, d.kind,
        COALESCE(d.team, s.team) AS team,
        CAST(ROW_NUMBER() OVER service_order AS BIGINT) AS seq,
+       LEAD(d.id) OVER service_order AS next_id,
        LEAD(d.kind) OVER service_order AS next_kind,
        LEAD(d.finished_at) OVER service_order AS next_finished_at
 FROM deployments d

@@ -62,23 +62,51 @@ SELECT DISTINCT incident_source, incident_id, deployment_source, deployment_id, 
     SELECT incident_source, incident_id, deployment_source, deployment_id, rule FROM incident_window_link
 ) links;
 
--- Each deployment in D: failed or not, why, and when it recovered.
+-- Each deployment in D: failed or not, by which rules (one column each, named as in
+-- `devex explain change_failure_rate`), the incidents behind them, and when it recovered and by what.
 CREATE VIEW deployment_outcome AS
-WITH linked AS (
+WITH per_incident AS (
+    SELECT deployment_source, deployment_id, incident_source, incident_id,
+           bool_or(rule = 'caused_by_deployment') AS caused_by_deployment,
+           bool_or(rule = 'root_cause_sha') AS root_cause_sha,
+           bool_or(rule = 'window') AS attributed_incident
+    FROM incident_link
+    GROUP BY deployment_source, deployment_id, incident_source, incident_id
+),
+linked AS (
     SELECT l.deployment_source, l.deployment_id,
-           count(*) AS incidents, count(i.resolved_at) AS resolved, max(i.resolved_at) AS last_resolved_at
-    FROM (SELECT DISTINCT deployment_source, deployment_id, incident_source, incident_id FROM incident_link) l
+           count(*) AS incidents, count(i.resolved_at) AS resolved, max(i.resolved_at) AS last_resolved_at,
+           bool_or(l.caused_by_deployment) AS caused_by_deployment,
+           bool_or(l.root_cause_sha) AS root_cause_sha,
+           bool_or(l.attributed_incident) AS attributed_incident,
+           string_agg(l.incident_id, ',' ORDER BY l.incident_id) AS incident_ids
+    FROM per_incident l
     JOIN incidents i ON i.source = l.incident_source AND i.id = l.incident_id
     GROUP BY l.deployment_source, l.deployment_id
+),
+outcome AS (
+    SELECT wd.period, wd.grp, wd.source, wd.id, wd.service, wd.team, wd.finished_at, wd.kind,
+           COALESCE(lk.incidents, 0) AS incidents,
+           COALESCE(lk.caused_by_deployment, false) AS caused_by_deployment,
+           COALESCE(lk.root_cause_sha, false) AS root_cause_sha,
+           COALESCE(lk.attributed_incident, false) AS attributed_incident,
+           COALESCE(wd.next_kind IN ('rollback', 'hotfix'), false) AS followed_by_rollback_or_hotfix,
+           lk.incident_ids,
+           CASE WHEN wd.next_kind IN ('rollback', 'hotfix') THEN wd.next_id END AS rollback_or_hotfix_id,
+           CASE WHEN wd.next_kind IN ('rollback', 'hotfix') THEN wd.next_finished_at END AS remediated_at,
+           CASE WHEN lk.incidents = lk.resolved THEN lk.last_resolved_at END AS incidents_resolved_at
+    FROM window_deployment wd
+    LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id
 )
-SELECT wd.period, wd.grp, wd.source, wd.id, wd.service, wd.finished_at, wd.kind,
-       COALESCE(lk.incidents, 0) AS incidents,
-       wd.next_kind IN ('rollback', 'hotfix') AS followed_by_remediation,
-       COALESCE(lk.incidents, 0) > 0 OR COALESCE(wd.next_kind IN ('rollback', 'hotfix'), false) AS failed,
-       least(CASE WHEN wd.next_kind IN ('rollback', 'hotfix') THEN wd.next_finished_at END,
-             CASE WHEN lk.incidents = lk.resolved THEN lk.last_resolved_at END) AS recovered_at
-FROM window_deployment wd
-LEFT JOIN linked lk ON lk.deployment_source = wd.source AND lk.deployment_id = wd.id;
+SELECT period, grp, source, id, service, team, finished_at, kind, incidents,
+       caused_by_deployment, root_cause_sha, attributed_incident, followed_by_rollback_or_hotfix,
+       caused_by_deployment OR root_cause_sha OR attributed_incident OR followed_by_rollback_or_hotfix AS failed,
+       incident_ids, rollback_or_hotfix_id,
+       least(remediated_at, incidents_resolved_at) AS recovered_at,
+       CASE WHEN remediated_at IS NOT NULL AND (incidents_resolved_at IS NULL OR remediated_at <= incidents_resolved_at)
+            THEN 'rollback_or_hotfix'
+            WHEN incidents_resolved_at IS NOT NULL THEN 'incidents_resolved' END AS recovered_by
+FROM outcome;
 
 -- Change failure rate per group and period: failed deployments of D, with the band.
 CREATE VIEW change_failure_rate AS

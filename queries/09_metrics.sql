@@ -13,6 +13,20 @@ SELECT p.period,
        lt.p90 AS lead_time_p90,
        COALESCE(lt.n, 0) AS lead_time_n,
        lt.band AS lead_time_band,
+       st.coding_mean AS lead_time_coding_mean,
+       st.coding_p50 AS lead_time_coding_p50,
+       st.coding_share AS lead_time_coding_share,
+       st.pickup_mean AS lead_time_pickup_mean,
+       st.pickup_p50 AS lead_time_pickup_p50,
+       st.pickup_share AS lead_time_pickup_share,
+       st.review_mean AS lead_time_review_mean,
+       st.review_p50 AS lead_time_review_p50,
+       st.review_share AS lead_time_review_share,
+       st.deploy_mean AS lead_time_deploy_mean,
+       st.deploy_p50 AS lead_time_deploy_p50,
+       st.deploy_share AS lead_time_deploy_share,
+       COALESCE(st.with_pr, 0) AS lead_time_with_pr,
+       COALESCE(st.reviewed, 0) AS lead_time_reviewed,
        cfr.value AS change_failure_rate,
        COALESCE(cfr.failed, 0) AS failed,
        cfr.band AS change_failure_rate_band,
@@ -36,6 +50,7 @@ FROM metric_group g
 CROSS JOIN metric_period p
 LEFT JOIN deployment_frequency f ON f.period = p.period AND f.grp = g.grp
 LEFT JOIN lead_time lt ON lt.period = p.period AND lt.grp = g.grp
+LEFT JOIN lead_time_stages st ON st.period = p.period AND st.grp = g.grp
 LEFT JOIN change_failure_rate cfr ON cfr.period = p.period AND cfr.grp = g.grp
 LEFT JOIN recovery_time rt ON rt.period = p.period AND rt.grp = g.grp
 LEFT JOIN rework_rate rw ON rw.period = p.period AND rw.grp = g.grp

@@ -9,6 +9,7 @@ mod browser;
 mod cluster;
 mod demo;
 mod effect;
+mod explain;
 mod gitlab;
 mod hardening;
 mod import;

@@ -164,6 +164,12 @@ fn the_sample_scorecard_matches_devex_metrics_is_private_and_opens_offline() {
     );
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains("The J-curve: teams before and after onboarding"));
+    // Where lead time goes: a stacked bar per team, its data table listing every team.
+    let stages = &index[index.find("id=\"stages\"").expect("a stages section")..];
+    let stages = &stages[..stages.find("</section>").unwrap()];
+    for t in card["teams"].as_array().unwrap() {
+        assert!(stages.contains(&format!("<th scope=\"row\">{}</th>", t["team"].as_str().unwrap())), "{t}");
+    }
     // The headline tiles: four DORA keys and rework, each with its band as text.
     for title in [
         "Deployment frequency",
@@ -295,6 +301,8 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
         let html = std::fs::read_to_string(&page).unwrap();
         assert!(!html.contains("<script") && !html.contains("<b>scorecard"), "{}", page.display());
         assert!(!html.contains("secret remark"), "{}", page.display());
+        // No local path (the lake's, the binary's) is published.
+        assert!(!html.contains(ws.path().to_str().unwrap()), "{}", page.display());
     }
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -305,6 +313,12 @@ fn hostile_names_render_as_text_and_small_survey_groups_are_withheld() {
     assert!(page.contains("withheld <span class=\"why\">(n &lt; 5)</span>"), "{}", hostile_page.display());
     let ops_page = std::fs::read_to_string(site.join("teams").join(ops["page"].as_str().unwrap())).unwrap();
     assert!(ops_page.contains("would reveal a group of fewer than 5"), "ops page says why");
+    // Each DORA number of a team page says how to list its rows, with the team quoted for a shell.
+    for metric in ["deployments", "lead_time", "change_failure_rate", "recovery_time", "time_to_restore"] {
+        let command = format!("explain {metric} --quarter 2026-Q2 --team ");
+        assert!(ops_page.contains(&command) && page.contains(&command), "{command}");
+    }
+    assert!(!ops_page.contains("explain nps"), "survey numbers are never listed");
     assert!(index.contains("<p class=\"value\">44</p>"), "the organisation's NPS is shown");
 
     // A second run for another quarter replaces the pages, keeping nothing stale.

@@ -106,6 +106,23 @@ pub enum Command {
     ///   devex effect --by service --replicates 4999 --seed 7 --format json
     #[command(verbatim_doc_comment)]
     Effect(EffectArgs),
+    /// List the rows behind one DORA number, to check it.
+    ///
+    /// The rows come from the same saved views as `devex metrics`, for the same window and
+    /// group, and the value printed above them is the one `devex metrics` prints. For the
+    /// change failure rate every deployment shows the failure rules that hold for it and the
+    /// incidents behind them. Survey numbers (nps, the DevEx scores) are never listed row by
+    /// row: that would show who answered what. Definitions: docs/metrics.md, "Tracing a number".
+    ///
+    /// Metrics: deployments, lead_time, change_failure_rate, recovery_time, rework_rate,
+    /// time_to_restore.
+    ///
+    /// Examples:
+    ///   devex explain lead_time --quarter 2026-Q2 --team payments
+    ///   devex explain change_failure_rate --last 30d --service api --format csv
+    ///   devex explain time_to_restore --quarter 2026-Q2 --format json
+    #[command(verbatim_doc_comment)]
+    Explain(ExplainArgs),
     /// Run ad-hoc SQL (DataFusion dialect) over every lake table and saved view.
     ///
     /// The saved views (the SQL defining every metric, built into devex) are queryable by
@@ -274,6 +291,25 @@ pub struct MetricsArgs {
     /// Group by team or service [default: the whole organisation]
     #[arg(long, value_enum, value_name = "GROUP")]
     pub by: Option<GroupArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
+    pub format: MetricsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The number to list: deployments, lead_time, change_failure_rate, recovery_time,
+    /// rework_rate or time_to_restore
+    #[arg(value_name = "METRIC")]
+    pub metric: String,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// The team whose number to list [default: the whole organisation]
+    #[arg(long, value_name = "TEAM", conflicts_with = "service")]
+    pub team: Option<String>,
+    /// The service whose number to list
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MetricsFormat::Table)]
     pub format: MetricsFormat,

@@ -52,13 +52,12 @@ fn find_on_path(paths: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
     std::env::split_paths(paths).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
 
-/// Single-quoted for a POSIX shell when it holds anything but plain path characters.
-pub fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+pub use devex_model::shell::quote as shell_quote;
+
+/// The prefix for a command printed on a public page: [`prefix`] when it names no path
+/// (`devex`, `cargo run ...`), else `devex`: a full path can hold a person's name.
+pub fn public_prefix() -> String {
+    Some(prefix()).filter(|p| !p.contains('/') && !p.contains('\\')).unwrap_or_else(|| "devex".into())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod config;
 pub mod location;
 pub mod plural;
 pub mod row;
+pub mod shell;
 pub mod table;
 pub mod timestamp;
 

@@ -28,6 +28,9 @@ pub enum QueryError {
     /// The engine queries run on (a cluster) could not be reached.
     #[error("{0}")]
     Engine(String),
+    /// A request devex refuses on principle (listing survey answers).
+    #[error("{0}")]
+    Refused(String),
     /// A result had an unexpected shape (a bug in a saved query).
     #[error("unexpected result: {0}")]
     Shape(String),

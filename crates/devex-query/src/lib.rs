@@ -18,6 +18,7 @@
 pub mod calendar;
 pub mod effect;
 pub mod error;
+pub mod explain;
 pub mod metrics;
 pub mod params;
 pub mod queries;

@@ -52,6 +52,8 @@ pub struct GroupMetrics {
     pub deployment_frequency: Frequency,
     /// Change lead time.
     pub lead_time_hours: LeadTime,
+    /// Change lead time taken apart by stage.
+    pub lead_time_stages: LeadTimeStages,
     /// Change failure rate.
     pub change_failure_rate: FailureRate,
     /// Failed deployment recovery time.
@@ -82,6 +84,37 @@ pub struct LeadTime {
     pub n: i64,
     pub band: Option<String>,
 }
+
+/// `lead_time_stages`: the changes of `lead_time_hours`, each split at its
+/// PR opened, first review and merge into four stages that add up to its
+/// lead time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadTimeStages {
+    /// Commit to PR opened.
+    pub coding: Stage,
+    /// PR opened to first review.
+    pub pickup: Stage,
+    /// First review to merge.
+    pub review: Stage,
+    /// Merge to the deployment's finish.
+    pub deploy: Stage,
+    /// Changes with a `pr_opened_at`.
+    pub with_pr: i64,
+    /// Changes with a `first_review_at`.
+    pub reviewed: i64,
+}
+
+/// One stage of lead time: hours, and its share of the mean lead time (all
+/// `null` when no change is counted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub share: Option<f64>,
+}
+
+/// The stage names, in order: the columns `lead_time_<stage>_{mean,p50,share}`.
+pub const STAGES: [&str; 4] = ["coding", "pickup", "review", "deploy"];
 
 /// `change_failure_rate`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -226,6 +259,25 @@ impl<'a> Rows<'a> {
         Ok(a.is_valid(i) && a.value(i))
     }
 
+    fn stages(&self, i: usize) -> Result<LeadTimeStages, QueryError> {
+        let stage = |name: &str| -> Result<Stage, QueryError> {
+            Ok(Stage {
+                mean: self.f64(&format!("lead_time_{name}_mean"), i)?,
+                p50: self.f64(&format!("lead_time_{name}_p50"), i)?,
+                share: self.f64(&format!("lead_time_{name}_share"), i)?,
+            })
+        };
+        let [coding, pickup, review, deploy] = STAGES;
+        Ok(LeadTimeStages {
+            coding: stage(coding)?,
+            pickup: stage(pickup)?,
+            review: stage(review)?,
+            deploy: stage(deploy)?,
+            with_pr: self.count("lead_time_with_pr", i)?,
+            reviewed: self.count("lead_time_reviewed", i)?,
+        })
+    }
+
     fn group(&self, i: usize, group_by: GroupBy) -> Result<GroupMetrics, QueryError> {
         let grp = self.str("grp", i)?.unwrap_or_default();
         let mut group = BTreeMap::new();
@@ -252,6 +304,7 @@ impl<'a> Rows<'a> {
                 n: self.count("lead_time_n", i)?,
                 band: self.str("lead_time_band", i)?,
             },
+            lead_time_stages: self.stages(i)?,
             change_failure_rate: FailureRate {
                 value: self.f64("change_failure_rate", i)?,
                 failed: self.count("failed", i)?,

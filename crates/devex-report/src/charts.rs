@@ -214,6 +214,73 @@ pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportE
     Ok(svg)
 }
 
+/// Stacked bars, one per category: `parts` are the stacked values (name and a
+/// value per category; `None`: no bar), and `marker` a value per category
+/// drawn as a triangle beside its bar (e.g. the median beside the means).
+pub fn stacked_bars(
+    categories: &[String],
+    parts: &[(String, Vec<Option<f64>>)],
+    marker: (&str, &[Option<f64>]),
+    y_desc: &str,
+) -> Result<String, ReportError> {
+    let totals: Vec<f64> =
+        (0..categories.len()).map(|i| parts.iter().filter_map(|(_, v)| v.get(i).copied().flatten()).sum()).collect();
+    let hi = totals.iter().copied().chain(marker.1.iter().flatten().copied()).fold(0.0f64, f64::max);
+    if hi <= 0.0 {
+        return Ok(no_data());
+    }
+    let hi = hi * 1.08;
+    let n = categories.len().max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (plot, side) = root.split_horizontally(W - LEGEND_W);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(66)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..hi)
+            .map_err(err)?;
+        let labels = categories.to_vec();
+        chart
+            .configure_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| label_at(&labels, *x))
+            .y_desc(y_desc)
+            .disable_x_mesh()
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        let mut entries: Vec<Entry> = Vec::new();
+        for (k, (name, values)) in parts.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let bars: Vec<Rectangle<(f64, f64)>> = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let v = (*v)?;
+                    let y0: f64 = parts[..k].iter().filter_map(|(_, p)| p.get(i).copied().flatten()).sum();
+                    let x = i as f64;
+                    Some(Rectangle::new([(x - 0.3, y0), (x + 0.1, y0 + v)], color.filled()))
+                })
+                .collect();
+            chart.draw_series(bars).map_err(err)?;
+            entries.push((name.clone(), color.filled(), true));
+        }
+        let black = RGBColor(0, 0, 0);
+        let diamonds = marker.1.iter().enumerate().filter_map(|(i, v)| {
+            let v = (*v)?;
+            Some(TriangleMarker::new((i as f64 + 0.22, v), 7, black.filled()))
+        });
+        chart.draw_series(diamonds).map_err(err)?;
+        entries.push((marker.0.to_string(), black.stroke_width(3), false));
+        legend(&side, &entries)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// One event time of an event study: the quarter since onboarding, the
 /// estimate and its interval (`None`: no interval).
 pub type EventPoint = (i64, f64, Option<(f64, f64)>);

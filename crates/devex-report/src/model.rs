@@ -25,11 +25,14 @@ pub struct ReportOptions {
     pub quarters: usize,
     /// The scorecard's quarter; default: the quarter of the latest deployment.
     pub quarter: Option<Quarter>,
+    /// How devex is run, for the `devex explain` commands on the team pages
+    /// (`devex`, or `cargo run -p devex-cli --`); never a path.
+    pub devex: String,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { title: "Platform scorecard".into(), quarters: 8, quarter: None }
+        ReportOptions { title: "Platform scorecard".into(), quarters: 8, quarter: None, devex: "devex".into() }
     }
 }
 
@@ -222,6 +225,9 @@ pub struct TableState {
 pub struct Scorecard {
     /// Page title.
     pub title: String,
+    /// How devex is run, for the commands the pages print (not in `scorecard.json`).
+    #[serde(skip)]
+    pub devex: String,
     /// When it was generated (UTC).
     pub generated_at: String,
     /// Metric definitions version.
@@ -328,6 +334,7 @@ pub async fn build(
     let tables = table_states(lake).await?;
     Ok(Scorecard {
         title: opts.title.clone(),
+        devex: opts.devex.clone(),
         generated_at: chrono::Utc::now().format(devex_model::timestamp::RFC3339_UTC).to_string(),
         definitions_version: current_doc.definitions_version,
         benchmarks: current_doc.benchmarks.clone(),

@@ -28,6 +28,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use devex_model::Table;
 use devex_model::timestamp::{MAX_MICROS, MIN_MICROS, parse_micros};
+use devex_query::explain::{TRACED, Traced, explain, rows_schema};
 use devex_query::trends::{jcurve_context, quarterly_rows, quarterly_schema};
 use devex_query::{GroupBy, LakeSession, Quarter, QueryError, QuerySettings, Window};
 
@@ -40,16 +41,18 @@ const JCURVE_QUARTERS: usize = 8;
 const MAX_QUARTERS: i64 = 200;
 
 /// What one call computes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Job {
     Metrics(Window, GroupBy),
     Trends(usize, GroupBy),
     Jcurve(usize, GroupBy),
     /// The metric (an index into `devex_query::effect::METRICS`), quarters, grouping.
     Effect(usize, usize, GroupBy),
+    /// The rows behind one number: metric, window, grouping, group (as written).
+    Explain(Traced, Window, GroupBy, Option<String>),
 }
 
-/// Register `metrics`, `trends`, `jcurve` and `effect` in `ctx`, reading `live`.
+/// Register `metrics`, `trends`, `jcurve`, `effect` and `explain` in `ctx`, reading `live`.
 pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &QuerySettings) -> Result<(), QueryError> {
     let lake = live.current();
     let now = Quarter::of(Utc::now(), settings.timezone);
@@ -59,10 +62,25 @@ pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &Que
     let planned = jcurve_context(&lake, settings, Arc::clone(&trends), Vec::new(), span, GroupBy::Org).await?;
     let jcurve = planned.table("jcurve_series").await?.schema().inner().clone();
     let effect = devex_query::effect::rows_schema();
+    let mut explained = Vec::new();
+    for name in TRACED {
+        let schema = rows_schema(ctx, Traced::parse(name)?).await?;
+        explained.push(nullable(&schema));
+    }
     for (name, schema) in [("metrics", metrics), ("trends", trends), ("jcurve", jcurve), ("effect", effect)] {
-        let f = Function { name, schema: nullable(&schema), live: Arc::clone(live), settings: settings.clone() };
+        let f = Function {
+            name,
+            schema: nullable(&schema),
+            explained: Vec::new(),
+            live: Arc::clone(live),
+            settings: settings.clone(),
+        };
         ctx.register_udtf(name, Arc::new(f));
     }
+    // explain()'s columns depend on the metric: one schema per metric.
+    let schema = Arc::clone(&explained[0]);
+    let f = Function { name: "explain", schema, explained, live: Arc::clone(live), settings: settings.clone() };
+    ctx.register_udtf("explain", Arc::new(f));
     Ok(())
 }
 
@@ -72,11 +90,13 @@ fn nullable(schema: &Schema) -> SchemaRef {
     ))
 }
 
-/// One of the four functions.
+/// One of the five functions.
 #[derive(Debug)]
 struct Function {
     name: &'static str,
     schema: SchemaRef,
+    /// `explain`'s columns per metric (in the order of `TRACED`).
+    explained: Vec<SchemaRef>,
     live: Arc<LiveLake>,
     settings: QuerySettings,
 }
@@ -87,6 +107,7 @@ impl Function {
             "metrics" => "metrics('2026-01-01', '2026-04-01' [, 'team' | 'service'])",
             "trends" => "trends(8 [, 'team' | 'service'])",
             "effect" => "effect('lead_time_p50' [, 'team' | 'service' [, 8]])",
+            "explain" => "explain('lead_time', '2026-01-01', '2026-04-01' [, 'team' | 'service', 'name'])",
             _ => "jcurve(['team' | 'service' [, 8]])",
         }
     }
@@ -97,6 +118,7 @@ impl Function {
             "metrics" => 2..=3,
             "trends" => 1..=2,
             "effect" => 1..=3,
+            "explain" => 3..=5,
             _ => 0..=2,
         };
         if !arity.contains(&args.len()) {
@@ -159,6 +181,30 @@ impl Function {
                 }
                 Job::Effect(metric, quarters(2, JCURVE_QUARTERS)?, by)
             }
+            "explain" => {
+                let name = text(literal(0)?).unwrap_or_default();
+                let metric =
+                    Traced::parse(&name).map_err(|e| DataFusionError::Plan(format!("explain(): {e}: {usage}")))?;
+                let from = self.instant("from", literal(1)?)?;
+                let to = self.instant("to", literal(2)?)?;
+                if from >= to {
+                    return plan_err!("explain(): the window is empty: {from} is not before {to} (it is [from, to))");
+                }
+                let by = by(3)?;
+                let group = match (by, args.len()) {
+                    (GroupBy::Org, _) => None,
+                    (_, 5) => match literal(4)? {
+                        ScalarValue::Utf8(Some(s))
+                        | ScalarValue::LargeUtf8(Some(s))
+                        | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+                        other => {
+                            return plan_err!("explain(): `group` is a team or service name, not {other}: {usage}");
+                        }
+                    },
+                    _ => return plan_err!("explain(): name the {} to explain: {usage}", by.as_str()),
+                };
+                Job::Explain(metric, Window { from, to }, by, group)
+            }
             _ => Job::Jcurve(quarters(1, JCURVE_QUARTERS)?, by(0)?),
         })
     }
@@ -207,8 +253,12 @@ fn text(v: &ScalarValue) -> Option<String> {
 impl TableFunctionImpl for Function {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let job = self.job(args.exprs())?;
+        let schema = match &job {
+            Job::Explain(metric, ..) => &self.explained[*metric as usize],
+            _ => &self.schema,
+        };
         Ok(Arc::new(Computed {
-            schema: Arc::clone(&self.schema),
+            schema: Arc::clone(schema),
             live: Arc::clone(&self.live),
             settings: self.settings.clone(),
             job,
@@ -229,8 +279,11 @@ impl Computed {
     async fn rows(&self) -> Result<Vec<RecordBatch>, QueryError> {
         let lake = self.live.current();
         let s = &self.settings;
-        match self.job {
+        match self.job.clone() {
             Job::Metrics(window, by) => devex_query::metrics::metric_rows(&lake, s, window, by).await,
+            Job::Explain(metric, window, by, group) => {
+                Ok(explain(&lake, s, window, by, group.as_deref(), metric).await?.rows)
+            }
             Job::Trends(n, by) => quarterly_rows(&lake, s, &quarters(&lake, s, n).await?, by).await,
             Job::Jcurve(n, by) => {
                 let quarters = quarters(&lake, s, n).await?;

@@ -99,7 +99,14 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
     print_recent_quarters(settings).await?;
 
     let qs = QuerySettings::from_config(&config)?;
-    let site = report::write(settings, &qs, AsOf::Latest, &ReportOptions::default(), &args.report_out).await?;
+    let site = report::write(
+        settings,
+        &qs,
+        AsOf::Latest,
+        &ReportOptions { devex: crate::invocation::public_prefix(), ..ReportOptions::default() },
+        &args.report_out,
+    )
+    .await?;
     eprintln!();
     // Commands that work as shown, however this devex was installed.
     let devex = crate::invocation::prefix();

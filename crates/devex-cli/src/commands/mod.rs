@@ -3,6 +3,7 @@
 mod cluster;
 mod demo;
 mod effect;
+mod explain;
 mod import;
 mod ingest;
 mod init;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Sql(args) => sql::run(&settings, args).await,
             Command::Trends(args) => trends::run(&settings, args).await,
             Command::Effect(args) => effect::run(&settings, args).await,
+            Command::Explain(args) => explain::run(&settings, args).await,
             Command::Ingest(args) => ingest::run(&settings, args).await,
             Command::Status(args) => status::run(&settings, args).await,
             Command::Serve(args) => serve::run(&settings, args).await,

@@ -20,6 +20,7 @@ pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<Outcom
         title: args.title,
         quarters: args.quarters as usize,
         quarter: args.quarter.as_deref().map(window::quarter).transpose()?,
+        devex: crate::invocation::public_prefix(),
     };
     let site = write(settings, &qs, as_of, &opts, &args.out).await?;
     writeln!(std::io::stdout(), "{}", site.index.display())?;

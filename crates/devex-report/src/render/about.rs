@@ -110,6 +110,37 @@ fn freshness(card: &Scorecard) -> DataTable {
     )
 }
 
+/// The `devex explain` command that lists the rows behind each DORA number of
+/// a team's page, for the scorecard's quarter and the lake as it was read.
+pub fn team_explain(card: &Scorecard, team: &TeamCard) -> Markup {
+    let command = |metric: &str| {
+        format!(
+            "{} explain {metric} --quarter {} --team {} --as-of {}",
+            card.devex,
+            card.quarter,
+            devex_model::shell::quote(&team.team),
+            card.generated_at
+        )
+    };
+    let numbers = [
+        ("Deployments and deployment frequency", "deployments"),
+        ("Lead time, and its stages", "lead_time"),
+        ("Change failure rate", "change_failure_rate"),
+        ("Recovery time", "recovery_time"),
+        ("Rework rate", "rework_rate"),
+        ("Time to restore", "time_to_restore"),
+    ];
+    let body = html! {
+        p {
+            "Each number of " (card.quarter) " on this page can be checked row by row against the lake it was              computed from: the command lists the deployments, changes or incidents behind it, read from the same              views. Survey numbers are never listed row by row."
+        }
+        dl {
+            @for (what, metric) in numbers { dt { (what) } dd { code { (command(metric)) } } }
+        }
+    };
+    section("explain", "Checking these numbers", body)
+}
+
 /// `root` leads from the page to the site's root (`""` or `"../"`).
 pub fn about(card: &Scorecard, root: &str) -> Markup {
     let min = card.min_group_size;

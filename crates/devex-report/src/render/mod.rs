@@ -14,6 +14,7 @@ mod headline;
 mod jcurve;
 mod markup;
 mod metric;
+mod stages;
 mod survey;
 mod trends;
 
@@ -106,6 +107,7 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
         ("#headline", "Headline"),
         ("#teams", "Teams"),
         ("#trends", "Trends"),
+        ("#stages", "Lead-time stages"),
         ("#jcurve", "J-curve"),
         ("#effect", "Effect of onboarding"),
         ("#adoption", "Adoption"),
@@ -120,6 +122,7 @@ pub fn index_page(card: &Scorecard) -> Result<String, ReportError> {
             (headline::tiles(&format!("{}: the organisation", card.quarter), card, &card.org, Some(&card.org_previous)))
             (headline::teams_table(card))
             (trends::trends(card, None)?)
+            (stages::org_section(card)?)
             (jcurve::org_section(card)?)
             (effect::org_section(card)?)
             (adoption::org_section(card)?)
@@ -141,10 +144,12 @@ pub fn team_page(card: &Scorecard, team: &TeamCard) -> Result<String, ReportErro
         main {
             (headline::tiles(&format!("{}: team {}", card.quarter, team.team), card, &team.current, team.previous.as_ref()))
             (trends::trends(card, Some(team))?)
+            (stages::team_section(card, team)?)
             (jcurve::team_section(card, team)?)
             (adoption::team_section(team)?)
             (survey::team_section(card, &team.waves)?)
             (about::team_coverage_section(team))
+            (about::team_explain(card, team))
             (about::about(card, "../"))
         }
     };
