@@ -12,7 +12,7 @@
 //! let window = Quarter::new(2026, 1).expect("a quarter").window(settings.timezone);
 //! let traced = Traced::parse("lead_time")?;
 //! let e = explain(&lake, &settings, window, GroupBy::Team, Some("payments"), traced).await?;
-//! println!("{} changes, p50 {:?}", e.rows.iter().map(|b| b.num_rows()).sum::<usize>(), e.value);
+//! println!("{} changes behind the p50 in column {}", e.rows.iter().map(|b| b.num_rows()).sum::<usize>(), traced.value_column());
 //! # Ok(())
 //! # }
 //! ```
@@ -140,8 +140,6 @@ pub struct Explained {
     /// The `metrics` view's row for the group: the number and its companions
     /// (`n`, p90, failed, open, …), as `devex metrics --format csv` prints them.
     pub metrics: Vec<RecordBatch>,
-    /// The number itself, as `devex metrics` prints it (`None`: null).
-    pub value: Option<f64>,
     /// The rows behind it.
     pub rows: Vec<RecordBatch>,
 }
@@ -171,9 +169,8 @@ pub async fn explain(
             "no {what} `{grp}` in the lake: `devex metrics --by {what}` lists them"
         )));
     }
-    let value = value_of(&metrics, metric.value_column())?;
     let rows = rows_frame(&ctx, metric, Some(grp)).await?.collect().await?;
-    Ok(Explained { metric, metrics, value, rows })
+    Ok(Explained { metric, metrics, rows })
 }
 
 /// The columns of the rows listed for `metric`, as planned in `ctx` (a
@@ -192,17 +189,6 @@ async fn rows_frame(ctx: &SessionContext, metric: Traced, grp: Option<String>) -
     let rows = rows.sort(order)?;
     let keep: Vec<String> = rows.schema().fields().iter().map(|f| f.name().clone()).filter(|n| n != "grp").collect();
     Ok(rows.select_columns(&keep.iter().map(String::as_str).collect::<Vec<_>>())?)
-}
-
-/// The single value of `column` in the `metrics` row, as a float.
-fn value_of(batches: &[RecordBatch], column: &str) -> Result<Option<f64>, QueryError> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::{DataType, Float64Type};
-    let b = batches.iter().find(|b| b.num_rows() > 0).ok_or_else(|| QueryError::Shape("no metrics row".into()))?;
-    let c = b.column_by_name(column).ok_or_else(|| QueryError::Shape(format!("metrics has no column {column}")))?;
-    let c = datafusion::arrow::compute::cast(c, &DataType::Float64)?;
-    let c = c.as_primitive::<Float64Type>();
-    Ok((!c.is_null(0)).then(|| c.value(0)))
 }
 
 #[cfg(test)]

@@ -42,11 +42,7 @@ where
         } else {
             area.draw(&PathElement::new(vec![(4, y), (24, y)], *style)).map_err(err)?;
         }
-        let label: String = if name.chars().count() > 17 {
-            format!("{}…", name.chars().take(16).collect::<String>())
-        } else {
-            name.clone()
-        };
+        let label = shorten(name.clone(), 17);
         area.draw(&Text::new(label, (30, y - 7), ("sans-serif", 15).into_font().color(&BLACK))).map_err(err)?;
     }
     if shown < entries.len() {
@@ -146,34 +142,65 @@ fn no_data() -> String {
         .to_string()
 }
 
+/// The frame of a bar chart: a slot per category at the whole numbers, named
+/// below (shortened to fit its slot; the data table has the full names), and
+/// y from 0 to `hi`.
+fn bar_frame<'a, DB: DrawingBackend + 'a>(
+    plot: &'a DrawingArea<DB, plotters::coord::Shift>,
+    labels: &[String],
+    hi: f64,
+    y_desc: &str,
+) -> Result<
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    ReportError,
+>
+where
+    DB::ErrorType: 'static,
+{
+    let n = labels.len().max(1);
+    // About 7.5 px a character at the label size, over the plot's width.
+    let fits = ((f64::from(W - LEGEND_W - 90) / n as f64) / 7.5).max(4.0) as usize;
+    let mut chart = ChartBuilder::on(plot)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(66)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| shorten(label_at(labels, *x), fits))
+        .y_desc(y_desc)
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
+/// `s` in at most `max` characters, ending in `…` when cut.
+fn shorten(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        s
+    } else {
+        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
+    }
+}
+
 /// Promoters, passives, detractors.
 pub type NpsCounts = (i64, i64, i64);
 
 /// Stacked 100 % bars: promoters, passives, detractors per wave. Withheld
 /// waves are drawn as an empty outline.
 pub fn nps_bars(waves: &[(String, Option<NpsCounts>)]) -> Result<String, ReportError> {
-    let n = waves.len().max(1);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (plot, side) = root.split_horizontally(W - LEGEND_W);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(66)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..100f64)
-            .map_err(err)?;
         let labels: Vec<String> = waves.iter().map(|w| w.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| label_at(&labels, *x))
-            .y_desc("% of responses")
-            .disable_x_mesh()
-            .label_style(("sans-serif", 16))
-            .draw()
-            .map_err(err)?;
+        let mut chart = bar_frame(&plot, &labels, 100.0, "% of responses")?;
         let parts = [("promoters", PALETTE[2]), ("passives", PALETTE[7]), ("detractors", PALETTE[1])];
         for (k, (_, color)) in parts.iter().enumerate() {
             let bars: Vec<Rectangle<(f64, f64)>> = waves
@@ -230,28 +257,12 @@ pub fn stacked_bars(
         return Ok(no_data());
     }
     let hi = hi * 1.08;
-    let n = categories.len().max(1);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (plot, side) = root.split_horizontally(W - LEGEND_W);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(66)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..hi)
-            .map_err(err)?;
-        let labels = categories.to_vec();
-        chart
-            .configure_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| label_at(&labels, *x))
-            .y_desc(y_desc)
-            .disable_x_mesh()
-            .label_style(("sans-serif", 16))
-            .draw()
-            .map_err(err)?;
+        let mut chart = bar_frame(&plot, categories, hi, y_desc)?;
         let mut entries: Vec<Entry> = Vec::new();
         for (k, (name, values)) in parts.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
@@ -274,7 +285,7 @@ pub fn stacked_bars(
             Some(TriangleMarker::new((i as f64 + 0.22, v), 7, black.filled()))
         });
         chart.draw_series(diamonds).map_err(err)?;
-        entries.push((marker.0.to_string(), black.stroke_width(3), false));
+        entries.push((format!("{} (▲)", marker.0), black.stroke_width(3), false));
         legend(&side, &entries)?;
         root.present().map_err(err)?;
     }

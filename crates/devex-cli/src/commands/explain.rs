@@ -63,7 +63,10 @@ pub async fn run(settings: &Settings, args: ExplainArgs) -> anyhow::Result<Outco
 fn objects(batches: &[RecordBatch]) -> anyhow::Result<Vec<Value>> {
     let mut buf = Vec::new();
     {
-        let mut w = datafusion::arrow::json::ArrayWriter::new(&mut buf);
+        // Every column in every object, null or not: the rows all have one shape.
+        let mut w = datafusion::arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, datafusion::arrow::json::writer::JsonArray>(&mut buf);
         for b in batches {
             w.write(b)?;
         }
