@@ -19,7 +19,7 @@ ARG DEVEX_BUILD_COMMIT=unknown
 ENV DEVEX_BUILD_COMMIT=${DEVEX_BUILD_COMMIT}
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --locked --profile dist -p devex-cli \
+    cargo build --locked --profile dist -p devex-cli --features cluster \
     && install -D -m 0755 target/dist/devex /out/usr/local/bin/devex \
     && mkdir -p /out/data /out/work
 

@@ -4,14 +4,19 @@
 demo:
     cargo run -p devex-cli -- demo
 
-# Every test (the same command CI runs).
+# Every test (the README's command; CI runs it after the cluster's tests below).
 test:
     cargo test --workspace
+
+# The tests of a real Ballista cluster, in a build with the `cluster` feature.
+test-cluster:
+    cargo test --workspace --features devex-cli/cluster --test e2e -- cluster::
 
 # Formatting and lints, as CI expects them.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --features devex-cli/cluster -- -D warnings
 
 # The large-organisation benchmark: >= 2M changes, 700k deployments, 40k incidents;
 # times `devex metrics --by team` over two years against the same SQL in DuckDB on the
@@ -37,7 +42,7 @@ bench:
 # cluster of 1 scheduler and 2 executors (checked equal). Figures: docs/scale.md.
 bench-scale:
     python3 -m pip install --quiet 'moto[server]'
-    cargo bench -p devex-cli --bench scale
+    cargo bench -p devex-cli --features cluster --bench scale
 
 # Write the sample organisation's scorecard to reports/demo/ (after `just demo`).
 report:

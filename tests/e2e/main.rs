@@ -6,7 +6,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod browser;
+#[cfg(feature = "cluster")]
 mod cluster;
+#[cfg(not(feature = "cluster"))]
+mod cluster_not_built;
 mod demo;
 mod effect;
 mod explain;

@@ -47,6 +47,32 @@ fn the_test_build_reuses_every_dependency_the_demo_build_compiled() {
     );
 }
 
+/// `.ci/run` and the shipped binaries build the `cluster` feature too: on top of the
+/// default build it must add Ballista's own crates only, never a second build of a crate
+/// the default build compiled (devex-cli's Cargo.toml turns those features on in the default build).
+#[test]
+fn the_cluster_build_adds_ballista_to_the_default_build_and_rebuilds_nothing_else() {
+    let default = features(&["--workspace"]);
+    let cluster = features(&["--workspace", "--features", "devex-cli/cluster"]);
+    let only_cluster: Vec<&String> = cluster.keys().filter(|p| !default.contains_key(*p)).collect();
+    assert!(only_cluster.iter().any(|p| p.starts_with("ballista-executor ")), "{only_cluster:?}");
+    assert!(!default.keys().any(|p| p.starts_with("ballista")), "the default build has Ballista");
+    let rebuilt: Vec<String> = default
+        .iter()
+        .filter(|(package, _)| !package.starts_with("devex-cli ") && !package.starts_with("devex-cluster "))
+        // A further feature set is a further build for Ballista's own use (a build
+        // script's host copy, say); a changed one rebuilds the crate and all above it.
+        .filter(|(package, sets)| !cluster.get(*package).is_some_and(|c| c.is_superset(sets)))
+        .map(|(package, sets)| format!("{package}: default {sets:?}, cluster {:?}", cluster.get(package)))
+        .collect();
+    assert!(
+        rebuilt.is_empty(),
+        "`--features cluster` would compile these (and all above them) a second time; turn the \
+         extra features on in crates/devex-cli/Cargo.toml's build-reuse block:\n{}",
+        rebuilt.join("\n")
+    );
+}
+
 #[test]
 fn the_readme_quick_start_is_the_pair_ci_runs() {
     let root = workspace_root();

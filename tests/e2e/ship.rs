@@ -46,6 +46,11 @@ fn the_release_plan_ships_devex_for_every_platform_where_binstall_looks() {
     let out = Command::new("dist").args(["plan", "--output-format=json"]).current_dir(&root).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every shipped binary has the cluster built in (the default source build does not).
+    let config: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root.join("dist-workspace.toml")).unwrap()).unwrap();
+    assert_eq!(config["dist"]["features"].as_array().map(|f| f.len()), Some(1));
+    assert_eq!(config["dist"]["features"][0].as_str(), Some("cluster"));
     let release = &plan["releases"][0];
     assert_eq!(release["app_name"], "devex-cli");
     assert_eq!(release["app_version"], env!("CARGO_PKG_VERSION"));
@@ -116,7 +121,7 @@ fn the_dockerfile_passes_hadolint_and_builds_the_shipped_profile() {
     // It builds the profile the release archives use, which Cargo.toml defines.
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     let cargo: toml::Value = toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
-    assert!(dockerfile.contains("cargo build --locked --profile dist -p devex-cli"));
+    assert!(dockerfile.contains("cargo build --locked --profile dist -p devex-cli --features cluster"));
     assert_eq!(cargo["profile"]["dist"]["inherits"].as_str(), Some("release"));
     assert_eq!(cargo["profile"]["dist"]["codegen-units"].as_integer(), Some(1));
 }

@@ -34,7 +34,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS")]
     pub lock_timeout: Option<u64>,
     /// Run the SQL of metrics, trends, sql and report on a Ballista cluster (`devex cluster`):
-    /// the scheduler's address. Fails if it does not answer; never falls back to local
+    /// the scheduler's address. Fails if it does not answer; never falls back to local. Needs
+    /// a devex with the cluster built in (release binaries, the image, `--features cluster`)
     #[arg(long, global = true, value_name = "df://HOST:PORT", env = "DEVEX_CLUSTER")]
     pub cluster: Option<String>,
 }
@@ -182,7 +183,10 @@ pub enum Command {
     ///        -c "SELECT * FROM metrics('2026-01-01', '2026-04-01', 'team')"
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
-    /// Run a Ballista cluster's processes, for `--cluster` (Ballista 55, built in).
+    /// Run a Ballista cluster's processes, for `--cluster` (Ballista 55).
+    ///
+    /// Release binaries and the image have the cluster built in; a source build needs
+    /// `--features cluster` (`cargo install --locked --path crates/devex-cli --features cluster`).
     ///
     /// One scheduler plans each query into stages; executors (one per machine or pod) run
     /// them. Both are this binary, so executors read the lake with the same object-store

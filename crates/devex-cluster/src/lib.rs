@@ -4,6 +4,11 @@
 //! [`listing`] ships them. The SQL of `queries/` runs unchanged; the numbers
 //! are those of a local run.
 //!
+//! Ballista is behind the `ballista` feature (devex-cli's `cluster`), which
+//! the release binaries, the image and the README's `cargo install` turn on.
+//! Without it the crate still parses `df://` addresses, and every entry point
+//! that needs Ballista fails with [`ClusterError::NotBuilt`].
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), devex_cluster::ClusterError> {
 //! use devex_model::location::Location;
@@ -14,19 +19,55 @@
 //! ```
 
 pub mod listing;
+#[cfg(feature = "ballista")]
 pub mod process;
 pub mod stores;
+#[cfg(not(feature = "ballista"))]
+mod unbuilt;
 
+#[cfg(feature = "ballista")]
 use std::sync::Arc;
 
+#[cfg(feature = "ballista")]
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+#[cfg(feature = "ballista")]
 use datafusion::execution::SessionStateBuilder;
+#[cfg(feature = "ballista")]
 use datafusion::prelude::{SessionConfig, SessionContext};
 use devex_lake::LakeError;
+#[cfg(feature = "ballista")]
 use devex_model::location::Location;
-use devex_query::{AsOf, LakeSession, QueryError};
+use devex_query::QueryError;
+#[cfg(feature = "ballista")]
+use devex_query::{AsOf, LakeSession};
 
-pub use process::{ExecutorOptions, run_executor, run_scheduler};
+#[cfg(feature = "ballista")]
+pub use process::{run_executor, run_scheduler};
+#[cfg(not(feature = "ballista"))]
+pub use unbuilt::{lake_session, run_executor, run_scheduler};
+
+/// Whether this build has Ballista (the `ballista` feature).
+pub const BUILT: bool = cfg!(feature = "ballista");
+
+/// How to get a devex that runs on a cluster, for [`ClusterError::NotBuilt`].
+pub const HOW_TO_GET_IT: &str = "use a release binary or the image (both have it), or build devex with it: \
+     `cargo install --locked --path crates/devex-cli --features cluster`, \
+     `cargo run -p devex-cli --features cluster -- ...`";
+
+/// Where an executor listens and whom it serves (`devex cluster executor`).
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's `HOST:PORT`.
+    pub scheduler: (String, u16),
+    /// Its data (Arrow Flight) port; the port after it serves the scheduler's gRPC.
+    pub listen: std::net::SocketAddr,
+    /// The host the scheduler and other executors reach it by (default: the listen address).
+    pub external_host: Option<String>,
+    /// Tasks run at once (0: one per core).
+    pub concurrent_tasks: usize,
+    /// Where shuffle files go (default: a temporary directory).
+    pub work_dir: Option<String>,
+}
 
 /// What stops a cluster from starting or a query from being planned on it.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +103,9 @@ pub enum ClusterError {
     /// Ballista failed.
     #[error("ballista: {0}")]
     Ballista(String),
+    /// This devex was built without Ballista.
+    #[error("{0} needs a devex built with the cluster feature (Ballista), and this one was built without it")]
+    NotBuilt(String),
 }
 
 impl ClusterError {
@@ -77,6 +121,7 @@ impl ClusterError {
             ClusterError::Unsupported { .. } => {
                 Some("run without --cluster (delta-rs reads these features locally)".into())
             }
+            ClusterError::NotBuilt(_) => Some(HOW_TO_GET_IT.into()),
             _ => None,
         }
     }
@@ -113,6 +158,7 @@ pub fn scheduler_address(url: &str) -> Result<(String, u16), ClusterError> {
 }
 
 /// A session on the cluster at `url`: the scheduler must answer now.
+#[cfg(feature = "ballista")]
 pub async fn remote_context(url: &str) -> Result<SessionContext, ClusterError> {
     let (host, port) = scheduler_address(url)?;
     tokio::time::timeout(std::time::Duration::from_secs(10), tokio::net::TcpStream::connect((host.as_str(), port)))
@@ -142,6 +188,7 @@ pub async fn remote_context(url: &str) -> Result<SessionContext, ClusterError> {
 
 /// The lake at `root` as a [`LakeSession`] whose every query runs on the
 /// cluster at `url`.
+#[cfg(feature = "ballista")]
 pub async fn lake_session(url: &str, root: &Location, as_of: AsOf) -> Result<LakeSession, ClusterError> {
     remote_context(url).await?;
     let (tables, versions) = listing::lake_tables(root, as_of).await?;

@@ -17,7 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::SessionConfig;
 
-use crate::{ClusterError, stores};
+use crate::{ClusterError, ExecutorOptions, stores};
 
 /// A scheduler's session: Ballista's defaults, with devex's object stores.
 fn scheduler_session(
@@ -42,21 +42,6 @@ pub async fn run_scheduler(listen: SocketAddr) -> Result<(), ClusterError> {
     ballista_scheduler::scheduler_process::start_server(cluster, listen, Arc::new(config))
         .await
         .map_err(|e| ClusterError::Ballista(e.to_string()))
-}
-
-/// Where an executor listens and whom it serves.
-#[derive(Debug, Clone)]
-pub struct ExecutorOptions {
-    /// The scheduler's `HOST:PORT`.
-    pub scheduler: (String, u16),
-    /// Its data (Arrow Flight) port; the port after it serves the scheduler's gRPC.
-    pub listen: SocketAddr,
-    /// The host the scheduler and other executors reach it by (default: the listen address).
-    pub external_host: Option<String>,
-    /// Tasks run at once (0: one per core).
-    pub concurrent_tasks: usize,
-    /// Where shuffle files go (default: a temporary directory).
-    pub work_dir: Option<String>,
 }
 
 /// Run an executor until the process is stopped.

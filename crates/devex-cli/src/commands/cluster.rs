@@ -6,7 +6,9 @@ use crate::exit::{Failure, Outcome};
 pub async fn run(command: ClusterCommand) -> anyhow::Result<Outcome> {
     match command {
         ClusterCommand::Scheduler { listen } => {
-            eprintln!("devex cluster scheduler: listening on {listen} (clients: --cluster df://{listen})");
+            if devex_cluster::BUILT {
+                eprintln!("devex cluster scheduler: listening on {listen} (clients: --cluster df://{listen})");
+            }
             devex_cluster::run_scheduler(listen).await?;
         }
         ClusterCommand::Executor { scheduler, listen, external_host, concurrent_tasks, work_dir } => {
@@ -16,7 +18,9 @@ pub async fn run(command: ClusterCommand) -> anyhow::Result<Outcome> {
                     "e.g. --scheduler scheduler:50050",
                 )
             })?;
-            eprintln!("devex cluster executor: serving scheduler {scheduler} from {listen}");
+            if devex_cluster::BUILT {
+                eprintln!("devex cluster executor: serving scheduler {scheduler} from {listen}");
+            }
             devex_cluster::run_executor(devex_cluster::ExecutorOptions {
                 scheduler: address,
                 listen,
