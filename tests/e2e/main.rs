@@ -27,4 +27,5 @@ mod serve;
 mod serve_hostile;
 mod serve_isolation;
 mod ship;
+mod surveys;
 mod util;

@@ -134,18 +134,20 @@ pub enum Command {
     ///   devex sql --quarter 2026-Q3 --by team "SELECT * FROM lead_time_change WHERE grp = 'payments'"
     #[command(verbatim_doc_comment, after_long_help = crate::commands::sql::views_help())]
     Sql(SqlArgs),
-    /// Run every configured source (GitHub, GitLab, PagerDuty, file inboxes) and land what is
-    /// new: the nightly job.
+    /// Run every configured source (GitHub, GitLab, PagerDuty, Typeform, Google Forms, file
+    /// inboxes) and land what is new: the nightly job.
     ///
     /// Sources are the [sources.<name>] tables of devex.toml (`devex init` shows an example of
     /// each type). Each GitHub repository and GitLab project syncs from its watermark minus
     /// the overlap (default 3 days); one that fails keeps its watermark and lands nothing,
     /// the others still land, and the run exits 3 naming it. A PagerDuty source reads the
-    /// incidents created since its last run and re-reads those still open then. Files dropped
-    /// into a files source's inbox are imported and moved to done/ or failed/. Every run
-    /// appends a record to <data>/_state/runs.ndjson (see devex status). Tokens come from
-    /// $GITHUB_TOKEN, $GITLAB_TOKEN, $PAGERDUTY_TOKEN (or each source's token_env) and are
-    /// never printed or stored.
+    /// incidents created since its last run and re-reads those still open then. A Typeform or
+    /// Google Forms source reads each form's submitted responses from the latest one landed
+    /// minus an hour (each form is a unit like a repository). Files dropped into a files
+    /// source's inbox are imported and moved to done/ or failed/. Every run appends a record
+    /// to <data>/_state/runs.ndjson (see devex status). Tokens come from $GITHUB_TOKEN,
+    /// $GITLAB_TOKEN, $PAGERDUTY_TOKEN, $TYPEFORM_TOKEN (or each source's token_env), Google's
+    /// key file from $GOOGLE_APPLICATION_CREDENTIALS, and are never printed or stored.
     ///
     /// Examples:
     ///   devex ingest                            (every source, incrementally)

@@ -155,6 +155,11 @@ pub enum SourceConfig {
     Gitlab(GitlabSource),
     /// PagerDuty incidents.
     Pagerduty(PagerdutySource),
+    /// Typeform forms' responses (a DevEx survey).
+    Typeform(TypeformSource),
+    /// Google Forms forms' responses (a DevEx survey).
+    #[serde(rename = "google_forms")]
+    GoogleForms(GoogleFormsSource),
 }
 
 impl SourceConfig {
@@ -199,6 +204,38 @@ impl SourceConfig {
                     return Err("initial_days must be at least 1".into());
                 }
                 check_http(&p.base_url, p.retry_base_ms, p.timeout_secs)
+            }
+            SourceConfig::Typeform(t) => {
+                check_forms(&t.forms)?;
+                if t.team_field.trim().is_empty() {
+                    return Err("team_field must name a hidden field or a question's ref".into());
+                }
+                if t.initial_days == 0 {
+                    return Err("initial_days must be at least 1".into());
+                }
+                if !(1..=1000).contains(&t.page_size) {
+                    return Err("page_size must be 1..=1000 (Typeform's largest page)".into());
+                }
+                let rate = t.requests_per_second;
+                if rate.is_nan() || rate <= 0.0 || rate > 100.0 {
+                    return Err("requests_per_second must be above 0 and at most 100 (Typeform allows about 2)".into());
+                }
+                check_http(&t.base_url, t.retry_base_ms, t.timeout_secs)
+            }
+            SourceConfig::GoogleForms(g) => {
+                check_forms(&g.forms)?;
+                if g.credentials_env.trim().is_empty() && g.token_env.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                    return Err(
+                        "name `credentials_env` (a service-account key file) or `token_env` (an access token)".into()
+                    );
+                }
+                if g.initial_days == 0 {
+                    return Err("initial_days must be at least 1".into());
+                }
+                if !(1..=5000).contains(&g.page_size) {
+                    return Err("page_size must be 1..=5000 (the Forms API's largest page)".into());
+                }
+                check_http(&g.base_url, g.retry_base_ms, g.timeout_secs)
             }
             SourceConfig::Files(_) => Ok(()),
         }
@@ -379,6 +416,139 @@ impl Default for PagerdutySource {
             timeout_secs: 30,
         }
     }
+}
+
+/// One form of a survey-tool source: `{ id = "...", survey = "2026-H2" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormRef {
+    /// The tool's form id.
+    pub id: String,
+    /// The wave label its responses land under (`survey`); default: each
+    /// response's quarter, `YYYY-Qn` in the configured time zone.
+    #[serde(default)]
+    pub survey: Option<String>,
+}
+
+/// `[sources.<name>]` with `type = "typeform"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypeformSource {
+    /// The API root; Typeform's EU data center is `https://api.eu.typeform.com`.
+    pub base_url: String,
+    /// Environment variable holding a personal access token (`responses:read`, `forms:read`).
+    pub token_env: String,
+    /// The forms to read.
+    pub forms: Vec<FormRef>,
+    /// The team: a hidden field's name, else the ref of the question that asks it.
+    pub team_field: String,
+    /// The ref of the NPS question (0..10), if the form has one.
+    pub nps_field: Option<String>,
+    /// A first run (and `--full`) reads responses submitted this many days back.
+    pub initial_days: u32,
+    /// Each run re-reads this many minutes before the latest response landed
+    /// (Typeform may list a response up to about 30 minutes late).
+    pub overlap_minutes: u32,
+    /// Responses asked for per page (Typeform's largest is 1000).
+    pub page_size: u32,
+    /// Requests a second at most (Typeform allows about 2 per account).
+    pub requests_per_second: f64,
+    /// Retries of a request after a 5xx, a timeout or a connection error.
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubling, with jitter).
+    pub retry_base_ms: u64,
+    /// Seconds before a request times out.
+    pub timeout_secs: u64,
+}
+
+impl Default for TypeformSource {
+    fn default() -> Self {
+        TypeformSource {
+            base_url: "https://api.typeform.com".into(),
+            token_env: "TYPEFORM_TOKEN".into(),
+            forms: Vec::new(),
+            team_field: "team".into(),
+            nps_field: None,
+            initial_days: 365,
+            overlap_minutes: 60,
+            page_size: 1000,
+            requests_per_second: 2.0,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// `[sources.<name>]` with `type = "google_forms"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GoogleFormsSource {
+    /// The Forms API root.
+    pub base_url: String,
+    /// Environment variable holding the path of a service-account key (JSON).
+    pub credentials_env: String,
+    /// Environment variable holding an OAuth access token instead (used when set here).
+    pub token_env: Option<String>,
+    /// The forms to read (each shared with the service account).
+    pub forms: Vec<FormRef>,
+    /// The team: a question's exact title, or its questionId.
+    pub team_question: Option<String>,
+    /// The NPS question (0..10): its exact title, or its questionId.
+    pub nps_question: Option<String>,
+    /// Question title -> the question name answers land under; default: the questionId.
+    pub questions: BTreeMap<String, String>,
+    /// A first run (and `--full`) reads responses submitted this many days back.
+    pub initial_days: u32,
+    /// Each run re-reads this many minutes before the latest response landed.
+    pub overlap_minutes: u32,
+    /// Responses asked for per page (the Forms API's largest is 5000).
+    pub page_size: u32,
+    /// Retries of a request after a 5xx, a timeout or a connection error.
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubling, with jitter).
+    pub retry_base_ms: u64,
+    /// Seconds before a request times out.
+    pub timeout_secs: u64,
+}
+
+impl Default for GoogleFormsSource {
+    fn default() -> Self {
+        GoogleFormsSource {
+            base_url: "https://forms.googleapis.com".into(),
+            credentials_env: "GOOGLE_APPLICATION_CREDENTIALS".into(),
+            token_env: None,
+            forms: Vec::new(),
+            team_question: None,
+            nps_question: None,
+            questions: BTreeMap::new(),
+            initial_days: 365,
+            overlap_minutes: 60,
+            page_size: 5000,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// The checks every survey-tool source's `forms` pass.
+fn check_forms(forms: &[FormRef]) -> Result<(), String> {
+    if forms.is_empty() {
+        return Err("name the forms to read: `forms = [{ id = \"...\", survey = \"2026-H2\" }]`".into());
+    }
+    if forms.iter().any(|f| f.id.trim().is_empty()) {
+        return Err("forms: a form's `id` is empty".into());
+    }
+    let mut ids: Vec<&str> = forms.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("forms: `{}` is listed twice", w[0]));
+    }
+    if forms.iter().any(|f| f.survey.as_deref().is_some_and(|s| s.trim().is_empty())) {
+        return Err("forms: a form's `survey` label is empty (leave it out to label by quarter)".into());
+    }
+    Ok(())
 }
 
 /// The checks every HTTP source's request settings pass.
@@ -708,6 +878,28 @@ min_group_size = 5
 # retry_base_ms = 500
 # timeout_secs = 30
 #
+# [sources.pulse]
+# type = "typeform"
+# base_url = "https://api.typeform.com"       # EU data center: "https://api.eu.typeform.com"
+# token_env = "TYPEFORM_TOKEN"                # a personal access token with responses:read and forms:read
+# forms = [{ id = "tfDevEx26", survey = "2026-H2" }]   # survey: the wave label; default: each response's quarter
+# team_field = "team"                         # a hidden field's name, or the ref of the question asking it
+# nps_field = "nps"                           # the ref of the NPS question (0..10)
+# initial_days = 365                          # a first run (and --full) reads responses this many days back
+# overlap_minutes = 60                        # each run re-reads this much before the latest response landed
+# requests_per_second = 2                     # Typeform allows about 2 per account
+#
+# [sources.pulse-google]
+# type = "google_forms"
+# credentials_env = "GOOGLE_APPLICATION_CREDENTIALS"   # path to a service-account key (JSON); share each form with it
+# token_env = "GOOGLE_FORMS_TOKEN"            # or: an OAuth access token (gcloud auth print-access-token)
+# forms = [{ id = "1FAIpQLSheldout", survey = "2026-H2-google" }]   # the id in the form's edit URL
+# team_question = "Which team are you on?"    # a question's exact title, or its questionId
+# nps_question = "How likely are you to recommend the platform to a colleague?"
+# questions = { "Deploying my service is easy" = "deploy_easy" }   # title -> the name [survey.questions] uses
+# initial_days = 365
+# overlap_minutes = 60
+#
 # [sources.exports]
 # type = "files"
 # inbox = "/var/lib/devex/inbox"              # imported files move to inbox/done/ or inbox/failed/
@@ -908,6 +1100,72 @@ mod tests {
             let err = Config::from_toml_str(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn survey_tool_sources_parse_with_defaults_and_name_bad_values() {
+        let cfg = Config::from_toml_str(
+            "[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\", survey = \"2026-H2\" }, { id = \"b\" }]\n\
+             [sources.gf]\ntype = \"google_forms\"\nforms = [{ id = \"1FAIp\" }]\n",
+        )
+        .unwrap();
+        let SourceConfig::Typeform(tf) = &cfg.sources["tf"] else { panic!("typeform") };
+        assert_eq!(
+            (tf.base_url.as_str(), tf.token_env.as_str(), tf.team_field.as_str(), tf.nps_field.as_deref()),
+            ("https://api.typeform.com", "TYPEFORM_TOKEN", "team", None)
+        );
+        assert_eq!((tf.page_size, tf.requests_per_second, tf.overlap_minutes), (1000, 2.0, 60));
+        assert_eq!(tf.forms[0], FormRef { id: "a".into(), survey: Some("2026-H2".into()) });
+        let SourceConfig::GoogleForms(gf) = &cfg.sources["gf"] else { panic!("google_forms") };
+        assert_eq!(
+            (gf.base_url.as_str(), gf.credentials_env.as_str(), gf.token_env.as_deref(), gf.page_size),
+            ("https://forms.googleapis.com", "GOOGLE_APPLICATION_CREDENTIALS", None, 5000)
+        );
+        for (bad, says) in [
+            ("[sources.tf]\ntype = \"typeform\"\n", "forms"),
+            ("[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"\" }]\n", "empty"),
+            ("[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\" }, { id = \"a\" }]\n", "twice"),
+            ("[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\", wave = \"x\" }]\n", "wave"),
+            ("[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\" }]\npage_size = 5000\n", "page_size"),
+            (
+                "[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\" }]\nrequests_per_second = 0\n",
+                "requests_per_second",
+            ),
+            ("[sources.tf]\ntype = \"typeform\"\nforms = [{ id = \"a\" }]\nteam_field = \" \"\n", "team_field"),
+            (
+                "[sources.gf]\ntype = \"google_forms\"\nforms = [{ id = \"a\" }]\ncredentials_env = \"\"\n",
+                "credentials_env",
+            ),
+            ("[sources.gf]\ntype = \"google_forms\"\nforms = [{ id = \"a\" }]\nbase_url = \"forms\"\n", "base_url"),
+            ("[sources.gf]\ntype = \"googleforms\"\nforms = [{ id = \"a\" }]\n", "googleforms"),
+        ] {
+            let err = Config::from_toml_str(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_template_s_commented_sources_parse() {
+        // Every `# [sources.*]` example of the template, uncommented, is a valid config.
+        let mut uncommented = String::new();
+        let mut in_sources = false;
+        for line in TEMPLATE.lines() {
+            if line.starts_with("# [sources.") {
+                in_sources = true;
+            } else if !line.starts_with('#') {
+                in_sources = false;
+            }
+            if in_sources && line.len() > 2 {
+                let text = &line[2..];
+                uncommented.push_str(text.split("  #").next().unwrap_or(text).trim_end());
+                uncommented.push('\n');
+            }
+        }
+        for kind in ["typeform", "google_forms", "pagerduty", "gitlab", "github", "files"] {
+            assert!(uncommented.contains(&format!("type = \"{kind}\"")), "no {kind} example in the template");
+        }
+        let cfg = Config::from_toml_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert!(cfg.sources.values().any(|s| matches!(s, SourceConfig::GoogleForms(_))));
     }
 
     #[test]

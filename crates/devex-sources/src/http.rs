@@ -1,9 +1,12 @@
-//! The request policy of the pull sources that speak plain HTTP (GitLab and
-//! PagerDuty), over reqwest:
+//! The request policy of the pull sources that speak plain HTTP (GitLab,
+//! PagerDuty, Typeform and Google Forms), over reqwest:
 //!
-//! - the token goes in the API's auth header (`PRIVATE-TOKEN`, or
-//!   `Authorization: Token token=...`), marked sensitive, and in no URL,
-//!   message or file; a token is sent over plain http only to loopback;
+//! - the token goes in the API's auth header (`PRIVATE-TOKEN`,
+//!   `Authorization: Token token=...` or `Authorization: Bearer ...`), marked
+//!   sensitive, and in no URL, message or file; a token is sent over plain
+//!   http only to loopback;
+//! - an API with a per-account request rate (Typeform) is paced on the client
+//!   ([`HttpClient::with_rate`]);
 //! - 5xx, timeouts and connection errors are retried with exponential backoff
 //!   and jitter, a bounded number of times;
 //! - a 429 waits what the API says (GitLab: `Retry-After`, else until
@@ -44,6 +47,12 @@ pub enum Api {
     Gitlab,
     /// PagerDuty REST v2.
     Pagerduty,
+    /// Typeform's Create and Responses APIs.
+    Typeform,
+    /// The Google Forms API v1.
+    GoogleForms,
+    /// An OAuth 2.0 token endpoint (Google's `token_uri`): no token of its own.
+    GoogleOauth,
 }
 
 impl Api {
@@ -52,6 +61,9 @@ impl Api {
         match self {
             Api::Gitlab => "GitLab",
             Api::Pagerduty => "PagerDuty",
+            Api::Typeform => "Typeform",
+            Api::GoogleForms => "Google Forms",
+            Api::GoogleOauth => "Google OAuth",
         }
     }
 
@@ -59,6 +71,9 @@ impl Api {
         let (name, value) = match self {
             Api::Gitlab => (HeaderName::from_static("private-token"), token.to_string()),
             Api::Pagerduty => (reqwest::header::AUTHORIZATION, format!("Token token={token}")),
+            Api::Typeform | Api::GoogleForms | Api::GoogleOauth => {
+                (reqwest::header::AUTHORIZATION, format!("Bearer {token}"))
+            }
         };
         let mut value = HeaderValue::from_str(&value)
             .map_err(|_| format!("the {} token has characters an HTTP header cannot carry", self.label()))?;
@@ -68,7 +83,7 @@ impl Api {
 
     fn accept(self) -> &'static str {
         match self {
-            Api::Gitlab => "application/json",
+            Api::Gitlab | Api::Typeform | Api::GoogleForms | Api::GoogleOauth => "application/json",
             Api::Pagerduty => "application/vnd.pagerduty+json;version=2",
         }
     }
@@ -82,6 +97,8 @@ impl Api {
                 Some(Duration::from_secs((reset - Utc::now().timestamp()).max(1) as u64))
             }),
             Api::Pagerduty => secs("ratelimit-reset").map(Duration::from_secs_f64),
+            // Typeform's and Google's 429s may name no wait: then back off.
+            Api::Typeform | Api::GoogleForms | Api::GoogleOauth => secs("retry-after").map(Duration::from_secs_f64),
         }
     }
 
@@ -101,6 +118,30 @@ impl Api {
             (Api::Pagerduty, 404) => {
                 Some("check base_url (EU accounts use https://api.eu.pagerduty.com) and the service ids")
             }
+            (Api::Typeform, 401) => Some(
+                "the token was refused: check that it is set and is a Typeform personal access token that is not revoked",
+            ),
+            (Api::Typeform, 403) => Some("the token lacks a scope: it needs `responses:read` and `forms:read`"),
+            (Api::Typeform, 404) => Some(
+                "check the form id and base_url (EU data center: https://api.eu.typeform.com), and that the \
+                 token's account can see the form",
+            ),
+            (Api::GoogleForms, 401) => Some(
+                "the access token was refused: an access token from token_env expires after an hour; \
+                 a service-account key (credentials_env) renews its own",
+            ),
+            (Api::GoogleForms, 403) => Some(
+                "share the form with the service account's client_email (or the token's user), and enable the \
+                 Google Forms API in its project; the token needs forms.responses.readonly and forms.body.readonly",
+            ),
+            (Api::GoogleForms, 404) => Some(
+                "check the form id (the one in the form's edit URL, /forms/d/<id>/edit) and that the form is \
+                 shared with the service account",
+            ),
+            (Api::GoogleOauth, 400 | 401 | 403) => Some(
+                "the service-account key was refused: check that the key is current (not deleted in the Cloud \
+                 console) and this machine's clock",
+            ),
             _ => None,
         }
     }
@@ -110,10 +151,12 @@ impl Api {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
     /// An HTTP status that retrying does not fix (401, 403, 404, 400, ...).
-    #[error("GET {url}: HTTP {status}{}", message_suffix(.message))]
+    #[error("{method} {url}: HTTP {status}{}", message_suffix(.message))]
     Status {
         /// The API it came from.
         api: Api,
+        /// `GET` or `POST`.
+        method: &'static str,
         /// The request URL.
         url: String,
         /// The status.
@@ -122,8 +165,10 @@ pub enum HttpError {
         message: String,
     },
     /// Still failing after the retries.
-    #[error("GET {url}: gave up after {attempts} attempts: {last}")]
+    #[error("{method} {url}: gave up after {attempts} attempts: {last}")]
     Exhausted {
+        /// `GET` or `POST`.
+        method: &'static str,
         /// The request URL.
         url: String,
         /// Attempts made.
@@ -132,16 +177,20 @@ pub enum HttpError {
         last: String,
     },
     /// A response that is not the JSON the API documents.
-    #[error("GET {url}: malformed response: {reason}")]
+    #[error("{method} {url}: malformed response: {reason}")]
     Malformed {
+        /// `GET` or `POST`.
+        method: &'static str,
         /// The request URL.
         url: String,
         /// What is wrong.
         reason: String,
     },
     /// A rate limit asked for a longer wait than the cap.
-    #[error("GET {url}: rate limited: a wait of {wait_secs} s is longer than the {cap_secs} s devex waits")]
+    #[error("{method} {url}: rate limited: a wait of {wait_secs} s is longer than the {cap_secs} s devex waits")]
     RateLimited {
+        /// `GET` or `POST`.
+        method: &'static str,
         /// The request URL.
         url: String,
         /// The wait asked for.
@@ -203,9 +252,9 @@ pub(crate) fn shared_error(e: Arc<IngestError>) -> IngestError {
 }
 
 impl HttpError {
-    /// A malformed-response error for `url`.
+    /// A malformed-response error for a GET of `url`.
     pub fn malformed(url: &str, reason: impl Into<String>) -> HttpError {
-        HttpError::Malformed { url: url.to_string(), reason: reason.into() }
+        HttpError::Malformed { method: "GET", url: url.to_string(), reason: reason.into() }
     }
 }
 
@@ -294,6 +343,26 @@ pub struct HttpClient {
     retry: RetryPolicy,
     requests: Arc<AtomicU64>,
     notify: Progress,
+    pace: Option<Pace>,
+}
+
+/// Requests at most one per `interval`, across every clone of a client.
+#[derive(Clone)]
+struct Pace {
+    interval: Duration,
+    next: Arc<tokio::sync::Mutex<tokio::time::Instant>>,
+}
+
+impl Pace {
+    /// Wait for this request's turn.
+    async fn turn(&self) {
+        let mut next = self.next.lock().await;
+        let now = tokio::time::Instant::now();
+        let at = (*next).max(now);
+        *next = at + self.interval;
+        drop(next);
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -330,7 +399,15 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HttpError::Setup(format!("{} client: {}", api.label(), plain(&e))))?;
-        Ok(HttpClient { inner, api, base, retry, requests: Arc::default(), notify })
+        Ok(HttpClient { inner, api, base, retry, requests: Arc::default(), notify, pace: None })
+    }
+
+    /// Paced to at most `per_second` requests a second (retries included),
+    /// across every clone of this client.
+    pub fn with_rate(mut self, per_second: f64) -> HttpClient {
+        let interval = Duration::try_from_secs_f64(1.0 / per_second).unwrap_or(Duration::ZERO);
+        self.pace = Some(Pace { interval, next: Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())) });
+        self
     }
 
     /// Requests sent so far (retries included).
@@ -349,20 +426,41 @@ impl HttpClient {
 
     /// One GET with the retry and rate-limit policy.
     pub async fn get(&self, path: &str) -> Result<Page, HttpError> {
+        self.send(path, None).await
+    }
+
+    /// One POST of an `application/x-www-form-urlencoded` body (an OAuth
+    /// token request), with the same policy. The body is never printed.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<Page, HttpError> {
+        self.send(path, Some(form)).await
+    }
+
+    async fn send(&self, path: &str, form: Option<&[(&str, &str)]>) -> Result<Page, HttpError> {
         let url = self.url(path);
+        let method = if form.is_some() { "POST" } else { "GET" };
         let mut attempt = 0u32;
         let mut waits = 0u32;
         loop {
+            if let Some(pace) = &self.pace {
+                pace.turn().await;
+            }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let failure = match self.inner.get(&url).send().await {
+            let request = match form {
+                None => self.inner.get(&url),
+                Some(form) => self.inner.post(&url).form(form),
+            };
+            let failure = match request.send().await {
                 Err(e) => plain(&e),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     match (status, resp.text().await) {
                         (200..=299, Ok(text)) => {
-                            let body: Value = serde_json::from_str(&text)
-                                .map_err(|e| HttpError::malformed(&url, format!("not JSON ({e})")))?;
+                            let body: Value = serde_json::from_str(&text).map_err(|e| HttpError::Malformed {
+                                method,
+                                url: url.clone(),
+                                reason: format!("not JSON ({e})"),
+                            })?;
                             return Ok(Page { body, headers });
                         }
                         (200..=299, Err(e)) => format!("reading the body: {}", plain(&e)),
@@ -373,6 +471,7 @@ impl HttpClient {
                                 .unwrap_or_else(|| backoff(self.retry.base, waits + 1, &url));
                             if wait > self.retry.max_wait {
                                 return Err(HttpError::RateLimited {
+                                    method,
                                     url,
                                     wait_secs: wait.as_secs(),
                                     cap_secs: self.retry.max_wait.as_secs(),
@@ -381,6 +480,7 @@ impl HttpClient {
                             waits += 1;
                             if waits > self.retry.max_retries + 10 {
                                 return Err(HttpError::Exhausted {
+                                    method,
                                     url,
                                     attempts: attempt + waits,
                                     last: "HTTP 429 rate limited".into(),
@@ -402,20 +502,20 @@ impl HttpClient {
                         (500..=599, _) => format!("HTTP {status}"),
                         (_, text) => {
                             let message = text.ok().map(|t| error_message(&t)).unwrap_or_default();
-                            return Err(HttpError::Status { api: self.api, url, status, message });
+                            return Err(HttpError::Status { api: self.api, method, url, status, message });
                         }
                     }
                 }
             };
             attempt += 1;
             if attempt > self.retry.max_retries {
-                return Err(HttpError::Exhausted { url, attempts: attempt, last: failure });
+                return Err(HttpError::Exhausted { method, url, attempts: attempt, last: failure });
             }
             let delay = backoff(self.retry.base, attempt, &url);
             (self.notify)(&Event::new(
                 Level::Wait,
                 format!(
-                    "GET {url}: {failure}; retry {attempt} of {} in {} ms",
+                    "{method} {url}: {failure}; retry {attempt} of {} in {} ms",
                     self.retry.max_retries,
                     delay.as_millis()
                 ),
@@ -447,7 +547,14 @@ fn error_message(text: &str) -> String {
         }
         return m;
     }
-    v.get("message").or_else(|| v.get("error")).map(s).unwrap_or_default()
+    // GitLab: `message` or `error`; OAuth: `error` and `error_description`;
+    // Typeform: `code` and `description`.
+    let head = v.get("message").or_else(|| v.get("error")).or_else(|| v.get("code")).map(s).unwrap_or_default();
+    match v.get("error_description").or_else(|| v.get("description")).map(s).filter(|d| !d.is_empty()) {
+        Some(d) if head.is_empty() => d,
+        Some(d) => format!("{head}: {d}"),
+        None => head,
+    }
 }
 
 /// A transport error's message, without the URL (the caller names it) and
@@ -515,6 +622,20 @@ mod tests {
             "Invalid Input Provided (Since must be within 6 months of until)"
         );
         assert_eq!(error_message("Retry later\n"), "Retry later");
+        assert_eq!(
+            error_message(r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#),
+            "invalid_grant: Invalid JWT Signature."
+        );
+        assert_eq!(
+            error_message(r#"{"code":"FORBIDDEN","description":"Token lacks the scope responses:read"}"#),
+            "FORBIDDEN: Token lacks the scope responses:read"
+        );
+        assert_eq!(
+            error_message(
+                r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}"#
+            ),
+            "The caller does not have permission"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`github`]: deployments, pull requests and incidents from GitHub (octocrab).
 //! - [`gitlab`]: deployments, merge requests and incidents from GitLab.
 //! - [`pagerduty`]: incidents from PagerDuty.
+//! - [`surveys`]: survey responses from Typeform and Google Forms.
 //! - [`files`]: export files dropped into an inbox, any table.
 //!
 //! They share [`http`] (retries, rate limits, where a token may go:
@@ -28,6 +29,7 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod pagerduty;
+pub mod surveys;
 
 use devex_ingest::source::Source;
 use devex_model::Config;
@@ -40,6 +42,8 @@ pub fn source(name: &str, config: &SourceConfig) -> Box<dyn Source> {
         SourceConfig::Github(cfg) => Box::new(github::Github { name, config: cfg.clone() }),
         SourceConfig::Gitlab(cfg) => Box::new(gitlab::Gitlab { name, config: cfg.clone() }),
         SourceConfig::Pagerduty(cfg) => Box::new(pagerduty::Pagerduty { name, config: cfg.clone() }),
+        SourceConfig::Typeform(cfg) => Box::new(surveys::typeform::Typeform { name, config: cfg.clone() }),
+        SourceConfig::GoogleForms(cfg) => Box::new(surveys::google_forms::GoogleForms { name, config: cfg.clone() }),
         SourceConfig::Files(cfg) => Box::new(files::Files { name, config: cfg.clone() }),
     }
 }
