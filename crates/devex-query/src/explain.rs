@@ -160,7 +160,8 @@ pub async fn explain(
         (_, Some(g)) => g.to_string(),
         (_, None) => return Err(QueryError::Config("name the team or service to explain".into())),
     };
-    let ctx = lake.metrics_context(settings, window, group_by).await?;
+    // The views the metric and its rows share are computed once, as `devex metrics` does.
+    let ctx = lake.metrics_run_context(settings, window, group_by).await?;
     let metrics = ctx.sql("SELECT * FROM metrics").await?.filter(col("grp").eq(lit(grp.clone())))?;
     let metrics = metrics.collect().await?;
     if metrics.iter().all(|b| b.num_rows() == 0) {
