@@ -109,6 +109,7 @@ def main():
                 .replace("to_local_time(", "("))
         text = re.sub(r"^\s*--.*$", "", text, flags=re.M)
         text = re.sub(r"\{\{period_of\(([^)]*)\)\}\}", lambda m: f"CASE WHEN {m.group(1)} < TIMESTAMPTZ '{to}' THEN '{period}' END", text)
+        text = expand_group_of(text, group_by)
         for statement in filter(str.strip, text.split(";")):
             name = re.match(r"\s*CREATE VIEW (\w+) AS", statement).group(1)
             if name in SHARED_VIEWS:
@@ -119,6 +120,32 @@ def main():
     rows = cursor.fetchall()
     with open(out, "w") as f:
         json.dump([dict(zip(columns, r)) for r in rows], f, default=str)
+
+
+def expand_group_of(text, group_by):
+    """`{{group_of(team, service)}}` as devex_query::queries::render writes it."""
+    out, rest, opening = [], text, "{{group_of("
+    while opening in rest:
+        at = rest.index(opening)
+        start = at + len(opening)
+        close = rest.index(")}}", start)
+        inner, args, depth, last = rest[start:close], [], 0, 0
+        for i, c in enumerate(inner):
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif c == "," and depth == 0:
+                args.append(inner[last:i].strip())
+                last = i + 1
+        args.append(inner[last:].strip())
+        team, service = args
+        out.append(rest[:at])
+        out.append(f"CASE '{group_by}' WHEN 'team' THEN COALESCE({team}, '(no team)') "
+                   f"WHEN 'service' THEN {service} ELSE '' END")
+        rest = rest[close + 3:]
+    out.append(rest)
+    return "".join(out)
 
 
 if __name__ == "__main__":
