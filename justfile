@@ -28,6 +28,8 @@ lint:
 # Then syncs 50 repositories x 200 deployments from a local GitHub answering in 50 ms,
 # and 50 projects x 200 deployments (10,000) from a local GitLab answering in 50 ms.
 # Then `devex serve`: metrics(...) latency p50/p95 with 1 and 20 clients over the same lake.
+# Then a Typeform and a Google form of 50,000 responses each, answering in 50 ms a request:
+# the first run's and an incremental run's wall time and requests.
 bench:
     python3 -m pip install --quiet duckdb || echo "no duckdb: the import bench prints no ratio"
     cargo bench -p devex-cli --bench metrics_large
@@ -35,6 +37,7 @@ bench:
     cargo bench -p devex-cli --bench serve_latency
     cargo bench -p devex-sources --bench github_sync
     cargo bench -p devex-sources --bench gitlab_sync
+    cargo bench -p devex-sources --bench forms_sync
 
 # Scale: a generated organisation (default about 20M changes, 2M deployments; DEVEX_SCALE=270 copies
 # of the 8 teams, DEVEX_SCALE_COMMITS=13.5 commits per deployment) imported into an S3 on loopback
