@@ -178,18 +178,21 @@ fn wrong_passwords_are_throttled_and_logged() {
             assert_eq!(sqlstate(&r.expect_err("wrong")), "28P01");
             took.push(elapsed);
         }
-        assert!(took[0] < Duration::from_millis(200), "{took:?}");
         assert!(took[3] >= Duration::from_millis(900), "the 6th failure's successor waits: {took:?}");
         assert!(took[5] >= Duration::from_millis(1800), "{took:?}");
         let (ok, elapsed) = attempt("devex", PASSWORD).await;
         ok.expect("the right password gets in after the throttle");
         assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-        // Forgiven: the next try is immediate.
-        let (ok, elapsed) = attempt("devex", PASSWORD).await;
+        // Forgiven: the next try is not slowed down (checked in the log below: a wall-clock
+        // bound here fails on a loaded machine).
+        let (ok, _) = attempt("devex", PASSWORD).await;
         ok.unwrap();
-        assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
     });
     let log = server.log();
+    // Waits before the 4th to 8th wrong tries and before the right one; none before the
+    // first three, none after the right one.
+    let slowed = log.lines().filter(|l| l.contains("slowing down an address")).count();
+    assert_eq!(slowed, 6, "{log}");
     let failures: Vec<&str> = log.lines().filter(|l| l.contains("password authentication failed")).collect();
     assert_eq!(failures.len(), 8, "{log}");
     assert!(failures.iter().all(|l| l.contains("127.0.0.1:")), "{log}");
