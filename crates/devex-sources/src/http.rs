@@ -350,17 +350,18 @@ pub struct HttpClient {
 #[derive(Clone)]
 struct Pace {
     interval: Duration,
-    next: Arc<tokio::sync::Mutex<tokio::time::Instant>>,
+    next: Arc<std::sync::Mutex<tokio::time::Instant>>,
 }
 
 impl Pace {
-    /// Wait for this request's turn.
+    /// Wait for this request's turn (the lock only books it; nobody waits holding it).
     async fn turn(&self) {
-        let mut next = self.next.lock().await;
-        let now = tokio::time::Instant::now();
-        let at = (*next).max(now);
-        *next = at + self.interval;
-        drop(next);
+        let at = {
+            let mut next = self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.interval;
+            at
+        };
         tokio::time::sleep_until(at).await;
     }
 }
@@ -406,7 +407,7 @@ impl HttpClient {
     /// across every clone of this client.
     pub fn with_rate(mut self, per_second: f64) -> HttpClient {
         let interval = Duration::try_from_secs_f64(1.0 / per_second).unwrap_or(Duration::ZERO);
-        self.pace = Some(Pace { interval, next: Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())) });
+        self.pace = Some(Pace { interval, next: Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())) });
         self
     }
 
