@@ -18,19 +18,18 @@
 -- lead time mean (the shares add up to 1). with_pr counts those changes with a pr_opened_at,
 -- reviewed those with a first_review_at.
 
--- Every change behind the number, with its lead time taken apart by stage, for auditing a
--- disputed lead time.
-CREATE VIEW lead_time_change AS
+-- Every change a production deployment shipped, all time, with its lead time taken apart by
+-- stage: the window-independent part of lead time, which the lake also keeps as a derived fact
+-- (docs/facts.md).
+CREATE VIEW deployed_change AS
 WITH points AS (
-    SELECT wd.period, sg.grp,
-           c.repo, c.sha, c.service, c.committed_at, c.pr_opened_at, c.first_review_at, c.merged_at,
-           wd.id AS deployment_id, wd.finished_at AS deployed_at,
+    SELECT c.repo, c.sha, c.service, c.committed_at, c.pr_opened_at, c.first_review_at, c.merged_at,
+           pd.id AS deployment_id, pd.finished_at AS deployed_at,
            COALESCE(c.pr_opened_at, c.committed_at) AS opened,
            COALESCE(c.first_review_at, c.pr_opened_at, c.committed_at) AS reviewed,
            COALESCE(c.merged_at, c.first_review_at, c.pr_opened_at, c.committed_at) AS merged
-    FROM window_deployment wd
-    JOIN changes c ON c.deployment_id = wd.id
-    JOIN service_group sg ON sg.service = c.service
+    FROM production_deployment pd
+    JOIN changes c ON c.deployment_id = pd.id
 ),
 held AS (
     SELECT p.*, least(greatest(p.opened, p.committed_at), p.deployed_at) AS at_opened
@@ -44,7 +43,7 @@ held3 AS (
     SELECT h.*, least(greatest(h.merged, h.at_reviewed), h.deployed_at) AS at_merged
     FROM held2 h
 )
-SELECT period, grp, repo, sha, service, committed_at, pr_opened_at, first_review_at, merged_at,
+SELECT repo, sha, service, committed_at, pr_opened_at, first_review_at, merged_at,
        deployment_id, deployed_at,
        (date_part('epoch', deployed_at) - date_part('epoch', committed_at)) / 3600.0 AS hours,
        (date_part('epoch', at_opened) - date_part('epoch', committed_at)) / 3600.0 AS coding_hours,
@@ -52,6 +51,17 @@ SELECT period, grp, repo, sha, service, committed_at, pr_opened_at, first_review
        (date_part('epoch', at_merged) - date_part('epoch', at_reviewed)) / 3600.0 AS review_hours,
        (date_part('epoch', deployed_at) - date_part('epoch', at_merged)) / 3600.0 AS deploy_hours
 FROM held3;
+
+-- Every change behind the number, with its lead time taken apart by stage, for auditing a
+-- disputed lead time: the changes of deployed_change whose deployment is in D of a period.
+CREATE VIEW lead_time_change AS
+SELECT {{period_of(dc.deployed_at)}} AS period, sg.grp,
+       dc.repo, dc.sha, dc.service, dc.committed_at, dc.pr_opened_at, dc.first_review_at, dc.merged_at,
+       dc.deployment_id, dc.deployed_at,
+       dc.hours, dc.coding_hours, dc.pickup_hours, dc.review_hours, dc.deploy_hours
+FROM deployed_change dc
+JOIN service_group sg ON sg.service = dc.service
+WHERE dc.deployed_at >= {{window_from}} AND dc.deployed_at < {{window_to}};
 
 -- Lead time per group and period: p50, p90, n and band, over lead_time_change.
 CREATE VIEW lead_time AS

@@ -66,7 +66,17 @@ pub enum Command {
     ///   cat deploys.json | devex import deployments - --input-format json --format json
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
-    /// Compact small files and vacuum unreferenced files older than the retention.
+    /// Compact small files, vacuum unreferenced files older than the retention, refresh the facts.
+    ///
+    /// The derived facts (every production deployment with its next one, every deployed
+    /// change's lead time, every incident's links: docs/facts.md) are recomputed where
+    /// compaction moved their base tables; --refresh-facts recomputes them all.
+    ///
+    /// Examples:
+    ///   devex maintain
+    ///   devex maintain --retention-days 90
+    ///   devex maintain --refresh-facts
+    #[command(verbatim_doc_comment)]
     Maintain(MaintainArgs),
     /// DORA and DevEx metrics for a window, per organisation, team or service.
     ///
@@ -265,6 +275,10 @@ pub struct MaintainArgs {
     /// states, and a reader still using a vacuumed file fails.
     #[arg(long)]
     pub force: bool,
+    /// Recompute every derived fact from the base tables, current or not (maintain
+    /// always recomputes those whose base tables it compacted). `devex status` shows them.
+    #[arg(long)]
+    pub refresh_facts: bool,
 }
 
 /// Which window, and which state of the lake.

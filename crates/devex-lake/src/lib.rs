@@ -7,6 +7,8 @@
 //! - [`writer::Lake`] is the only writer: staged data files, one commit per
 //!   table, an upsert on each table's identity, optimistic retries on object
 //!   storage, and `maintain`.
+//! - [`facts`] keeps the derived facts (window-independent views, stamped
+//!   with the base versions they were computed from) beside the tables.
 //! - [`snapshot`] reads what a snapshot holds from the log alone.
 //! - [`lock::WriterLock`] keeps local writers one at a time; [`state::StateStore`]
 //!   keeps the run log and each source's watermarks.
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod error;
+pub mod facts;
 pub mod lock;
 pub mod snapshot;
 pub mod state;

@@ -57,6 +57,12 @@ pub async fn table_sizes(root: &Location, as_of: AsOf) -> Result<Vec<TableSize>,
     Ok(out)
 }
 
+/// The rows of a table's current snapshot, from its files' statistics
+/// (`None` if a file has none).
+pub fn row_count(t: &DeltaTable) -> Option<u64> {
+    log_counts(t).ok().and_then(|c| c.2)
+}
+
 /// Live files, their bytes and rows in a table's current snapshot.
 fn log_counts(t: &DeltaTable) -> Result<(u64, u64, Option<u64>), DeltaTableError> {
     let snapshot = t.snapshot()?;

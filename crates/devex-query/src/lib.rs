@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod effect;
 pub mod error;
 pub mod explain;
+pub mod facts;
 pub mod metrics;
 pub mod params;
 pub mod queries;

@@ -15,7 +15,9 @@ use devex_model::Table;
 
 use crate::calendar::{Period, Window};
 use crate::error::QueryError;
+use crate::facts::{FACTS, Fact, Lineage};
 use crate::params::{GroupBy, QuerySettings};
+use crate::session::TableVersion;
 
 /// Every saved query file, in the order they build on each other.
 pub const FILES: &[(&str, &str)] = &[
@@ -115,13 +117,19 @@ const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_mon
 /// run's `periods`; with `materialize`, the [`SHARED_VIEWS`] are computed once
 /// as they are created, and those that do not depend on the periods are kept
 /// in `materialize`'s cache for the next run over the same lake.
+///
+/// A view of `facts` whose stamp equals its lineage here (the same SQL and
+/// settings, and `versions` of the base tables it reads) is registered as
+/// that fact's table instead of being planned. Returns every view's lineage.
 pub async fn register_views(
     ctx: &SessionContext,
     settings: &QuerySettings,
     periods: &[Period],
     group_by: GroupBy,
     materialize: Option<&SharedCache>,
-) -> Result<(), QueryError> {
+    facts: &[Fact],
+    versions: &[TableVersion],
+) -> Result<HashMap<String, Lineage>, QueryError> {
     // A view is window-independent if its text is the same for other periods and
     // it reads only lake tables, settings tables and window-independent views.
     let day = chrono::Duration::days(1);
@@ -133,7 +141,8 @@ pub async fn register_views(
         })
         .collect();
     let mut independent: HashSet<String> = Table::ALL.iter().map(|t| t.name().to_string()).collect();
-    independent.extend(["production_environments", "survey_questions", "custom_bands"].map(String::from));
+    independent.extend(SETTINGS_TABLES.iter().map(|t| t.to_string()));
+    let mut lineages: HashMap<String, Lineage> = HashMap::new();
     for (file, text) in FILES {
         let err = |source| QueryError::SavedQuery { file: file.to_string(), source };
         let sql = render(text, settings, periods, group_by)?;
@@ -151,8 +160,27 @@ pub async fn register_views(
             if let Some(name) = created.as_ref().filter(|_| same) {
                 independent.insert(name.clone());
             }
-            let Some((name, cache)) = created.filter(|n| SHARED_VIEWS.contains(&n.as_str())).zip(materialize) else {
-                ctx.execute_logical_plan(plan).await.map_err(err)?;
+            let fact = match &created {
+                Some(name) => {
+                    let lineage = lineage_of(name, &text, &reads, &lineages, settings);
+                    let fact = facts.iter().find(|f| {
+                        same && f.name == *name && FACTS.contains(&name.as_str()) && f.stamp == lineage.stamp(versions)
+                    });
+                    lineages.insert(name.clone(), lineage);
+                    fact
+                }
+                None => None,
+            };
+            let Some((name, cache)) = created.clone().filter(|n| SHARED_VIEWS.contains(&n.as_str())).zip(materialize)
+            else {
+                match (fact, &created) {
+                    (Some(fact), Some(name)) => {
+                        ctx.register_table(name.as_str(), Arc::clone(&fact.provider)).map_err(err)?;
+                    }
+                    _ => {
+                        ctx.execute_logical_plan(plan).await.map_err(err)?;
+                    }
+                }
                 continue;
             };
             let key = format!("{text}\n{settings:?}");
@@ -160,7 +188,14 @@ pub async fn register_views(
             let table = match cached {
                 Some(table) => table,
                 None => {
-                    ctx.execute_logical_plan(plan).await.map_err(err)?;
+                    match fact {
+                        Some(fact) => {
+                            ctx.register_table(name.as_str(), Arc::clone(&fact.provider)).map_err(err)?;
+                        }
+                        None => {
+                            ctx.execute_logical_plan(plan).await.map_err(err)?;
+                        }
+                    }
                     let df = ctx.table(name.as_str()).await.map_err(err)?;
                     let logical = Arc::new(df.schema().as_arrow().clone());
                     let batches = df.collect().await.map_err(err)?.into_iter().map(compact);
@@ -178,7 +213,42 @@ pub async fn register_views(
             ctx.register_table(name.as_str(), table).map_err(err)?;
         }
     }
-    Ok(())
+    Ok(lineages)
+}
+
+/// Tables of settings (`params::register`): their contents are part of the
+/// definition of a view that reads them.
+const SETTINGS_TABLES: &[&str] = &["production_environments", "survey_questions", "custom_bands"];
+
+/// The lineage of the view `name` created by `text`, reading `reads`.
+fn lineage_of(
+    name: &str,
+    text: &str,
+    reads: &[datafusion::common::TableReference],
+    lineages: &HashMap<String, Lineage>,
+    settings: &QuerySettings,
+) -> Lineage {
+    let mut out = Lineage::default();
+    for r in reads {
+        let read = r.table();
+        if let Some(table) = Table::ALL.iter().find(|t| t.name() == read) {
+            out.base.insert(*table);
+        } else if let Some(view) = lineages.get(read) {
+            out.base.extend(view.base.iter().copied());
+            out.parts.extend(view.parts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        } else {
+            let contents = match read {
+                "production_environments" => format!("{:?}", settings.production_environments),
+                "survey_questions" => format!("{:?}", settings.questions),
+                "custom_bands" => format!("{:?}", settings.custom_bands),
+                // A run's own table (the periods, their calendars): its text is in the view's.
+                other => format!("(the run's `{other}`)"),
+            };
+            out.parts.insert(read.to_string(), contents);
+        }
+    }
+    out.parts.insert(name.to_string(), text.to_string());
+    out
 }
 
 /// Fill a query's `{{name}}` placeholders with SQL literals rendered from

@@ -18,6 +18,7 @@ use devex_model::location::Location;
 
 use crate::calendar::{Period, Window};
 use crate::error::QueryError;
+use crate::facts::{self, Fact};
 use crate::params::{self, GroupBy, QuerySettings};
 use crate::queries;
 
@@ -56,6 +57,10 @@ pub struct LakeSession {
     shared: queries::SharedCache,
     /// Where queries run when not in this process.
     remote: Option<ContextMaker>,
+    /// The lake's stored facts; each is read in place of its view when its stamp matches.
+    facts: Vec<Fact>,
+    /// Each fact's version when opened (`None`: not there) and log, to notice a refresh.
+    fact_logs: Vec<facts::FactLog>,
 }
 
 impl std::fmt::Debug for LakeSession {
@@ -109,6 +114,7 @@ impl LakeSession {
             versions.push(TableVersion { table, version });
             logs.push(log);
         }
+        let (facts, fact_logs) = facts::load(&root).await?;
         Ok(LakeSession {
             ctx,
             root,
@@ -118,6 +124,8 @@ impl LakeSession {
             logs,
             shared: queries::SharedCache::default(),
             remote: None,
+            facts,
+            fact_logs,
         })
     }
 
@@ -143,6 +151,8 @@ impl LakeSession {
             as_of: AsOf::Latest,
             shared: queries::SharedCache::default(),
             remote: Some(remote),
+            facts: Vec::new(),
+            fact_logs: Vec::new(),
         })
     }
 
@@ -163,7 +173,58 @@ impl LakeSession {
                 return Ok(true);
             }
         }
+        for (name, version, log) in &self.fact_logs {
+            let newer = match (version, log) {
+                (Some(v), Some(log)) => {
+                    let err = |e| devex_lake::LakeError::Table { table: format!("_facts/{name}"), source: Box::new(e) };
+                    log.get_latest_version(*v).await.map_err(err)? > *v
+                }
+                _ => devex_lake::facts::open_fact(&self.root, name).await?.is_some(),
+            };
+            if newer {
+                return Ok(true);
+            }
+        }
         Ok(false)
+    }
+
+    /// The stored facts this session may read in place of their views (each
+    /// only where its stamp matches this snapshot and the run's settings).
+    pub fn facts(&self) -> &[Fact] {
+        &self.facts
+    }
+
+    /// The same snapshot with every view planned from the base tables, as if
+    /// the lake had no facts (for comparing the two, and `devex explain`'s
+    /// lineage, which traces rows to the base tables).
+    pub fn without_facts(&self) -> LakeSession {
+        LakeSession { facts: Vec::new(), shared: queries::SharedCache::default(), ..self.clone() }
+    }
+
+    /// This snapshot reading `facts` (e.g. computed in memory) in place of
+    /// the views they hold, where their stamps match.
+    pub fn with_facts(&self, facts: Vec<Fact>) -> LakeSession {
+        LakeSession { facts, shared: queries::SharedCache::default(), ..self.clone() }
+    }
+
+    /// A session with the views registered over `facts` (nothing computed up
+    /// front) for `period`, and every view's lineage: what the fact writer
+    /// plans each fact in.
+    pub(crate) async fn facts_context(
+        &self,
+        settings: &QuerySettings,
+        facts: &[Fact],
+        period: Period,
+    ) -> Result<(SessionContext, std::collections::HashMap<String, facts::Lineage>), QueryError> {
+        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
+        for (table, provider) in &self.tables {
+            ctx.register_table(table.name(), Arc::clone(provider))?;
+        }
+        let periods = [period];
+        params::register(&ctx, settings, &periods, false)?;
+        let lineage =
+            queries::register_views(&ctx, settings, &periods, GroupBy::Org, None, facts, &self.versions).await?;
+        Ok((ctx, lineage))
     }
 
     /// Each table and the provider sessions read it through.
@@ -185,7 +246,15 @@ impl LakeSession {
             ctx.register_table(table.name(), Arc::clone(&wrapped))?;
             tables.push((*table, wrapped));
         }
-        Ok(LakeSession { ctx, tables, shared: queries::SharedCache::default(), ..self.clone() })
+        // The served views are planned once over the wrapped tables: the facts, stamped for this snapshot, are not.
+        Ok(LakeSession {
+            ctx,
+            tables,
+            shared: queries::SharedCache::default(),
+            facts: Vec::new(),
+            fact_logs: Vec::new(),
+            ..self.clone()
+        })
     }
 
     /// The version of each table this session reads.
@@ -304,7 +373,8 @@ impl LakeSession {
         let remote = self.remote.is_some();
         params::register(&ctx, settings, periods, remote)?;
         let materialize = materialize && !remote;
-        queries::register_views(&ctx, settings, periods, group_by, materialize.then_some(&self.shared)).await?;
+        let shared = materialize.then_some(&self.shared);
+        queries::register_views(&ctx, settings, periods, group_by, shared, &self.facts, &self.versions).await?;
         Ok(ctx)
     }
 }

@@ -16,6 +16,11 @@
 //! `queries/07_jcurve.sql` over it). Floats print with at most 9 decimals,
 //! NULL as `NULL`.
 //!
+//! Each file runs twice: with every view planned from the tables, and with the
+//! derived facts (`devex_query::facts`) computed from the tables after every
+//! `INSERT` and read in place of their views, as a lake with current facts
+//! is read. Both must give the file's results.
+//!
 //! `cargo test -p devex-query --test slt` runs them all; `-- NAME` only the
 //! files whose path contains NAME.
 
@@ -104,8 +109,20 @@ fn header(text: &str, file: &Path) -> Result<Header, String> {
 
 /// A session over in-memory lake tables, driven by the sqllogictest runner.
 struct Db {
-    ctx: SessionContext,
+    state: Arc<std::sync::Mutex<Session>>,
     rt: Arc<tokio::runtime::Runtime>,
+}
+
+/// What a file's statements run in. With facts, every `INSERT` recomputes the
+/// derived facts from the tables (as the lake's writer would after a commit)
+/// and the views are registered again over them.
+struct Session {
+    ctx: SessionContext,
+    lake: LakeSession,
+    header: Arc<Header>,
+    /// The J-curve's and the effect's writable tables, kept across re-registrations.
+    extra: Vec<(&'static str, Arc<MemTable>)>,
+    facts: bool,
 }
 
 impl sqllogictest::DB for Db {
@@ -113,10 +130,18 @@ impl sqllogictest::DB for Db {
     type ColumnType = DefaultColumnType;
 
     fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
-        let ctx = self.ctx.clone();
+        let ctx = self.state.lock().map_err(|e| DataFusionError::External(e.to_string().into()))?.ctx.clone();
         let sql = sql.to_string();
         let batches = self.rt.block_on(async move { ctx.sql(&sql).await?.collect().await })?;
         if let Some(n) = inserted(&batches) {
+            let mut state = self.state.lock().map_err(|e| DataFusionError::External(e.to_string().into()))?;
+            if state.facts {
+                let ctx = self
+                    .rt
+                    .block_on(session_context(&state.lake, &state.header, &state.extra, true))
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                state.ctx = ctx;
+            }
             return Ok(DBOutput::StatementComplete(n));
         }
         let mut rows = Vec::new();
@@ -128,6 +153,40 @@ impl sqllogictest::DB for Db {
         let width = batches.first().map(RecordBatch::num_columns).unwrap_or(0);
         Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; width], rows })
     }
+}
+
+/// A session over `lake`'s tables with every view of the file's header
+/// registered; with `facts`, over the facts computed from the tables' rows
+/// now, each of which must be read in place of its view.
+async fn session_context(
+    lake: &LakeSession,
+    h: &Header,
+    extra: &[(&'static str, Arc<MemTable>)],
+    facts: bool,
+) -> Result<SessionContext, devex_query::QueryError> {
+    let lake =
+        if facts { lake.with_facts(devex_query::facts::compute(lake, &h.settings).await?) } else { lake.clone() };
+    let ctx = lake.metrics_context(&h.settings, h.window, h.group_by).await?;
+    if facts {
+        for name in devex_query::facts::FACTS {
+            let provider = ctx.table_provider(*name).await?;
+            if provider.table_type() != datafusion::datasource::TableType::Base {
+                return Err(devex_query::QueryError::Shape(format!("the fact `{name}` was not read: its view was")));
+            }
+        }
+    }
+    for (name, table) in extra {
+        ctx.register_table(*name, Arc::clone(table) as Arc<dyn datafusion::catalog::TableProvider>)?;
+    }
+    if h.jcurve {
+        let sql = queries::render(queries::JCURVE, &h.settings, &[Period::window(h.window)], h.group_by)?;
+        queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+    }
+    if h.effect {
+        let sql = queries::render(queries::EFFECT, &h.settings, &[Period::window(h.window)], h.group_by)?;
+        queries::run_script(&ctx, "08_effect.sql", &sql).await?;
+    }
+    Ok(ctx)
 }
 
 /// The row count of an `INSERT`'s one-row, one-column `count` result.
@@ -159,14 +218,12 @@ fn cell(c: &dyn Array, row: usize) -> Result<String, DataFusionError> {
 
 /// An empty, writable `quarterly_metrics`: `quarter`, `quarter_start`, then the
 /// `metrics` view's columns, every one nullable so a file fills only what it needs.
-async fn quarterly_metrics(ctx: &SessionContext) -> Result<(), devex_query::QueryError> {
+async fn quarterly_metrics(ctx: &SessionContext) -> Result<Arc<MemTable>, devex_query::QueryError> {
     let metrics = ctx.table("metrics").await?;
     let mut fields =
         vec![Field::new("quarter", DataType::Utf8, true), Field::new("quarter_start", DataType::Date32, true)];
     fields.extend(metrics.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)));
-    let table = MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?;
-    ctx.register_table("quarterly_metrics", Arc::new(table))?;
-    Ok(())
+    Ok(Arc::new(MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?))
 }
 
 fn files(filter: Option<&str>) -> Vec<PathBuf> {
@@ -181,31 +238,30 @@ fn files(filter: Option<&str>) -> Vec<PathBuf> {
     out
 }
 
-fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>) -> Result<(), String> {
+fn run_file(file: &Path, rt: &Arc<tokio::runtime::Runtime>, facts: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let h = header(&text, file)?;
+    let h = Arc::new(header(&text, file)?);
     let empty = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let ctx = rt
+    let state = rt
         .block_on(async {
             let lake = LakeSession::open(empty.path()).await?;
-            let ctx = lake.metrics_context(&h.settings, h.window, h.group_by).await?;
+            let mut extra = Vec::new();
             if h.jcurve {
-                quarterly_metrics(&ctx).await?;
-                let sql = queries::render(queries::JCURVE, &h.settings, &[Period::window(h.window)], h.group_by)?;
-                queries::run_script(&ctx, "07_jcurve.sql", &sql).await?;
+                let plain = lake.metrics_context(&h.settings, h.window, h.group_by).await?;
+                extra.push(("quarterly_metrics", quarterly_metrics(&plain).await?));
             }
             if h.effect {
                 let table = MemTable::try_new(devex_query::effect::replicate_schema(), vec![vec![]])?;
-                ctx.register_table("effect_replicate", Arc::new(table))?;
-                let sql = queries::render(queries::EFFECT, &h.settings, &[Period::window(h.window)], h.group_by)?;
-                queries::run_script(&ctx, "08_effect.sql", &sql).await?;
+                extra.push(("effect_replicate", Arc::new(table)));
             }
-            Ok::<_, devex_query::QueryError>(ctx)
+            let ctx = session_context(&lake, &h, &extra, facts).await?;
+            Ok::<_, devex_query::QueryError>(Session { ctx, lake, header: Arc::clone(&h), extra, facts })
         })
         .map_err(|e| format!("{}: {e}", file.display()))?;
+    let state = Arc::new(std::sync::Mutex::new(state));
     let rt = Arc::clone(rt);
     let mut runner = Runner::new(move || {
-        let db = Db { ctx: ctx.clone(), rt: Arc::clone(&rt) };
+        let db = Db { state: Arc::clone(&state), rt: Arc::clone(&rt) };
         async move { Ok::<_, DataFusionError>(db) }
     });
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -218,14 +274,16 @@ fn main() {
     let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
     let (mut passed, mut failed) = (0, 0);
     for file in files(filter.as_deref()) {
-        match run_file(&file, &rt) {
-            Ok(()) => {
-                passed += 1;
-                println!("ok   {}", file.display());
-            }
-            Err(e) => {
-                failed += 1;
-                println!("FAIL {}\n{e}", file.display());
+        for (facts, mode) in [(false, "views"), (true, "facts")] {
+            match run_file(&file, &rt, facts) {
+                Ok(()) => {
+                    passed += 1;
+                    println!("ok   {mode:<5} {}", file.display());
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!("FAIL {mode:<5} {}\n{e}", file.display());
+                }
             }
         }
     }

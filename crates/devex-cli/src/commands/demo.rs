@@ -95,6 +95,7 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<Outcome>
         total.extend(outcome);
     }
     print_outcome(&total, ReportFormat::Human, &run_id, &data.display())?;
+    super::refresh_facts(settings, &lake, &lock, &run_id, "demo", false).await?;
     drop(lock);
     print_recent_quarters(settings).await?;
 
@@ -216,6 +217,15 @@ fn foreign_content(data: &Path, entries: &[PathBuf]) -> Option<String> {
             if let Some(other) = state.iter().find(|n| n.as_str() != "writer.lock" && !ours.contains(&Some(n.as_str())))
             {
                 return Some(format!("_state/{other}"));
+            }
+            continue;
+        }
+        if name == devex_lake::facts::FACTS_DIR && entry.is_dir() {
+            // The derived facts the demo's own run computed: each a table of its commits.
+            for fact in std::fs::read_dir(entry).into_iter().flatten().flatten() {
+                if let Some(why) = foreign_commit(&fact.path(), &run_id) {
+                    return Some(format!("{name}/{}: {why}", fact.file_name().to_string_lossy()));
+                }
             }
             continue;
         }

@@ -36,6 +36,8 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<Outcom
         }
     });
     let outcome = import_with_progress(&lake, &lock, &req, &progress).await?;
+    super::refresh_facts(settings, &lake, &lock, &req.run.run_id, &format!("import {}", req.table.name()), false)
+        .await?;
     print_outcome(&outcome, args.format, &req.run.run_id, &settings.data)?;
     Ok(if outcome.any_quarantined() { Outcome::Partial } else { Outcome::Success })
 }

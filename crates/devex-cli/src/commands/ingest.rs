@@ -51,6 +51,7 @@ pub async fn run(settings: &Settings, args: IngestArgs) -> anyhow::Result<Outcom
     });
     let sources = devex_sources::from_config(cfg);
     let record = run_sources(&lake, &lock, cfg, &sources, &request, progress).await?;
+    super::refresh_facts(settings, &lake, &lock, &request.run_id, "ingest", false).await?;
     drop(lock);
     summarise(&record, started);
     Ok(match record.exit {

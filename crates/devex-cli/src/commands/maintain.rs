@@ -1,4 +1,4 @@
-//! `devex maintain`: compact and vacuum every table.
+//! `devex maintain`: compact and vacuum every table, and bring the derived facts up to date.
 
 use devex_lake::writer::CommitInfo;
 
@@ -41,5 +41,9 @@ pub async fn run(settings: &Settings, args: MaintainArgs) -> anyhow::Result<Outc
             m.version
         );
     }
+    // Compaction gives every table a new version: the facts follow it.
+    super::refresh_facts(settings, &lake, &lock, &info.run_id, "maintain", args.refresh_facts).await?;
+    let vacuumed = lake.vacuum_facts(&lock, devex_query::facts::FACTS, retention, &info).await?;
+    eprintln!("{:<17} vacuumed {vacuumed:>4} files of older fact versions", devex_lake::facts::FACTS_DIR);
     Ok(Outcome::Success)
 }

@@ -64,6 +64,49 @@ pub fn writer_lock(settings: &Settings) -> anyhow::Result<WriterLock> {
     Ok(lock)
 }
 
+/// Bring the lake's derived facts up to date with what the run `run_id` just
+/// committed (each fact whose stamp no longer matches is recomputed from its
+/// view and rewritten; `force`: every one), under the writer's lock, and say
+/// so on stderr. A failure costs nothing committed: readers plan the views
+/// inline until a refresh succeeds, so it is a warning with the way out.
+pub async fn refresh_facts(
+    settings: &Settings,
+    lake: &devex_lake::writer::Lake,
+    lock: &WriterLock,
+    run_id: &str,
+    command: &str,
+    force: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let qs = devex_query::QuerySettings::from_config(&settings.config)?;
+    let info =
+        devex_lake::writer::CommitInfo { run_id: run_id.into(), command: command.into(), source: "devex".into() };
+    match devex_query::facts::refresh(lake, lock, &qs, &info, force).await {
+        Ok(written) if written.is_empty() => {}
+        Ok(written) => {
+            let what: Vec<String> = written
+                .iter()
+                .map(|w| format!("{} ({}, version {})", w.name, devex_model::plural::count(w.rows, "row"), w.version))
+                .collect();
+            eprintln!("facts refreshed in {:.1} s: {}", started.elapsed().as_secs_f64(), what.join(", "));
+        }
+        Err(e) => {
+            // DataFusion's errors can carry a whole plan: the first line says what went wrong.
+            let text = e.to_string();
+            let mut first: String = text.lines().next().unwrap_or_default().chars().take(400).collect();
+            if first.len() < text.len() {
+                first.push_str(" ...");
+            }
+            eprintln!("warning: the derived facts were not refreshed: {first}");
+            eprintln!(
+                "  hint: what this run committed is in the lake, and every number is still right (computed without the facts, more slowly); `{} maintain --refresh-facts` rebuilds them",
+                crate::invocation::prefix()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A fresh run id: UTC time and pid, sortable and unique on one machine.
 pub fn new_run_id() -> String {
     format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), std::process::id())

@@ -23,6 +23,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
         watermarks: watermarks(settings, &state).await?,
         tables: tables(settings, &sizes).await?,
         quarantine: quarantine(settings, &sizes),
+        facts: facts(settings).await?,
     };
     let mut out = std::io::stdout().lock();
     if args.format == ReportFormat::Json {
@@ -32,6 +33,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
             "watermarks": status.watermarks,
             "tables": status.tables,
             "quarantine": status.quarantine,
+            "facts": status.facts,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Success);
@@ -41,6 +43,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<Outcom
     print_watermarks(&mut out, &status.watermarks)?;
     print_tables(&mut out, settings, &status.tables)?;
     print_quarantine(&mut out, &sizes, &status.quarantine)?;
+    print_facts(&mut out, &status.facts)?;
     Ok(Outcome::Success)
 }
 
@@ -51,6 +54,49 @@ struct Status<'a> {
     watermarks: Vec<Value>,
     tables: Vec<Value>,
     quarantine: Value,
+    facts: Vec<Value>,
+}
+
+/// Each derived fact: its version, and whether readers of the latest snapshot use it.
+async fn facts(settings: &Settings) -> anyhow::Result<Vec<Value>> {
+    let lake = devex_query::LakeSession::open_at(&settings.data, devex_query::AsOf::Latest, None).await?;
+    let qs = devex_query::QuerySettings::from_config(&settings.config)?;
+    Ok(devex_query::facts::status(&lake, &qs)
+        .await?
+        .into_iter()
+        .map(|f| json!({ "fact": f.name, "version": f.version, "current": f.current, "reason": f.reason }))
+        .collect())
+}
+
+fn print_facts(out: &mut impl Write, facts: &[Value]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "
+Derived facts (read in place of their views while current; docs/facts.md):"
+    )?;
+    let mut stale = false;
+    for f in facts {
+        let state = if f["current"].as_bool().unwrap_or_default() {
+            "current".to_string()
+        } else {
+            stale = true;
+            format!("not used: {}", f["reason"].as_str().unwrap_or("stale"))
+        };
+        writeln!(
+            out,
+            "  {:<22} {:>6}  {state}",
+            f["fact"].as_str().unwrap_or_default(),
+            f["version"].as_u64().map(|v| format!("v{v}")).unwrap_or_else(|| "-".into()),
+        )?;
+    }
+    if stale {
+        writeln!(
+            out,
+            "  numbers stay exact without them (the views are computed from the tables); `{} maintain --refresh-facts` rebuilds them",
+            crate::invocation::prefix()
+        )?;
+    }
+    Ok(())
 }
 
 /// Every configured source's watermarks, each as the source reports them.

@@ -39,13 +39,22 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
-    fn properties(&self) -> CommitProperties {
-        CommitProperties::default().with_metadata([
+    pub(crate) fn properties(&self) -> CommitProperties {
+        self.properties_with([])
+    }
+
+    /// The run's metadata and `extra` entries.
+    pub(crate) fn properties_with(
+        &self,
+        extra: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> CommitProperties {
+        let run = [
             ("run_id".to_string(), json!(self.run_id)),
             ("command".to_string(), json!(self.command)),
             ("source".to_string(), json!(self.source)),
             ("writer".to_string(), json!(format!("devex {}", env!("CARGO_PKG_VERSION")))),
-        ])
+        ];
+        CommitProperties::default().with_metadata(run.into_iter().chain(extra))
     }
 }
 
@@ -270,6 +279,11 @@ impl Lake {
 
     fn writer_properties() -> WriterProperties {
         Self::writer_properties_builder().build()
+    }
+
+    /// A fact's data files: as a compacted table's.
+    pub(crate) fn fact_writer_properties() -> WriterProperties {
+        Self::writer_properties()
     }
 
     /// Dictionary encoding only where values repeat: a dictionary on ids, shas

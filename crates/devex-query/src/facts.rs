@@ -1,0 +1,245 @@
+//! Derived facts, the reading and the computing side: which views of
+//! `queries/` are kept as fact tables in the lake (`devex_lake::facts`),
+//! when a session may read one in place of its view, and how the writer
+//! computes them. The view's SQL is the one definition: a fact is that view's
+//! rows, stamped with the base table versions and the settings they came from.
+//!
+//! A session reads a fact only when its stamp equals what the session would
+//! compute itself: the same rendered SQL (of the view and every view it
+//! reads), the same settings, and the same version of every base table it
+//! reads. Anything else (`--as-of-version`, a table another engine wrote, a
+//! lake an older devex wrote, a fact not refreshed yet) plans the view inline.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use devex_lake::facts::{FactStamp, FactWritten, open_fact};
+use devex_lake::lock::WriterLock;
+use devex_lake::writer::{CommitInfo, Lake};
+use devex_model::Table;
+use devex_model::location::Location;
+
+use crate::calendar::{Period, Window};
+use crate::error::QueryError;
+use crate::params::QuerySettings;
+use crate::session::{LakeSession, TableVersion};
+
+/// The views kept as facts, each after the facts it reads.
+pub const FACTS: &[&str] = &["production_deployment", "deployed_change", "incident_link"];
+
+/// A stored fact a session may read in place of its view.
+#[derive(Clone)]
+pub struct Fact {
+    /// The view it holds.
+    pub name: String,
+    /// What it was computed from.
+    pub stamp: FactStamp,
+    /// Its rows.
+    pub provider: Arc<dyn TableProvider>,
+    /// The fact table's version.
+    pub version: Option<u64>,
+}
+
+impl std::fmt::Debug for Fact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fact").field("name", &self.name).field("version", &self.version).finish()
+    }
+}
+
+/// What a view is computed from, worked out as the views are registered:
+/// the lake tables it reads (through any view), and the text of every view
+/// and settings table it reads, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// The lake tables read.
+    pub base: BTreeSet<Table>,
+    /// Each view's rendered SQL and each settings table's contents, by name.
+    pub parts: BTreeMap<String, String>,
+}
+
+impl Lineage {
+    /// The definition a stamp records: every part, in name order.
+    pub fn definition(&self) -> String {
+        self.parts.iter().map(|(name, text)| format!("-- {name}\n{text}\n")).collect()
+    }
+
+    /// The stamp a fact computed from `versions` with this lineage carries.
+    pub fn stamp(&self, versions: &[TableVersion]) -> FactStamp {
+        let base = self
+            .base
+            .iter()
+            .map(|t| (t.name().to_string(), versions.iter().find(|v| v.table == *t).and_then(|v| v.version)))
+            .collect();
+        FactStamp { base, definition: self.definition() }
+    }
+}
+
+/// The stored facts of the lake at `root` that carry a stamp (each at its
+/// latest version), whatever their stamp says: a session checks them as it
+/// registers the views.
+/// With each fact's version and log (`None`: never written), to notice a refresh.
+pub(crate) async fn load(root: &Location) -> Result<(Vec<Fact>, Vec<FactLog>), QueryError> {
+    let mut out = Vec::new();
+    let mut logs = Vec::new();
+    for name in FACTS {
+        let Some(stored) = open_fact(root, name).await? else {
+            logs.push((*name, None, None));
+            continue;
+        };
+        let version = stored.table.version();
+        logs.push((*name, version, Some(stored.table.log_store())));
+        let Some(stamp) = stored.stamp else { continue };
+        let provider = stored.table.table_provider().await?;
+        out.push(Fact { name: stored.name, stamp, provider, version });
+    }
+    Ok((out, logs))
+}
+
+/// A fact's name, version when opened and log.
+pub(crate) type FactLog = (&'static str, Option<u64>, Option<devex_lake::deltalake::logstore::LogStoreRef>);
+
+/// How each fact of a lake stands against the snapshot a reader sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactStatus {
+    /// The view.
+    pub name: String,
+    /// The fact table's version, `None` when it was never written.
+    pub version: Option<u64>,
+    /// Readers of the latest snapshot use it.
+    pub current: bool,
+    /// Why not, when it is not current.
+    pub reason: Option<String>,
+}
+
+/// Each fact of [`FACTS`]: whether a reader of `lake` with `settings` uses it, and why not.
+pub async fn status(lake: &LakeSession, settings: &QuerySettings) -> Result<Vec<FactStatus>, QueryError> {
+    let lineage = lineages(lake, settings).await?;
+    let mut out = Vec::new();
+    for name in FACTS {
+        let stored = open_fact(lake.root(), name).await?;
+        let version = stored.as_ref().and_then(|s| s.table.version());
+        let want = lineage.get(*name).map(|l| l.stamp(lake.versions()));
+        let reason = match (stored.as_ref().map(|s| &s.stamp), want) {
+            (None, _) => Some("never computed".to_string()),
+            (Some(None), _) => Some("written without devex's stamp".to_string()),
+            (Some(Some(_)), None) => Some("no longer a view of queries/".to_string()),
+            (Some(Some(have)), Some(want)) => stale_reason(have, &want),
+        };
+        out.push(FactStatus { name: name.to_string(), version, current: reason.is_none(), reason });
+    }
+    Ok(out)
+}
+
+/// Why a fact stamped `have` is not current for a reader that wants `want`; `None` if it is.
+fn stale_reason(have: &FactStamp, want: &FactStamp) -> Option<String> {
+    for (table, version) in &want.base {
+        let had = have.base.get(table);
+        if had != Some(version) {
+            let show = |v: Option<&Option<u64>>| match v {
+                Some(Some(v)) => format!("version {v}"),
+                Some(None) => "no version".to_string(),
+                None => "not read".to_string(),
+            };
+            return Some(format!("`{table}` is at {}, the fact was computed from {}", show(Some(version)), show(had)));
+        }
+    }
+    if have.base.len() != want.base.len() {
+        return Some("computed from other tables".to_string());
+    }
+    (have.definition != want.definition).then(|| "its definition or settings changed".to_string())
+}
+
+/// The lineage of every view, as a session of `lake` with `settings` registers them.
+async fn lineages(
+    lake: &LakeSession,
+    settings: &QuerySettings,
+) -> Result<std::collections::HashMap<String, Lineage>, QueryError> {
+    let (_, lineage) = lake.facts_context(settings, &[], any_period()).await?;
+    Ok(lineage)
+}
+
+/// Facts do not depend on the window: any one will do to register the views.
+fn any_period() -> Period {
+    let day = |d| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2000, 1, d, 0, 0, 0).unwrap();
+    Period::window(Window { from: day(1), to: day(2) })
+}
+
+/// Recompute every fact that is not current for the lake's latest snapshot
+/// and write it, in [`FACTS`] order (each computed fact reads the ones
+/// before it, already current). `force`: every fact, current or not.
+/// Needs the writer's lock: only the one writer writes facts.
+pub async fn refresh(
+    lake: &Lake,
+    lock: &WriterLock,
+    settings: &QuerySettings,
+    info: &CommitInfo,
+    force: bool,
+) -> Result<Vec<FactWritten>, QueryError> {
+    let mut written = Vec::new();
+    for name in FACTS {
+        let session = LakeSession::open_at(lake.location(), crate::AsOf::Latest, None).await?;
+        let current: Vec<crate::facts::Fact> = if force { Vec::new() } else { session.facts().to_vec() };
+        // The facts before this one are current now: read them; this one is recomputed.
+        let usable: Vec<Fact> = current.iter().filter(|f| f.name != *name).cloned().collect();
+        let (ctx, lineage) = session.facts_context(settings, &usable, any_period()).await?;
+        let Some(lineage) = lineage.get(*name) else {
+            return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
+        };
+        let stamp = lineage.stamp(session.versions());
+        if !force && current.iter().any(|f| f.name == *name && f.stamp == stamp) {
+            continue;
+        }
+        let df = ctx.table(*name).await?;
+        let plan = df.logical_plan().clone();
+        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info).await?);
+    }
+    Ok(written)
+}
+
+/// Every fact of the snapshot `lake` reads, computed in memory in [`FACTS`]
+/// order, each reading the ones before it: the rows a refresh would write,
+/// stamped as it would stamp them (the metric rules' tests run every file
+/// again over these, to check that a fact and its view agree).
+pub async fn compute(lake: &LakeSession, settings: &QuerySettings) -> Result<Vec<Fact>, QueryError> {
+    let mut done: Vec<Fact> = Vec::new();
+    for name in FACTS {
+        let (ctx, lineage) = lake.facts_context(settings, &done, any_period()).await?;
+        let Some(lineage) = lineage.get(*name) else {
+            return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
+        };
+        let df = ctx.table(*name).await?;
+        let logical = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let schema = batches.first().map(|b| b.schema()).unwrap_or(logical);
+        let provider = Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![batches])?);
+        done.push(Fact { name: name.to_string(), stamp: lineage.stamp(lake.versions()), provider, version: None });
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(base: &[(&str, Option<u64>)], definition: &str) -> FactStamp {
+        FactStamp { base: base.iter().map(|(t, v)| (t.to_string(), *v)).collect(), definition: definition.to_string() }
+    }
+
+    #[test]
+    fn a_fact_is_current_only_for_the_same_versions_and_definition() {
+        let want = stamp(&[("deployments", Some(3)), ("services", None)], "SELECT 1");
+        assert_eq!(stale_reason(&want.clone(), &want), None);
+        let older = stamp(&[("deployments", Some(2)), ("services", None)], "SELECT 1");
+        assert_eq!(
+            stale_reason(&older, &want).as_deref(),
+            Some("`deployments` is at version 3, the fact was computed from version 2")
+        );
+        let services = stamp(&[("deployments", Some(3)), ("services", Some(0))], "SELECT 1");
+        assert!(stale_reason(&services, &want).unwrap().contains("`services` is at no version"));
+        let other = stamp(&[("deployments", Some(3)), ("services", None)], "SELECT 2");
+        assert_eq!(stale_reason(&other, &want).as_deref(), Some("its definition or settings changed"));
+        let more = stamp(&[("deployments", Some(3)), ("services", None), ("changes", Some(1))], "SELECT 1");
+        assert_eq!(stale_reason(&more, &want).as_deref(), Some("computed from other tables"));
+    }
+}
