@@ -13,6 +13,7 @@ mod cluster_not_built;
 mod demo;
 mod effect;
 mod explain;
+mod facts;
 mod gitlab;
 mod hardening;
 mod import;

@@ -425,6 +425,57 @@ fn an_import_while_serving_is_visible_to_the_next_query() {
     assert_eq!(count("SELECT time_to_restore_n FROM metrics('2026-03-01', '2026-04-01')"), 1);
 }
 
+#[test]
+fn a_metric_function_is_computed_once_per_snapshot_and_cache_mb_bounds_it() {
+    let ws = lake();
+    let mut cmd = ws.process(ws.data());
+    cmd.env("RUST_LOG", "info,devex_serve=debug").args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = spawn(cmd);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(connect(server.addr, "")).unwrap();
+    let deployments =
+        |sql: &'static str| rt.block_on(async { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) });
+    let answers =
+        |how: &str| server.log().lines().filter(|l| l.contains("metric function answered") && l.contains(how)).count();
+    let window = "SELECT deployments FROM metrics('2026-03-01', '2026-04-01')";
+    assert_eq!(deployments(window), 2);
+    assert_eq!(deployments(window), 2);
+    assert_eq!(deployments("SELECT deployments FROM metrics('2026-03-01', '2026-04-01', 'org')"), 2);
+    server.log_when(|l| l.matches("metric function answered").count() >= 3);
+    assert_eq!((answers("computed"), answers("from memory")), (1, 2), "{}", server.log());
+    // Another window is another call.
+    assert_eq!(deployments("SELECT deployments FROM metrics('2026-03-02', '2026-04-01')"), 2);
+    // A commit is a new snapshot: computed again, with the new row.
+    let more = ws.file(
+        "more.csv",
+        "id,service,environment,status,finished_at\nd4,api,production,success,2026-03-09T10:00:00Z\n",
+    );
+    assert_eq!(ws.import("deployments", &[&more], &[]).0, 0);
+    assert_eq!(deployments(window), 3);
+    assert_eq!(deployments(window), 3);
+    server.log_when(|l| l.matches("metric function answered").count() >= 6);
+    assert_eq!((answers("computed"), answers("from memory")), (3, 3), "{}", server.log());
+    drop(server);
+
+    // `[serve] cache_mb = 0`: nothing is kept.
+    let config = ws.file("nocache.toml", "[serve]\ncache_mb = 0\n");
+    let mut cmd = ws.process(ws.data());
+    cmd.env("RUST_LOG", "info,devex_serve=debug").arg("--config").arg(&config).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let server = spawn(cmd);
+    let client = rt.block_on(connect(server.addr, "")).unwrap();
+    for _ in 0..2 {
+        let n = rt.block_on(async { client.query_one(window, &[]).await.unwrap().get::<_, i64>(0) });
+        assert_eq!(n, 3);
+    }
+    let log = server.log_when(|l| l.matches("metric function answered").count() >= 2);
+    assert_eq!(log.matches("answered: computed").count(), 2, "{log}");
+    assert!(!log.contains("from memory"), "{log}");
+}
+
 /// CPU time (user + system, clock ticks) the process has used.
 pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();

@@ -192,12 +192,13 @@ pub async fn remote_context(url: &str) -> Result<SessionContext, ClusterError> {
 pub async fn lake_session(url: &str, root: &Location, as_of: AsOf) -> Result<LakeSession, ClusterError> {
     remote_context(url).await?;
     let (tables, versions) = listing::lake_tables(root, as_of).await?;
+    let facts = listing::lake_facts(root).await?;
     let url = url.to_string();
     let maker: devex_query::session::ContextMaker = Arc::new(move || {
         let url = url.clone();
         Box::pin(async move { remote_context(&url).await.map_err(|e| QueryError::Engine(e.to_string())) })
     });
-    Ok(LakeSession::on_cluster(root, tables, versions, maker).await?)
+    Ok(LakeSession::on_cluster(root, tables, versions, facts, maker).await?)
 }
 
 #[cfg(test)]

@@ -16,11 +16,12 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
-use devex_lake::snapshot::{file_changing_feature, live_files};
+use devex_lake::snapshot::{file_changing_feature, live_file_urls, live_files};
 use devex_lake::table::{open_tables, table_name};
 use devex_model::Table;
 use devex_model::location::Location;
-use devex_query::{AsOf, TableVersion};
+use devex_query::facts::Fact;
+use devex_query::{AsOf, QueryError, TableVersion};
 
 use crate::ClusterError;
 
@@ -47,6 +48,34 @@ pub async fn lake_tables(
         versions.push(TableVersion { table, version });
     }
     Ok((tables, versions))
+}
+
+/// The lake's derived facts that carry a stamp, each a `ListingTable` over its
+/// live files: a cluster session reads one in place of its view exactly when
+/// a local session would (its stamp equals the snapshot's lineage).
+pub async fn lake_facts(root: &Location) -> Result<Vec<Fact>, ClusterError> {
+    let mut out = Vec::new();
+    for name in devex_query::facts::FACTS {
+        let Some(stored) = devex_lake::facts::open_fact(root, name).await? else { continue };
+        let Some(stamp) = stored.stamp else { continue };
+        let label = format!("{}/{name}", devex_lake::facts::FACTS_DIR);
+        if let Some(feature) = file_changing_feature(&stored.table, &label)? {
+            return Err(ClusterError::Unsupported { table: label, feature: feature.to_string() });
+        }
+        let schema = stored.table.table_provider().await.map_err(QueryError::from)?.schema();
+        let files = live_file_urls(&stored.table, &label)?;
+        let provider: Arc<dyn TableProvider> = if files.is_empty() {
+            Arc::new(EmptyTable::new(schema))
+        } else {
+            let urls = files.iter().map(ListingTableUrl::parse).collect::<Result<Vec<_>, _>>()?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+            let config =
+                ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
+            Arc::new(ListingTable::try_new(config)?)
+        };
+        out.push(Fact { name: name.to_string(), stamp, provider, version: stored.table.version() });
+    }
+    Ok(out)
 }
 
 /// One table over its live files, grouped by partition value.

@@ -97,6 +97,19 @@ pub fn live_files(
     Ok(files)
 }
 
+/// The URLs of every live data file of `t` (named `name` in errors), whatever its partitioning.
+pub fn live_file_urls(t: &DeltaTable, name: &str) -> Result<Vec<String>, LakeError> {
+    let err = |source| LakeError::Table { table: name.to_string(), source: Box::new(source) };
+    let snapshot = t.snapshot().map_err(err)?;
+    let mut out = Vec::new();
+    for file in snapshot.log_data().iter() {
+        let path = deltalake::Path::from_url_path(file.path().as_ref())
+            .map_err(|e| err(DeltaTableError::Generic(format!("{}: {e}", file.path()))))?;
+        out.push(t.log_store().to_uri(&path));
+    }
+    Ok(out)
+}
+
 /// The first Delta feature `t` uses that changes what its files' rows mean
 /// (deletion vectors, column mapping): a plain Parquet scan of its live files
 /// would read it wrong.

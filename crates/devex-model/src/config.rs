@@ -118,6 +118,9 @@ pub struct ServeConfig {
     pub max_statement_bytes: usize,
     /// Memory (MiB) all running queries share; a query needing more fails.
     pub memory_limit_mb: usize,
+    /// Memory (MiB) for the results of the metric functions (`metrics(...)`, ...),
+    /// kept per call and lake snapshot; 0 keeps none.
+    pub cache_mb: usize,
     /// PEM certificate chain: with `tls_key`, TLS only (clear text refused).
     pub tls_cert: Option<std::path::PathBuf>,
     /// PEM private key of `tls_cert`.
@@ -136,6 +139,7 @@ impl Default for ServeConfig {
             statement_timeout_secs: 60,
             max_statement_bytes: 1 << 20,
             memory_limit_mb: 4096,
+            cache_mb: 256,
             tls_cert: None,
             tls_key: None,
         }
@@ -933,6 +937,7 @@ startup_timeout_secs = 10            # to finish TLS, startup and the password, 
 statement_timeout_secs = 60          # per statement, rows sent included (clients may set less)
 max_statement_bytes = 1048576        # longer statements are refused (54001) before parsing
 memory_limit_mb = 4096               # shared by all running queries
+cache_mb = 256                       # metrics(...) results kept per call and snapshot; 0: none
 # TLS from PEM files; with them, clear-text clients are refused, and a file that
 # fails to load stops the server:
 # tls_cert = "/etc/devex/tls/server.crt"

@@ -132,10 +132,13 @@ impl LakeSession {
     /// The lake's tables read through `tables`, with every query run on the
     /// contexts `remote` makes (a cluster): no view is computed up front in
     /// this process, and the metric parameters travel as `VALUES`.
+    /// `facts` (providers the cluster can ship) are read in place of their
+    /// views where their stamps match, as in a local session.
     pub async fn on_cluster(
         root: &Location,
         tables: Vec<(Table, Arc<dyn TableProvider>)>,
         versions: Vec<TableVersion>,
+        facts: Vec<Fact>,
         remote: ContextMaker,
     ) -> Result<LakeSession, QueryError> {
         let ctx = remote().await?;
@@ -151,7 +154,7 @@ impl LakeSession {
             as_of: AsOf::Latest,
             shared: queries::SharedCache::default(),
             remote: Some(remote),
-            facts: Vec::new(),
+            facts,
             fact_logs: Vec::new(),
         })
     }
@@ -186,6 +189,15 @@ impl LakeSession {
             }
         }
         Ok(false)
+    }
+
+    /// What identifies the snapshot this session reads: every table's Delta
+    /// version and every derived fact's. Two sessions with the same key give
+    /// the same rows for the same query and settings (a result cache's key).
+    pub fn snapshot_key(&self) -> String {
+        let tables = self.versions.iter().map(|v| format!("{}@{:?}", v.table.name(), v.version));
+        let facts = self.fact_logs.iter().map(|(name, version, _)| format!("_facts/{name}@{version:?}"));
+        tables.chain(facts).collect::<Vec<_>>().join(",")
     }
 
     /// The stored facts this session may read in place of their views (each

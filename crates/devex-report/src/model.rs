@@ -220,6 +220,17 @@ pub struct TableState {
     pub latest_event: Option<String>,
 }
 
+/// When the scorecard is generated: now, or `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) when it is set, so that two runs
+/// over the same lake give the same bytes. A malformed value is ignored.
+fn generated_at() -> chrono::DateTime<chrono::Utc> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
 /// The whole scorecard.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scorecard {
@@ -335,7 +346,7 @@ pub async fn build(
     Ok(Scorecard {
         title: opts.title.clone(),
         devex: opts.devex.clone(),
-        generated_at: chrono::Utc::now().format(devex_model::timestamp::RFC3339_UTC).to_string(),
+        generated_at: generated_at().format(devex_model::timestamp::RFC3339_UTC).to_string(),
         definitions_version: current_doc.definitions_version,
         benchmarks: current_doc.benchmarks.clone(),
         quarter: last.label(),

@@ -32,6 +32,7 @@ use devex_query::explain::{TRACED, Traced, explain, rows_schema};
 use devex_query::trends::{jcurve_context, quarterly_rows, quarterly_schema};
 use devex_query::{GroupBy, LakeSession, Quarter, QueryError, QuerySettings, Window};
 
+use crate::cache::ResultCache;
 use crate::live::LiveLake;
 
 /// Quarters of `jcurve()` when not told: the scorecard's default.
@@ -53,7 +54,13 @@ enum Job {
 }
 
 /// Register `metrics`, `trends`, `jcurve`, `effect` and `explain` in `ctx`, reading `live`.
-pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &QuerySettings) -> Result<(), QueryError> {
+/// Results are kept in `cache` (per call and snapshot).
+pub async fn register(
+    ctx: &SessionContext,
+    live: &Arc<LiveLake>,
+    settings: &QuerySettings,
+    cache: &Arc<ResultCache>,
+) -> Result<(), QueryError> {
     let lake = live.current();
     let now = Quarter::of(Utc::now(), settings.timezone);
     let metrics = ctx.table("metrics").await?.schema().inner().clone();
@@ -74,12 +81,20 @@ pub async fn register(ctx: &SessionContext, live: &Arc<LiveLake>, settings: &Que
             explained: Vec::new(),
             live: Arc::clone(live),
             settings: settings.clone(),
+            cache: Arc::clone(cache),
         };
         ctx.register_udtf(name, Arc::new(f));
     }
     // explain()'s columns depend on the metric: one schema per metric.
     let schema = Arc::clone(&explained[0]);
-    let f = Function { name: "explain", schema, explained, live: Arc::clone(live), settings: settings.clone() };
+    let f = Function {
+        name: "explain",
+        schema,
+        explained,
+        live: Arc::clone(live),
+        settings: settings.clone(),
+        cache: Arc::clone(cache),
+    };
     ctx.register_udtf("explain", Arc::new(f));
     Ok(())
 }
@@ -99,6 +114,7 @@ struct Function {
     explained: Vec<SchemaRef>,
     live: Arc<LiveLake>,
     settings: QuerySettings,
+    cache: Arc<ResultCache>,
 }
 
 impl Function {
@@ -261,6 +277,7 @@ impl TableFunctionImpl for Function {
             schema: Arc::clone(schema),
             live: Arc::clone(&self.live),
             settings: self.settings.clone(),
+            cache: Arc::clone(&self.cache),
             job,
         }))
     }
@@ -272,12 +289,25 @@ struct Computed {
     schema: SchemaRef,
     live: Arc<LiveLake>,
     settings: QuerySettings,
+    cache: Arc<ResultCache>,
     job: Job,
 }
 
 impl Computed {
+    /// The call's rows on the latest snapshot: from the cache, or computed and kept.
     async fn rows(&self) -> Result<Vec<RecordBatch>, QueryError> {
         let lake = self.live.current();
+        let call = format!("{:?} {:?}", self.job, self.settings);
+        let started = std::time::Instant::now();
+        let (rows, kept) = self.cache.get_or_compute(&lake.snapshot_key(), &call, self.compute(&lake)).await?;
+        let ms = started.elapsed().as_millis() as u64;
+        let how = if kept { "from memory" } else { "computed" };
+        tracing::debug!(job = ?self.job, ms, "metric function answered: {how}");
+        Ok(rows.as_ref().clone())
+    }
+
+    async fn compute(&self, lake: &LakeSession) -> Result<Vec<RecordBatch>, QueryError> {
+        let lake = lake.clone();
         let s = &self.settings;
         match self.job.clone() {
             Job::Metrics(window, by) => devex_query::metrics::metric_rows(&lake, s, window, by).await,

@@ -23,7 +23,8 @@
 //! - **fresh data**: tables are [`live::LiveTable`]s, swapped to the newest
 //!   Delta snapshot when a statement finds one committed;
 //! - **metrics of any window** from SQL: `metrics(from, to [, by])`,
-//!   `trends(quarters [, by])`, `jcurve([by])` ([`functions`]);
+//!   `trends(quarters [, by])`, `jcurve([by])` ([`functions`]), each result
+//!   kept per call and snapshot in a bounded [`cache`] (`[serve] cache_mb`);
 //! - **TLS** from PEM files, a hard error if they fail to load;
 //! - `pg_catalog`, for psql's meta-commands and BI tools' introspection.
 //!
@@ -40,6 +41,7 @@
 pub mod admission;
 mod auth;
 pub mod bounded;
+pub mod cache;
 pub mod functions;
 pub mod limits;
 pub mod live;
@@ -174,6 +176,7 @@ impl ServeOptions {
 pub struct Served {
     ctx: Arc<SessionContext>,
     live: Arc<LiveLake>,
+    cache: Arc<cache::ResultCache>,
 }
 
 impl Served {
@@ -197,8 +200,19 @@ impl Served {
         let live = Arc::new(LiveLake::open(root, as_of, runtime).await?);
         let ctx = live.served().metrics_context(settings, window, by).await?;
         setup_pg_catalog(&ctx, "datafusion", Roles(Arc::from(user))).map_err(|e| QueryError::from(*e))?;
-        functions::register(&ctx, &live, settings).await?;
-        Ok(Served { ctx: Arc::new(ctx), live })
+        let cache = Arc::new(cache::ResultCache::new(cache::DEFAULT_CACHE_MB << 20));
+        functions::register(&ctx, &live, settings, &cache).await?;
+        Ok(Served { ctx: Arc::new(ctx), live, cache })
+    }
+
+    /// Keep at most `mb` MiB of metric function results (`[serve] cache_mb`; 0: none).
+    pub fn set_cache_mb(&self, mb: usize) {
+        self.cache.set_capacity(mb.saturating_mul(1 << 20));
+    }
+
+    /// The metric functions' result cache.
+    pub fn cache(&self) -> &cache::ResultCache {
+        &self.cache
     }
 
     /// The server's session: the template every connection's session is derived from.
@@ -378,7 +392,11 @@ impl Handlers {
         ];
         let connections = Arc::new(ConnectionManager::new());
         Handlers {
-            template: Arc::new(Served { ctx: Arc::clone(&served.ctx), live: Arc::clone(&served.live) }),
+            template: Arc::new(Served {
+                ctx: Arc::clone(&served.ctx),
+                live: Arc::clone(&served.live),
+                cache: Arc::clone(&served.cache),
+            }),
             hooks,
             timeout: opts.statement_timeout,
             max_statement_bytes: opts.max_statement_bytes,

@@ -41,6 +41,7 @@ pub async fn run(settings: &Settings, args: ServeArgs) -> anyhow::Result<Outcome
     let served =
         Served::open(settings.data.clone(), as_of, &qs, window, window::group_by(args.by), Some(memory), &cfg.user)
             .await?;
+    served.set_cache_mb(cfg.cache_mb);
     let tls = if opts.tls.is_some() { ", TLS only" } else { "" };
     let auth = if opts.password.is_some() {
         format!("user {}, password from ${} (SCRAM-SHA-256)", opts.user, cfg.password_env)
