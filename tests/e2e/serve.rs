@@ -429,7 +429,11 @@ fn an_import_while_serving_is_visible_to_the_next_query() {
 fn a_metric_function_is_computed_once_per_snapshot_and_cache_mb_bounds_it() {
     let ws = lake();
     let mut cmd = ws.process(ws.data());
-    cmd.env("RUST_LOG", "warn,devex_serve=info,devex_serve::functions=debug").args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("RUST_LOG", "warn,devex_serve=info,devex_serve::functions=debug").args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     let server = spawn(cmd);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = rt.block_on(connect(server.addr, "")).unwrap();
