@@ -185,6 +185,7 @@ pub async fn register_views(
             };
             let key = format!("{text}\n{settings:?}");
             let cached = if same { cache.lock().ok().and_then(|c| c.get(&key).cloned()) } else { None };
+            let started = std::time::Instant::now();
             let table = match cached {
                 Some(table) => table,
                 None => {
@@ -210,6 +211,12 @@ pub async fn register_views(
                     table
                 }
             };
+            tracing::debug!(
+                view = name.as_str(),
+                from_fact = fact.is_some(),
+                ms = started.elapsed().as_millis() as u64,
+                "shared view ready"
+            );
             ctx.register_table(name.as_str(), table).map_err(err)?;
         }
     }

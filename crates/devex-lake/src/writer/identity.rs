@@ -34,6 +34,52 @@ impl Hasher for Prehashed {
 /// Identity hashes.
 pub(super) type HashSet64 = HashSet<u64, BuildHasherDefault<Prehashed>>;
 
+/// Which identities may be in a table: a Bloom filter over their hashes. A
+/// "no" is certain; a "maybe" is checked exactly against the table before
+/// the commit ([`super::staging`]). About 12 bits an identity (under 1 %
+/// false "maybe"s) instead of the 16 bytes a hash set takes, and never more
+/// than the bits it is given, whatever the table's size.
+pub(super) struct Bloom {
+    bits: Vec<u64>,
+    hashes: u32,
+}
+
+impl Bloom {
+    /// Bits for `identities`, at most `max_bytes` (a fuller filter answers "maybe" more often).
+    pub(super) fn new(identities: u64, max_bytes: usize) -> Bloom {
+        let want = identities.saturating_mul(12).max(1 << 16);
+        let cap = (max_bytes as u64).saturating_mul(8).max(64);
+        let words = want.min(cap).div_ceil(64) as usize;
+        Bloom { bits: vec![0; words], hashes: 8 }
+    }
+
+    fn positions(&self, hash: u64) -> impl Iterator<Item = (usize, u64)> + use<> {
+        let n = (self.bits.len() as u64) * 64;
+        let (h1, h2) = (hash, hash.rotate_left(32) | 1);
+        (0..u64::from(self.hashes)).map(move |i| {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) % n;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        })
+    }
+
+    pub(super) fn insert(&mut self, hash: u64) {
+        for (word, mask) in self.positions(hash) {
+            self.bits[word] |= mask;
+        }
+    }
+
+    /// `false`: certainly not inserted.
+    pub(super) fn may_contain(&self, hash: u64) -> bool {
+        self.positions(hash).all(|(word, mask)| self.bits[word] & mask != 0)
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.bits.len() * 8
+    }
+}
+
 /// Turns a table's key columns into comparable bytes per row.
 pub(super) struct Identities {
     key_columns: Vec<usize>,
@@ -93,6 +139,24 @@ mod tests {
     use arrow::array::{ArrayRef, StringArray};
 
     use super::*;
+
+    #[test]
+    fn a_bloom_filter_never_forgets_and_rarely_says_maybe_wrongly() {
+        let mut bloom = Bloom::new(100_000, usize::MAX);
+        for i in 0..100_000u64 {
+            bloom.insert(hash(&i.to_le_bytes()));
+        }
+        assert!((0..100_000u64).all(|i| bloom.may_contain(hash(&i.to_le_bytes()))));
+        let wrong = (100_000..200_000u64).filter(|i| bloom.may_contain(hash(&i.to_le_bytes()))).count();
+        assert!(wrong < 1_000, "{wrong} false maybes in 100000");
+        assert!(bloom.bytes() <= 100_000 * 12 / 8 + 8, "{} bytes", bloom.bytes());
+        // Bounded: a filter given 8 KiB stays 8 KiB, and still never forgets.
+        let mut small = Bloom::new(100_000, 8 << 10);
+        assert_eq!(Bloom::new(100_000, 8).bytes(), 8, "a filter of one word");
+        (0..100_000u64).for_each(|i| small.insert(hash(&i.to_le_bytes())));
+        assert_eq!(small.bytes(), 8 << 10);
+        assert!((0..100_000u64).all(|i| small.may_contain(hash(&i.to_le_bytes()))));
+    }
 
     #[test]
     fn composite_keys_do_not_collide_by_concatenation() {

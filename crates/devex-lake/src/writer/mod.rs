@@ -127,6 +127,7 @@ pub struct Lake {
     retention_days: u64,
     import_memory_mb: u64,
     chunk_bytes: Option<usize>,
+    filter_bytes: Option<usize>,
 }
 
 impl Lake {
@@ -144,6 +145,7 @@ impl Lake {
             retention_days: DEFAULT_RETENTION_DAYS,
             import_memory_mb: DEFAULT_IMPORT_MEMORY_MB,
             chunk_bytes: None,
+            filter_bytes: None,
         }
     }
 
@@ -166,6 +168,22 @@ impl Lake {
     /// tiny chunks to cross chunk boundaries).
     pub fn with_import_chunk_bytes(mut self, bytes: usize) -> Lake {
         self.chunk_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// The most the filter of a table's existing identities may take: a
+    /// quarter of `import_memory_mb`, whatever the table's size (12 bits an
+    /// identity fit 179M identities in the default 256 MiB; past that the
+    /// filter answers "maybe" more often, and more rows are checked exactly).
+    pub(crate) fn identity_filter_bytes(&self) -> usize {
+        self.filter_bytes.unwrap_or(((self.import_memory_mb as usize) << 20) / 4)
+    }
+
+    /// Bound the filter of existing identities to `bytes` whatever the memory
+    /// setting (tests use a tiny one, which answers "maybe" for almost every
+    /// identity, to check the exact check behind it).
+    pub fn with_identity_filter_bytes(mut self, bytes: usize) -> Lake {
+        self.filter_bytes = Some(bytes);
         self
     }
 
@@ -434,6 +452,39 @@ mod tests {
         let text = deltalake::datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
         assert_eq!(text.matches("| d").count(), 4, "{text}");
         assert!(text.contains("| d1 | failure | 2026-05 |"), "{text}");
+    }
+
+    /// The filter of existing identities only ever says "maybe" or "no": with
+    /// one of 8 bytes it says "maybe" to nearly every identity, and the exact
+    /// check behind it still appends what is new and merges what replaces a row.
+    #[tokio::test]
+    async fn a_maybe_of_the_identity_filter_is_checked_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path()).with_identity_filter_bytes(8);
+        let lock = WriterLock::acquire(lake.location(), Duration::ZERO, |_| {}).unwrap();
+        let ids = |range: std::ops::Range<u32>, status: &'static str| -> Vec<(String, &'static str)> {
+            range.map(|i| (format!("d{i:02}"), status)).collect()
+        };
+        let rows = |v: &[(String, &'static str)]| -> RecordBatch {
+            let r: Vec<(&str, &str, &str)> = v.iter().map(|(id, s)| (id.as_str(), *s, "2026-03-04")).collect();
+            deployments(&r)
+        };
+        lake.upsert(&lock, Table::Deployments, rows(&ids(0..30, "success")), &info()).await.unwrap();
+        // Only new identities, nearly all of them "maybe"s: still an append.
+        let new = lake.upsert(&lock, Table::Deployments, rows(&ids(30..60, "success")), &info()).await.unwrap();
+        assert_eq!((new.inserted, new.matched, new.appended), (30, 0, true), "{new:?}");
+        assert_eq!(last_operation(&lake, Table::Deployments), "WRITE");
+        // New ones, one new identity twice (the later wins), and one that replaces a row: a MERGE.
+        let mut mixed = ids(60..70, "success");
+        mixed.push(("d65".into(), "failure"));
+        mixed.push(("d05".into(), "failure"));
+        let merged = lake.upsert(&lock, Table::Deployments, rows(&mixed), &info()).await.unwrap();
+        assert!(!merged.appended, "{merged:?}");
+        assert_eq!(last_operation(&lake, Table::Deployments), "MERGE");
+        let all = ids_and_status(&lake).await;
+        assert_eq!(all.len(), 70, "no identity twice: {all:?}");
+        assert!(all.contains(&"| d05 | failure |".to_string()) && all.contains(&"| d65 | failure |".to_string()));
+        assert!(all.contains(&"| d64 | success |".to_string()));
     }
 
     /// Deployment rows in the lake's schema from `(id, status, finished_at)`.

@@ -33,7 +33,7 @@ use devex_model::Table;
 use futures::{StreamExt, TryStreamExt};
 use object_store::GetOptions;
 
-use super::identity::{HashSet64, Identities, hash};
+use super::identity::{Bloom, HashSet64, Identities, hash};
 use super::{COMMIT_ATTEMPTS, CommitInfo, Lake, Upserted};
 use crate::error::LakeError;
 
@@ -94,12 +94,14 @@ pub struct Staging {
     target: DeltaTable,
     writer: Option<BackgroundWriter>,
     identities: Identities,
-    /// Hashes of the identities the table held when staging began.
-    in_lake: HashSet64,
+    /// The identities the table held when staging began (a "maybe" is checked at the commit).
+    in_lake: Bloom,
     /// Hashes of the identities written to files so far.
     seen: HashSet64,
     /// Rows that may replace another, held for the MERGE.
     held: Vec<RecordBatch>,
+    /// Per held batch, which rows are held only because the table may hold their identity.
+    held_maybe: Vec<BooleanArray>,
     rows: usize,
     /// The table's directory did not exist before: removed again if nothing is committed.
     created_dir: bool,
@@ -111,13 +113,13 @@ impl Staging {
         let created_dir = lake.table_dir(table).is_some_and(|dir| !dir.exists());
         let (target, in_lake) = match lake.open(table).await? {
             Some(t) => {
-                let ids = lake_identities(&t, table, lake.lake_err(table)).await?;
+                let ids = lake_identities(&t, table, lake.identity_filter_bytes(), lake.lake_err(table)).await?;
                 (t, ids)
             }
             None => {
                 let url = lake.table_url(table)?;
                 let t = deltalake::DeltaTableBuilder::from_url(url).map_err(&err)?.build().map_err(&err)?;
-                (t, HashSet64::default())
+                (t, Bloom::new(0, 0))
             }
         };
         Ok(Staging {
@@ -129,6 +131,7 @@ impl Staging {
             in_lake,
             seen: HashSet64::default(),
             held: Vec::new(),
+            held_maybe: Vec::new(),
             rows: 0,
             created_dir,
         })
@@ -147,11 +150,17 @@ impl Staging {
         }
         self.rows += batch.num_rows();
         let ids = self.identities.rows(&batch)?;
+        let mut maybe = Vec::new();
         let fresh: BooleanArray = ids
             .iter()
             .map(|id| {
                 let h = hash(id.as_ref());
-                Some(!self.in_lake.contains(&h) && self.seen.insert(h))
+                let in_lake = self.in_lake.may_contain(h);
+                let fresh = !in_lake && self.seen.insert(h);
+                if !fresh {
+                    maybe.push(in_lake);
+                }
+                Some(fresh)
             })
             .collect();
         let batch = if fresh.true_count() == batch.num_rows() {
@@ -160,8 +169,14 @@ impl Staging {
             let held =
                 filter_record_batch(&batch, &arrow::compute::not(&fresh).map_err(internal)?).map_err(internal)?;
             self.held.push(held);
+            self.held_maybe.push(BooleanArray::from(maybe));
             filter_record_batch(&batch, &fresh).map_err(internal)?
         };
+        self.write(batch).await
+    }
+
+    /// Hand rows with new identities to the data file writer.
+    async fn write(&mut self, batch: RecordBatch) -> Result<(), LakeError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -203,8 +218,53 @@ impl Staging {
         DeltaWriter::new(self.target.log_store().object_store(None), config)
     }
 
+    /// The held rows whose identity the table only *may* hold (the filter's
+    /// "maybe"), checked against the table itself: those it does not hold, and
+    /// that no other row of the input shares, are new after all and are
+    /// written like any new row. What stays held replaces a row.
+    async fn release_new_identities(&mut self) -> Result<(), LakeError> {
+        if self.held_maybe.iter().all(|m| m.true_count() == 0) {
+            return Ok(());
+        }
+        let schema = self.table.schema();
+        let held = concat_batches(&schema, &self.held).map_err(internal)?;
+        let maybe: Vec<bool> = self.held_maybe.iter().flat_map(|m| m.values().iter()).collect();
+        let ids = self.identities.rows(&held)?;
+        let mut count: HashMap<Vec<u8>, usize> = HashMap::new();
+        for id in ids.iter() {
+            *count.entry(id.as_ref().to_vec()).or_default() += 1;
+        }
+        let candidates: HashSet<Vec<u8>> =
+            ids.iter().zip(&maybe).filter(|(_, m)| **m).map(|(id, _)| id.as_ref().to_vec()).collect();
+        let present = lake_holds(&self.target, self.table, &candidates, self.lake.lake_err(self.table)).await?;
+        let release: BooleanArray = ids
+            .iter()
+            .zip(&maybe)
+            .map(|(id, m)| Some(*m && count[id.as_ref()] == 1 && !present.contains(id.as_ref())))
+            .collect();
+        self.held.clear();
+        self.held_maybe.clear();
+        let stay = filter_record_batch(&held, &arrow::compute::not(&release).map_err(internal)?).map_err(internal)?;
+        if stay.num_rows() > 0 {
+            self.held_maybe.push(BooleanArray::from(vec![false; stay.num_rows()]));
+            self.held.push(stay);
+        }
+        let released = filter_record_batch(&held, &release).map_err(internal)?;
+        if released.num_rows() > 0 {
+            for id in self.identities.rows(&released)?.iter() {
+                self.seen.insert(hash(id.as_ref()));
+            }
+            self.write(released).await?;
+        }
+        Ok(())
+    }
+
     /// Commit the staged rows: an append when none may replace another, else one MERGE.
     pub async fn commit(mut self, info: &CommitInfo) -> Result<Upserted, LakeError> {
+        if let Err(e) = self.release_new_identities().await {
+            self.abort().await;
+            return Err(e);
+        }
         let adds = match self.writer.take() {
             Some(w) => match w.close().await {
                 (None, Ok(adds)) => adds,
@@ -460,16 +520,48 @@ async fn delete(target: &DeltaTable, adds: &[Add]) {
     let _ = store.delete_stream(futures::stream::iter(paths).boxed()).collect::<Vec<_>>().await;
 }
 
-/// The hashes of every identity `target` holds: a scan of its key columns only.
+/// Which identities `target` may hold: a scan of its key columns only, into a
+/// filter of at most `max_bytes`.
 async fn lake_identities(
     target: &DeltaTable,
     table: Table,
+    max_bytes: usize,
     err: impl Fn(DeltaTableError) -> LakeError,
-) -> Result<HashSet64, LakeError> {
+) -> Result<Bloom, LakeError> {
+    let rows = crate::snapshot::row_count(target).unwrap_or(1 << 20);
+    let mut set = Bloom::new(rows, max_bytes);
+    scan_identities(target, table, &err, |id| set.insert(hash(id))).await?;
+    Ok(set)
+}
+
+/// Which of `candidates` `target` holds: a second scan of its key columns,
+/// keeping only the matches.
+async fn lake_holds(
+    target: &DeltaTable,
+    table: Table,
+    candidates: &HashSet<Vec<u8>>,
+    err: impl Fn(DeltaTableError) -> LakeError,
+) -> Result<HashSet<Vec<u8>>, LakeError> {
+    let mut present = HashSet::new();
+    scan_identities(target, table, &err, |id| {
+        if candidates.contains(id) {
+            present.insert(id.to_vec());
+        }
+    })
+    .await?;
+    Ok(present)
+}
+
+/// Call `f` with the identity bytes of every row `target` holds.
+async fn scan_identities(
+    target: &DeltaTable,
+    table: Table,
+    err: &impl Fn(DeltaTableError) -> LakeError,
+    mut f: impl FnMut(&[u8]),
+) -> Result<(), LakeError> {
     let df_err = |e: DataFusionError| err(e.into());
-    let mut set = HashSet64::default();
-    if target.snapshot().map_err(&err)?.log_data().num_files() == 0 {
-        return Ok(set);
+    if target.version().is_none() || target.snapshot().map_err(err)?.log_data().num_files() == 0 {
+        return Ok(());
     }
     let ctx = SessionContext::new();
     target.update_datafusion_session(&ctx.state()).map_err(&err)?;
@@ -486,10 +578,10 @@ async fn lake_identities(
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(df_err)?;
         for id in ids.rows(&batch)?.iter() {
-            set.insert(hash(id.as_ref()));
+            f(id.as_ref());
         }
     }
-    Ok(set)
+    Ok(())
 }
 
 /// The staged data files, read back as rows of the table (the partition
