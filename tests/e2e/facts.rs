@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Workspace, sample_demo, sample_dir};
+use crate::util::{Workspace, files_under, sample_demo, sample_dir};
 
 /// A copy of the sample demo's lake in a workspace of its own.
 fn copy_of_demo_lake() -> Workspace {
@@ -54,18 +54,10 @@ fn all_current(facts: &[Value]) -> bool {
 
 /// Every file under `dir`, by path relative to it, with its bytes.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
+    let mut out: Vec<(String, Vec<u8>)> = files_under(dir)
+        .into_iter()
+        .map(|p| (p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
     out.sort();
     out
 }

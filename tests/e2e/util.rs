@@ -185,15 +185,24 @@ pub fn assert_secret_absent(secret: &str, outputs: &[&Output], data: &Path) {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(secret), "the secret is in stdout");
         assert!(!String::from_utf8_lossy(&out.stderr).contains(secret), "the secret is in stderr");
     }
-    let mut stack = vec![data.join("_state")];
+    for p in files_under(&data.join("_state")) {
+        assert!(!String::from_utf8_lossy(&std::fs::read(&p).unwrap()).contains(secret), "{}", p.display());
+    }
+}
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                assert!(!String::from_utf8_lossy(&std::fs::read(&p).unwrap()).contains(secret), "{}", p.display());
+                out.push(p);
             }
         }
     }
+    out
 }

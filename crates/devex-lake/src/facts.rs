@@ -28,7 +28,6 @@ use deltalake::datafusion::execution::SessionState;
 use deltalake::datafusion::execution::session_state::SessionStateBuilder;
 use deltalake::datafusion::logical_expr::LogicalPlan;
 use deltalake::delta_datafusion::planner::DeltaPlanner;
-use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use devex_model::location::Location;
@@ -186,15 +185,8 @@ impl Lake {
         let mut deleted = 0;
         for name in names {
             let Some(fact) = open_fact(self.location(), name).await? else { continue };
-            let (_, vacuumed) = fact
-                .table
-                .vacuum()
-                .with_retention_period(retention)
-                .with_enforce_retention_duration(false)
-                .with_mode(VacuumMode::Full)
-                .with_commit_properties(info.properties())
-                .await
-                .map_err(fact_error(self.location(), name))?;
+            let (_, vacuumed) =
+                Lake::vacuum_full(fact.table, retention, info).await.map_err(fact_error(self.location(), name))?;
             deleted += vacuumed.files_deleted.len();
         }
         Ok(deleted)

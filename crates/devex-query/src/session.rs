@@ -206,13 +206,6 @@ impl LakeSession {
         &self.facts
     }
 
-    /// The same snapshot with every view planned from the base tables, as if
-    /// the lake had no facts (for comparing the two, and `devex explain`'s
-    /// lineage, which traces rows to the base tables).
-    pub fn without_facts(&self) -> LakeSession {
-        LakeSession { facts: Vec::new(), shared: queries::SharedCache::default(), ..self.clone() }
-    }
-
     /// This snapshot reading `facts` (e.g. computed in memory) in place of
     /// the views they hold, where their stamps match.
     pub fn with_facts(&self, facts: Vec<Fact>) -> LakeSession {

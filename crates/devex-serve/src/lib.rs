@@ -210,11 +210,6 @@ impl Served {
         self.cache.set_capacity(mb.saturating_mul(1 << 20));
     }
 
-    /// The metric functions' result cache.
-    pub fn cache(&self) -> &cache::ResultCache {
-        &self.cache
-    }
-
     /// The server's session: the template every connection's session is derived from.
     pub fn context(&self) -> &SessionContext {
         &self.ctx

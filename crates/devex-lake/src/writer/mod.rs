@@ -329,6 +329,22 @@ impl Lake {
         Self::writer_properties_builder().set_max_row_group_row_count(Some(rows.clamp(8 << 10, 1 << 20))).build()
     }
 
+    /// Delete files older than `retention` that the table's current version
+    /// does not read; full mode also removes files no commit ever referenced,
+    /// such as the leftovers of a writer killed mid-write.
+    pub(crate) async fn vacuum_full(
+        t: DeltaTable,
+        retention: chrono::Duration,
+        info: &CommitInfo,
+    ) -> Result<(DeltaTable, deltalake::operations::vacuum::VacuumMetrics), DeltaTableError> {
+        t.vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .with_mode(VacuumMode::Full)
+            .with_commit_properties(info.properties())
+            .await
+    }
+
     /// Start writing rows of `table`: they go to data files as they are
     /// pushed and become visible in one commit ([`Staging::commit`]).
     pub async fn begin(&self, _lock: &WriterLock, table: Table) -> Result<Staging, LakeError> {
@@ -372,16 +388,7 @@ impl Lake {
                 .with_commit_properties(info.properties())
                 .await
                 .map_err(&err)?;
-            // Full mode also removes files no commit ever referenced, such as
-            // the leftovers of a writer killed mid-write.
-            let (t, vacuumed) = t
-                .vacuum()
-                .with_retention_period(retention)
-                .with_enforce_retention_duration(false)
-                .with_mode(VacuumMode::Full)
-                .with_commit_properties(info.properties())
-                .await
-                .map_err(&err)?;
+            let (t, vacuumed) = Self::vacuum_full(t, retention, info).await.map_err(&err)?;
             out.push(Maintained {
                 table,
                 files_removed: optimized.num_files_removed,
