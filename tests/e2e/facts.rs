@@ -173,3 +173,96 @@ fn a_fact_that_no_longer_matches_the_lake_or_the_settings_is_not_read() {
     assert!(all_current(&facts_status(&ws, &config)));
     assert_eq!(json(&run(&ws, &q3)), after);
 }
+
+/// `devex import FILE` into `ws`; its stderr, asserting success.
+fn import(ws: &Workspace, table: &str, file: &Path) -> String {
+    let out = ws
+        .devex()
+        .arg("--config")
+        .arg(sample_dir().join("devex.toml"))
+        .args(["import", table])
+        .arg(file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+/// Every row of each fact (read through `devex sql`, sorted), and the metrics of two quarters.
+fn fact_rows_and_numbers(ws: &Workspace) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT * FROM deployed_change ORDER BY repo, sha, deployment_id",
+        "SELECT * FROM incident_link ORDER BY incident_source, incident_id, deployment_source, deployment_id, rule",
+        "SELECT * FROM production_deployment ORDER BY source, id",
+    ] {
+        out.push(run(ws, &["sql", "--format", "csv", sql]));
+    }
+    for quarter in ["2026-Q2", "2026-Q3"] {
+        out.push(run(ws, &["metrics", "--quarter", quarter, "--by", "service", "--format", "json"]));
+    }
+    out
+}
+
+/// Rows appended to `changes` or `incidents` refresh the facts that are linear in them by
+/// appending the new rows only; a replaced row recomputes them whole. Either way the facts
+/// hold exactly what `maintain --refresh-facts` computes from scratch.
+#[test]
+fn appended_rows_refresh_a_fact_by_appending_what_a_full_recompute_adds() {
+    let ws = copy_of_demo_lake();
+    let config = sample_dir().join("devex.toml");
+    let full_recompute = |ws: &Workspace| {
+        let copy = Workspace::new();
+        copy_dir(&ws.data(), &copy.data());
+        let out = copy.devex().arg("--config").arg(&config).args(["maintain", "--refresh-facts"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        fact_rows_and_numbers(&copy)
+    };
+
+    // Two new changes deployed by payments-api-15, one of them an incident's root cause.
+    let changes = ws.file(
+        "changes.csv",
+        "repo,sha,service,committed_at,deployment_id,pr_opened_at,merged_at\n\
+         payments-api,night0000000000000000000000000000000000a1,payments-api,2024-11-07T09:00:00Z,payments-api-15,2024-11-07T10:00:00Z,2024-11-08T09:00:00Z\n\
+         payments-api,night0000000000000000000000000000000000a2,payments-api,2024-11-08T08:00:00Z,payments-api-15,,\n",
+    );
+    let stderr = import(&ws, "changes", &changes);
+    assert!(stderr.contains("deployed_change (+2 rows appended"), "{stderr}");
+    assert!(stderr.contains("incident_link (+0 rows appended"), "{stderr}");
+    assert!(!stderr.contains("production_deployment ("), "not read from changes: {stderr}");
+    assert!(all_current(&facts_status(&ws, &config)));
+    let after_changes = fact_rows_and_numbers(&ws);
+    assert!(after_changes[0].contains("night0000000000000000000000000000000000a1"), "{}", after_changes[0]);
+    assert_eq!(after_changes, full_recompute(&ws));
+
+    // Incidents linked by each rule: a root cause among the new changes, a deployment, and
+    // none (attributed to the latest deployment of the service before it).
+    let incidents = ws.file(
+        "incidents.ndjson",
+        "{\"id\": \"NIGHT-1\", \"service\": \"payments-api\", \"created_at\": \"2024-11-09T10:00:00Z\", \"root_cause_sha\": \"night0000000000000000000000000000000000a2\"}\n\
+         {\"id\": \"NIGHT-2\", \"service\": \"payments-api\", \"created_at\": \"2024-11-09T11:00:00Z\", \"caused_by_deployment\": \"payments-api-15\"}\n\
+         {\"id\": \"NIGHT-3\", \"service\": \"payments-api\", \"created_at\": \"2024-11-08T19:00:00Z\"}\n",
+    );
+    let stderr = import(&ws, "incidents", &incidents);
+    assert!(stderr.contains("incident_link (+3 rows appended"), "{stderr}");
+    assert!(!stderr.contains("deployed_change ("), "not read from incidents: {stderr}");
+    let after_incidents = fact_rows_and_numbers(&ws);
+    assert!(after_incidents[1].contains("NIGHT-3"), "{}", after_incidents[1]);
+    assert_ne!(after_incidents, after_changes);
+    assert_eq!(after_incidents, full_recompute(&ws));
+
+    // The same change again, committed a day earlier: the import replaces a row, so the facts
+    // that read changes are recomputed whole.
+    let replaced = ws.file(
+        "replaced.csv",
+        "repo,sha,service,committed_at,deployment_id\n\
+         payments-api,night0000000000000000000000000000000000a2,payments-api,2024-11-07T08:00:00Z,payments-api-15\n",
+    );
+    let stderr = import(&ws, "changes", &replaced);
+    assert!(stderr.contains("deployed_change (") && !stderr.contains("appended"), "{stderr}");
+    assert!(all_current(&facts_status(&ws, &config)));
+    let after_replace = fact_rows_and_numbers(&ws);
+    assert_ne!(after_replace, after_incidents);
+    assert_eq!(after_replace, full_recompute(&ws));
+}

@@ -6,21 +6,18 @@
 //! view: plans the scheduler and executors decode with Ballista's own codec.
 //! Files a commit removed, and files a writer left uncommitted, are not read.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
-use datafusion::catalog::view::ViewTable;
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::datasource::provider_as_source;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
 use devex_lake::snapshot::{file_changing_feature, live_file_urls, live_files};
 use devex_lake::table::{open_tables, table_name};
 use devex_model::Table;
 use devex_model::location::Location;
 use devex_query::facts::Fact;
+use devex_query::files::files_table;
 use devex_query::{AsOf, QueryError, TableVersion};
 
 use crate::ClusterError;
@@ -41,7 +38,7 @@ pub async fn lake_tables(
                 if let Some(feature) = file_changing_feature(&t, &name)? {
                     return Err(ClusterError::Unsupported { table: name, feature: feature.to_string() });
                 }
-                (listing(table, live_files(&t, table, &name)?)?, t.version())
+                (files_table(table, live_files(&t, table, &name)?)?, t.version())
             }
         };
         tables.push((table, provider));
@@ -76,43 +73,6 @@ pub async fn lake_facts(root: &Location) -> Result<Vec<Fact>, ClusterError> {
         out.push(Fact { name: name.to_string(), stamp, provider, version: stored.table.version() });
     }
     Ok(out)
-}
-
-/// One table over its live files, grouped by partition value.
-fn listing(table: Table, files: BTreeMap<Option<String>, Vec<String>>) -> Result<Arc<dyn TableProvider>, ClusterError> {
-    let schema = table.schema();
-    if files.is_empty() {
-        return Ok(Arc::new(EmptyTable::new(schema)));
-    }
-    let partition = table.partition_columns().first().copied();
-    let file_schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
-        schema.fields().iter().filter(|f| Some(f.name().as_str()) != partition).cloned().collect::<Vec<_>>(),
-    ));
-    let mut union: Option<LogicalPlanBuilder> = None;
-    for (value, paths) in files {
-        let urls = paths.iter().map(ListingTableUrl::parse).collect::<Result<Vec<_>, _>>()?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(Arc::clone(&file_schema));
-        let scan = Arc::new(ListingTable::try_new(config)?);
-        // The contract's columns in order, the partition's value in its place.
-        let columns: Vec<Expr> = schema
-            .fields()
-            .iter()
-            .map(|f| match partition {
-                Some(p) if f.name() == p => lit(datafusion::common::ScalarValue::Utf8(value.clone())).alias(p),
-                _ => col(format!("\"{}\"", f.name())),
-            })
-            .collect();
-        let plan = LogicalPlanBuilder::scan(table.name(), provider_as_source(scan), None)?.project(columns)?;
-        union = Some(match union {
-            None => plan,
-            Some(u) => u.union(plan.build()?)?,
-        });
-    }
-    let plan = union.expect("at least one partition").build()?;
-    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 #[cfg(test)]

@@ -119,16 +119,20 @@ async fn read_stamp(table: &DeltaTable) -> Result<Option<FactStamp>, DeltaTableE
 pub struct FactWritten {
     /// The view.
     pub name: String,
-    /// Rows written.
+    /// Rows the fact holds after the write.
     pub rows: u64,
+    /// `Some(n)`: the write appended `n` rows to the fact (an incremental
+    /// refresh); `None`: it replaced every row.
+    pub appended: Option<u64>,
     /// The fact table's version after the write.
     pub version: u64,
 }
 
 impl Lake {
     /// Replace the fact `name` with the rows `plan` gives (run in `session`),
-    /// in one commit stamped with `stamp`. Readers see the old rows or the
-    /// new ones, never a mix.
+    /// or with `append`, add them to the rows it holds, in one commit stamped
+    /// with `stamp`. Readers see the old rows or the new ones, never a mix.
+    #[allow(clippy::too_many_arguments)]
     pub async fn write_fact(
         &self,
         _lock: &WriterLock,
@@ -137,6 +141,7 @@ impl Lake {
         session: SessionState,
         stamp: &FactStamp,
         info: &CommitInfo,
+        append: bool,
     ) -> Result<FactWritten, LakeError> {
         let root = self.location();
         let err = fact_error(root, name);
@@ -144,7 +149,12 @@ impl Lake {
         if let Some(dir) = at.local() {
             std::fs::create_dir_all(dir).map_err(|e| LakeError::Io { file: dir.display().to_string(), source: e })?;
         }
-        let table = match open_fact(root, name).await? {
+        let stored = open_fact(root, name).await?;
+        if append && stored.is_none() {
+            return Err(LakeError::internal("appending to a fact", format!("`{name}` was never written")));
+        }
+        let before = stored.as_ref().and_then(|f| crate::snapshot::row_count(&f.table)).unwrap_or_default();
+        let table = match stored {
             Some(f) => f.table,
             None => {
                 let url = crate::table::table_url(&at).map_err(&err)?;
@@ -155,12 +165,15 @@ impl Lake {
         let properties = info.properties_with([(STAMP_KEY.to_string(), stamp_json)]);
         // delta-rs plans its write through its own planner (for the nodes it adds).
         let session = SessionStateBuilder::new_from_existing(session).with_query_planner(DeltaPlanner::new()).build();
-        let written = table
-            .write(Vec::new())
-            .with_input_plan(plan)
-            .with_session_state(Arc::new(session))
-            .with_save_mode(SaveMode::Overwrite)
-            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+        let mut write = table.write(Vec::new()).with_input_plan(plan).with_session_state(Arc::new(session));
+        write = if append {
+            write.with_save_mode(SaveMode::Append)
+        } else {
+            write
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+        };
+        let written = write
             .with_writer_properties(Lake::fact_writer_properties())
             .with_table_name(name)
             .with_description(format!("devex derived fact `{name}` (see docs/facts.md)"))
@@ -169,7 +182,8 @@ impl Lake {
             .map_err(&err)?;
         let version = written.version().unwrap_or_default();
         let rows = crate::snapshot::row_count(&written).unwrap_or_default();
-        Ok(FactWritten { name: name.to_string(), rows, version })
+        let appended = append.then(|| rows.saturating_sub(before));
+        Ok(FactWritten { name: name.to_string(), rows, appended, version })
     }
 
     /// Delete the files of old fact versions older than `retention` (what

@@ -97,6 +97,55 @@ pub fn live_files(
     Ok(files)
 }
 
+/// The files the commits after version `since` up to `until` of the lake's
+/// `table` at `root` added, grouped by partition value like [`live_files`],
+/// when those commits only appended: every file live at `since` is still
+/// live at `until`, under the same schema and without a feature that changes
+/// what a file's rows mean. Then the rows at `until` are exactly the rows at
+/// `since` and the rows of these files. `None` otherwise (a MERGE replaced
+/// rows, `maintain` compacted files, the schema changed, or the log no
+/// longer reaches `since`): the caller reads the whole table.
+pub async fn appended_files(
+    root: &Location,
+    table: Table,
+    since: u64,
+    until: u64,
+) -> Result<Option<BTreeMap<Option<String>, Vec<String>>>, LakeError> {
+    let err = table_error(table, root);
+    let name = crate::table::table_name(table, root);
+    if since > until {
+        return Ok(None);
+    }
+    let Some(mut now) = crate::table::open_table(root, table).await? else { return Ok(None) };
+    if now.version() != Some(until) {
+        now.load_version(until).await.map_err(&err)?;
+    }
+    let mut then = now.clone();
+    if then.load_version(since).await.is_err() {
+        return Ok(None);
+    }
+    if file_changing_feature(&now, &name)?.is_some() || file_changing_feature(&then, &name)?.is_some() {
+        return Ok(None);
+    }
+    let schema = |t: &DeltaTable| t.snapshot().map(|s| s.schema());
+    if schema(&now).map_err(&err)? != schema(&then).map_err(&err)? {
+        return Ok(None);
+    }
+    let before: std::collections::HashSet<String> = live_files(&then, table, &name)?.into_values().flatten().collect();
+    let mut added = live_files(&now, table, &name)?;
+    let mut kept = 0;
+    for files in added.values_mut() {
+        let all = files.len();
+        files.retain(|f| !before.contains(f));
+        kept += all - files.len();
+    }
+    if kept != before.len() {
+        return Ok(None);
+    }
+    added.retain(|_, files| !files.is_empty());
+    Ok(Some(added))
+}
+
 /// The URLs of every live data file of `t` (named `name` in errors), whatever its partitioning.
 pub fn live_file_urls(t: &DeltaTable, name: &str) -> Result<Vec<String>, LakeError> {
     let err = |source| LakeError::Table { table: name.to_string(), source: Box::new(source) };

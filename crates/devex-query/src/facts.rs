@@ -155,7 +155,7 @@ async fn lineages(
     lake: &LakeSession,
     settings: &QuerySettings,
 ) -> Result<std::collections::HashMap<String, Lineage>, QueryError> {
-    let (_, lineage) = lake.facts_context(settings, &[], any_period()).await?;
+    let (_, lineage) = lake.facts_context(settings, &[], any_period(), None).await?;
     Ok(lineage)
 }
 
@@ -167,7 +167,12 @@ fn any_period() -> Period {
 
 /// Recompute every fact that is not current for the lake's latest snapshot
 /// and write it, in [`FACTS`] order (each computed fact reads the ones
-/// before it, already current). `force`: every fact, current or not.
+/// before it, already current). `force`: every fact, current or not, in full.
+///
+/// A fact whose only change since its stamp is rows appended to one table it
+/// is linear in ([`appendable`]) is refreshed by appending the rows its view
+/// gives over the appended rows alone; any other change recomputes it whole.
+/// Both give the rows a full recompute gives.
 /// Needs the writer's lock: only the one writer writes facts.
 pub async fn refresh(
     lake: &Lake,
@@ -182,19 +187,98 @@ pub async fn refresh(
         let current: Vec<crate::facts::Fact> = if force { Vec::new() } else { session.facts().to_vec() };
         // The facts before this one are current now: read them; this one is recomputed.
         let usable: Vec<Fact> = current.iter().filter(|f| f.name != *name).cloned().collect();
-        let (ctx, lineage) = session.facts_context(settings, &usable, any_period()).await?;
+        let (ctx, lineage) = session.facts_context(settings, &usable, any_period(), None).await?;
         let Some(lineage) = lineage.get(*name) else {
             return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
         };
         let stamp = lineage.stamp(session.versions());
-        if !force && current.iter().any(|f| f.name == *name && f.stamp == stamp) {
+        let held = current.iter().find(|f| f.name == *name);
+        if held.is_some_and(|f| f.stamp == stamp) {
+            continue;
+        }
+        if let Some(held) = held
+            && let Some((ctx, plan)) = appended_rows(&session, settings, held, &stamp, &usable).await?
+        {
+            written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, true).await?);
             continue;
         }
         let df = ctx.table(*name).await?;
         let plan = df.logical_plan().clone();
-        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info).await?);
+        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, false).await?);
     }
     Ok(written)
+}
+
+/// How rows appended to a table add to a fact's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Linear {
+    /// As many rows as the view gives over the appended rows alone (joins
+    /// and projections: each row of the table is read once).
+    Bag,
+    /// The `DISTINCT` rows the view gives over the appended rows alone, less
+    /// those it holds already (a `SELECT DISTINCT` over a `UNION ALL` of
+    /// such joins).
+    Set,
+}
+
+/// The base tables the view of the fact `name` is linear in, and how: with
+/// `T` appended to by `ΔT` and nothing else changed, `view(T ∪ ΔT) =
+/// view(T) ∪ view(ΔT)`. A join of two such tables is linear in each alone,
+/// so an increment is used only when exactly one table changed.
+///
+/// - `deployed_change` is `production_deployment ⋈ changes`: linear in `changes`.
+/// - `incident_link` is the distinct union of joins of `incidents` with
+///   `production_deployment` and `changes`; rule 3's window link of an
+///   incident depends on the production deployments and that incident alone
+///   (the others carry no sequence number into the running max): linear in
+///   `changes` and in `incidents`.
+/// - `production_deployment` numbers each service's deployments and links
+///   each to the next: a new deployment changes its neighbours' rows. It is
+///   always recomputed whole.
+fn appendable(name: &str) -> (&'static [Table], Linear) {
+    match name {
+        "deployed_change" => (&[Table::Changes], Linear::Bag),
+        "incident_link" => (&[Table::Changes, Table::Incidents], Linear::Set),
+        _ => (&[], Linear::Bag),
+    }
+}
+
+/// The plan of the rows to append to the fact `held` to bring it to `want`,
+/// when the only change since its stamp is rows appended to one table its
+/// view is linear in; `None` otherwise (a full recompute is needed).
+async fn appended_rows(
+    session: &LakeSession,
+    settings: &QuerySettings,
+    held: &Fact,
+    want: &FactStamp,
+    usable: &[Fact],
+) -> Result<Option<(datafusion::prelude::SessionContext, datafusion::logical_expr::LogicalPlan)>, QueryError> {
+    let (tables, linear) = appendable(&held.name);
+    let have = &held.stamp;
+    if have.definition != want.definition || !have.base.keys().eq(want.base.keys()) {
+        return Ok(None);
+    }
+    let changed: Vec<(&String, &Option<u64>)> =
+        want.base.iter().filter(|(t, v)| have.base.get(*t) != Some(*v)).collect();
+    let [(changed, Some(until))] = changed.as_slice() else { return Ok(None) };
+    let Some(table) = tables.iter().copied().find(|t| t.name() == changed.as_str()) else { return Ok(None) };
+    let Some(Some(since)) = have.base.get(*changed) else { return Ok(None) };
+    let Some(files) = devex_lake::snapshot::appended_files(session.root(), table, *since, *until).await? else {
+        return Ok(None);
+    };
+    let appended = crate::files::files_table(table, files)?;
+    // A fact read in the increment's session must not read `table` (it holds all its rows).
+    let usable: Vec<Fact> = usable.iter().filter(|f| !f.stamp.base.contains_key(table.name())).cloned().collect();
+    let (ctx, _) = session.facts_context(settings, &usable, any_period(), Some((table, appended))).await?;
+    let plan = match linear {
+        Linear::Bag => ctx.table(held.name.as_str()).await?.logical_plan().clone(),
+        Linear::Set => {
+            ctx.register_table("devex_fact_held", Arc::clone(&held.provider))?;
+            let sql = format!("SELECT * FROM {} EXCEPT SELECT * FROM devex_fact_held", held.name);
+            ctx.sql(&sql).await?.logical_plan().clone()
+        }
+    };
+    Ok(Some((ctx, plan)))
 }
 
 /// Every fact of the snapshot `lake` reads, computed in memory in [`FACTS`]
@@ -204,7 +288,7 @@ pub async fn refresh(
 pub async fn compute(lake: &LakeSession, settings: &QuerySettings) -> Result<Vec<Fact>, QueryError> {
     let mut done: Vec<Fact> = Vec::new();
     for name in FACTS {
-        let (ctx, lineage) = lake.facts_context(settings, &done, any_period()).await?;
+        let (ctx, lineage) = lake.facts_context(settings, &done, any_period(), None).await?;
         let Some(lineage) = lineage.get(*name) else {
             return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
         };

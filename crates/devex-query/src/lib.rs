@@ -20,6 +20,7 @@ pub mod effect;
 pub mod error;
 pub mod explain;
 pub mod facts;
+pub mod files;
 pub mod metrics;
 pub mod params;
 pub mod queries;

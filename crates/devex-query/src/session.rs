@@ -215,14 +215,21 @@ impl LakeSession {
     /// A session with the views registered over `facts` (nothing computed up
     /// front) for `period`, and every view's lineage: what the fact writer
     /// plans each fact in.
+    /// `instead`: one table read through another provider (the rows a commit
+    /// appended, for an incremental refresh).
     pub(crate) async fn facts_context(
         &self,
         settings: &QuerySettings,
         facts: &[Fact],
         period: Period,
+        instead: Option<(Table, Arc<dyn TableProvider>)>,
     ) -> Result<(SessionContext, std::collections::HashMap<String, facts::Lineage>), QueryError> {
         let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
         for (table, provider) in &self.tables {
+            let provider = match &instead {
+                Some((t, other)) if t == table => other,
+                _ => provider,
+            };
             ctx.register_table(table.name(), Arc::clone(provider))?;
         }
         let periods = [period];

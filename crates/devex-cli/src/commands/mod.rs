@@ -86,7 +86,18 @@ pub async fn refresh_facts(
         Ok(written) => {
             let what: Vec<String> = written
                 .iter()
-                .map(|w| format!("{} ({}, version {})", w.name, devex_model::plural::count(w.rows, "row"), w.version))
+                .map(|w| match w.appended {
+                    Some(n) => format!(
+                        "{} (+{} appended, {} in all, version {})",
+                        w.name,
+                        devex_model::plural::count(n, "row"),
+                        devex_model::plural::count(w.rows, "row"),
+                        w.version
+                    ),
+                    None => {
+                        format!("{} ({}, version {})", w.name, devex_model::plural::count(w.rows, "row"), w.version)
+                    }
+                })
                 .collect();
             eprintln!("facts refreshed in {:.1} s: {}", started.elapsed().as_secs_f64(), what.join(", "));
         }
