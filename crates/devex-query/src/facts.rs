@@ -10,7 +10,7 @@
 //! reads. Anything else (`--as-of-version`, a table another engine wrote, a
 //! lake an older devex wrote, a fact not refreshed yet) plans the view inline.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
@@ -151,11 +151,8 @@ fn stale_reason(have: &FactStamp, want: &FactStamp) -> Option<String> {
 }
 
 /// The lineage of every view, as a session of `lake` with `settings` registers them.
-async fn lineages(
-    lake: &LakeSession,
-    settings: &QuerySettings,
-) -> Result<std::collections::HashMap<String, Lineage>, QueryError> {
-    let (_, lineage) = lake.facts_context(settings, &[], any_period(), None).await?;
+async fn lineages(lake: &LakeSession, settings: &QuerySettings) -> Result<HashMap<String, Lineage>, QueryError> {
+    let (_, lineage) = lake.facts_context(settings, &[], any_period(), None, FACTS).await?;
     Ok(lineage)
 }
 
@@ -181,30 +178,52 @@ pub async fn refresh(
     info: &CommitInfo,
     force: bool,
 ) -> Result<Vec<FactWritten>, QueryError> {
-    let mut written = Vec::new();
+    let mut written: Vec<FactWritten> = Vec::new();
+    // The lake as opened, its views registered (up to the last fact), and the facts
+    // written since: a fact that reads one of those opens the lake again to read it.
+    let mut opened: Option<(LakeSession, datafusion::prelude::SessionContext, HashMap<String, Lineage>, Vec<&str>)> =
+        None;
     for name in FACTS {
-        let session = LakeSession::open_at(lake.location(), crate::AsOf::Latest, None).await?;
-        let current: Vec<crate::facts::Fact> = if force { Vec::new() } else { session.facts().to_vec() };
-        // The facts before this one are current now: read them; this one is recomputed.
-        let usable: Vec<Fact> = current.iter().filter(|f| f.name != *name).cloned().collect();
-        let (ctx, lineage) = session.facts_context(settings, &usable, any_period(), None).await?;
-        let Some(lineage) = lineage.get(*name) else {
+        let started = std::time::Instant::now();
+        let ms = |at: std::time::Instant| at.elapsed().as_millis() as u64;
+        let reads_new = |(_, _, lineages, since): &(_, _, HashMap<String, Lineage>, Vec<&str>)| {
+            lineages.get(*name).is_some_and(|l| since.iter().any(|w| l.parts.contains_key(*w)))
+        };
+        if opened.as_ref().is_none_or(reads_new) {
+            let session = LakeSession::open_at(lake.location(), crate::AsOf::Latest, None).await?;
+            // `force` reads only what this refresh wrote; otherwise every stored fact whose stamp matches.
+            let usable: Vec<Fact> = session
+                .facts()
+                .iter()
+                .filter(|f| !force || written.iter().any(|w| w.name == f.name))
+                .cloned()
+                .collect();
+            let (ctx, lineages) = session.facts_context(settings, &usable, any_period(), None, FACTS).await?;
+            tracing::debug!(fact = name, ms = ms(started), "lake opened and views registered for the facts' refresh");
+            opened = Some((session, ctx, lineages, Vec::new()));
+        }
+        let Some((session, ctx, lineages, since)) = opened.as_mut() else { unreachable!("opened above") };
+        let Some(lineage) = lineages.get(*name) else {
             return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
         };
         let stamp = lineage.stamp(session.versions());
-        let held = current.iter().find(|f| f.name == *name);
+        let held = session.facts().iter().find(|f| f.name == *name && !force);
         if held.is_some_and(|f| f.stamp == stamp) {
             continue;
         }
-        if let Some(held) = held
-            && let Some((ctx, plan)) = appended_rows(&session, settings, held, &stamp, &usable).await?
-        {
-            written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, true).await?);
-            continue;
-        }
-        let df = ctx.table(*name).await?;
-        let plan = df.logical_plan().clone();
-        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, false).await?);
+        let usable: Vec<Fact> = session.facts().iter().filter(|f| f.name != *name && !force).cloned().collect();
+        let increment = match held {
+            Some(held) => appended_rows(session, settings, held, &stamp, &usable).await?,
+            None => None,
+        };
+        let appended = increment.is_some();
+        let (state, plan) = match increment {
+            Some((ctx, plan)) => (ctx.state(), plan),
+            None => (ctx.state(), ctx.table(*name).await?.logical_plan().clone()),
+        };
+        written.push(lake.write_fact(lock, name, plan, state, &stamp, info, appended).await?);
+        since.push(name);
+        tracing::debug!(fact = name, appended, ms = ms(started), "fact written");
     }
     Ok(written)
 }
@@ -263,13 +282,16 @@ async fn appended_rows(
     let [(changed, Some(until))] = changed.as_slice() else { return Ok(None) };
     let Some(table) = tables.iter().copied().find(|t| t.name() == changed.as_str()) else { return Ok(None) };
     let Some(Some(since)) = have.base.get(*changed) else { return Ok(None) };
+    let started = std::time::Instant::now();
     let Some(files) = devex_lake::snapshot::appended_files(session.root(), table, *since, *until).await? else {
         return Ok(None);
     };
+    tracing::debug!(fact = held.name.as_str(), ms = started.elapsed().as_millis() as u64, "appended files found");
     let appended = crate::files::files_table(table, files)?;
     // A fact read in the increment's session must not read `table` (it holds all its rows).
     let usable: Vec<Fact> = usable.iter().filter(|f| !f.stamp.base.contains_key(table.name())).cloned().collect();
-    let (ctx, _) = session.facts_context(settings, &usable, any_period(), Some((table, appended))).await?;
+    let views = [held.name.as_str()];
+    let (ctx, _) = session.facts_context(settings, &usable, any_period(), Some((table, appended)), &views).await?;
     let plan = match linear {
         Linear::Bag => ctx.table(held.name.as_str()).await?.logical_plan().clone(),
         Linear::Set => {
@@ -288,7 +310,7 @@ async fn appended_rows(
 pub async fn compute(lake: &LakeSession, settings: &QuerySettings) -> Result<Vec<Fact>, QueryError> {
     let mut done: Vec<Fact> = Vec::new();
     for name in FACTS {
-        let (ctx, lineage) = lake.facts_context(settings, &done, any_period(), None).await?;
+        let (ctx, lineage) = lake.facts_context(settings, &done, any_period(), None, &[name]).await?;
         let Some(lineage) = lineage.get(*name) else {
             return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
         };

@@ -121,6 +121,10 @@ const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_mon
 /// A view of `facts` whose stamp equals its lineage here (the same SQL and
 /// settings, and `versions` of the base tables it reads) is registered as
 /// that fact's table instead of being planned. Returns every view's lineage.
+///
+/// `stop_after`: once every view it names is registered, the rest are not
+/// (what a fact's refresh needs; empty: every view).
+#[allow(clippy::too_many_arguments)]
 pub async fn register_views(
     ctx: &SessionContext,
     settings: &QuerySettings,
@@ -129,6 +133,7 @@ pub async fn register_views(
     materialize: Option<&SharedCache>,
     facts: &[Fact],
     versions: &[TableVersion],
+    stop_after: &[&str],
 ) -> Result<HashMap<String, Lineage>, QueryError> {
     // A view is window-independent if its text is the same for other periods and
     // it reads only lake tables, settings tables and window-independent views.
@@ -143,11 +148,20 @@ pub async fn register_views(
     let mut independent: HashSet<String> = Table::ALL.iter().map(|t| t.name().to_string()).collect();
     independent.extend(SETTINGS_TABLES.iter().map(|t| t.to_string()));
     let mut lineages: HashMap<String, Lineage> = HashMap::new();
+    let done = |lineages: &HashMap<String, Lineage>| {
+        !stop_after.is_empty() && stop_after.iter().all(|name| lineages.contains_key(*name))
+    };
     for (file, text) in FILES {
+        if done(&lineages) {
+            break;
+        }
         let err = |source| QueryError::SavedQuery { file: file.to_string(), source };
         let sql = render(text, settings, periods, group_by)?;
         let other = DFParser::parse_sql(&render(text, settings, &probe, group_by)?).map_err(err)?;
         for (statement, probed) in DFParser::parse_sql(&sql).map_err(err)?.into_iter().zip(other) {
+            if done(&lineages) {
+                break;
+            }
             let text = statement.to_string();
             let reads = ctx.state().resolve_table_references(&statement).map_err(err)?;
             let same = text == probed.to_string()

@@ -216,13 +216,15 @@ impl LakeSession {
     /// front) for `period`, and every view's lineage: what the fact writer
     /// plans each fact in.
     /// `instead`: one table read through another provider (the rows a commit
-    /// appended, for an incremental refresh).
+    /// appended, for an incremental refresh). Only the views up to every one
+    /// of `views` are registered.
     pub(crate) async fn facts_context(
         &self,
         settings: &QuerySettings,
         facts: &[Fact],
         period: Period,
         instead: Option<(Table, Arc<dyn TableProvider>)>,
+        views: &[&str],
     ) -> Result<(SessionContext, std::collections::HashMap<String, facts::Lineage>), QueryError> {
         let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
         for (table, provider) in &self.tables {
@@ -235,7 +237,7 @@ impl LakeSession {
         let periods = [period];
         params::register(&ctx, settings, &periods, false)?;
         let lineage =
-            queries::register_views(&ctx, settings, &periods, GroupBy::Org, None, facts, &self.versions).await?;
+            queries::register_views(&ctx, settings, &periods, GroupBy::Org, None, facts, &self.versions, views).await?;
         Ok((ctx, lineage))
     }
 
@@ -386,7 +388,7 @@ impl LakeSession {
         params::register(&ctx, settings, periods, remote)?;
         let materialize = materialize && !remote;
         let shared = materialize.then_some(&self.shared);
-        queries::register_views(&ctx, settings, periods, group_by, shared, &self.facts, &self.versions).await?;
+        queries::register_views(&ctx, settings, periods, group_by, shared, &self.facts, &self.versions, &[]).await?;
         Ok(ctx)
     }
 }
