@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::logical_expr::{Distinct, EmptyRelation, LogicalPlan, Union};
 use devex_lake::facts::{FactStamp, FactWritten, open_fact};
 use devex_lake::lock::WriterLock;
 use devex_lake::writer::{CommitInfo, Lake};
@@ -271,7 +274,7 @@ async fn appended_rows(
     held: &Fact,
     want: &FactStamp,
     usable: &[Fact],
-) -> Result<Option<(datafusion::prelude::SessionContext, datafusion::logical_expr::LogicalPlan)>, QueryError> {
+) -> Result<Option<(datafusion::prelude::SessionContext, LogicalPlan)>, QueryError> {
     let (tables, linear) = appendable(&held.name);
     let have = &held.stamp;
     if have.definition != want.definition || !have.base.keys().eq(want.base.keys()) {
@@ -292,15 +295,64 @@ async fn appended_rows(
     let usable: Vec<Fact> = usable.iter().filter(|f| !f.stamp.base.contains_key(table.name())).cloned().collect();
     let views = [held.name.as_str()];
     let (ctx, _) = session.facts_context(settings, &usable, any_period(), Some((table, appended)), &views).await?;
+    let view = ctx.table(held.name.as_str()).await?.logical_plan().clone();
     let plan = match linear {
-        Linear::Bag => ctx.table(held.name.as_str()).await?.logical_plan().clone(),
+        Linear::Bag => view,
         Linear::Set => {
+            ctx.register_table(
+                "devex_fact_appended",
+                Arc::new(ViewTable::new(prune_unchanged(view, table.name())?, None)),
+            )?;
             ctx.register_table("devex_fact_held", Arc::clone(&held.provider))?;
-            let sql = format!("SELECT * FROM {} EXCEPT SELECT * FROM devex_fact_held", held.name);
-            ctx.sql(&sql).await?.logical_plan().clone()
+            let sql = "SELECT * FROM devex_fact_appended EXCEPT SELECT * FROM devex_fact_held";
+            ctx.sql(sql).await?.logical_plan().clone()
         }
     };
     Ok(Some((ctx, plan)))
+}
+
+/// A `DISTINCT` view's plan with the branches of its top `UNION` that do not
+/// read `table` replaced by empty relations. With only `table` appended to,
+/// such a branch gives the rows it gave before, all of them held by the
+/// fact already: the increment (these rows less the held ones) is the same
+/// without them, and the work they cost (rule 3's ordered window over every
+/// production deployment, for `incident_link`) is saved. Below the
+/// `DISTINCT`, only row-by-row nodes are passed through; any other shape is
+/// left whole.
+fn prune_unchanged(plan: LogicalPlan, table: &str) -> Result<LogicalPlan, QueryError> {
+    fn reads(plan: &LogicalPlan, table: &str) -> bool {
+        plan.exists(|node| Ok(matches!(node, LogicalPlan::TableScan(scan) if scan.table_name.table() == table)))
+            .unwrap_or(true)
+    }
+    fn walk(plan: LogicalPlan, table: &str, distinct: bool) -> Result<LogicalPlan, QueryError> {
+        let passes = match &plan {
+            LogicalPlan::Distinct(Distinct::All(_)) => true,
+            LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) | LogicalPlan::Filter(_) => true,
+            LogicalPlan::Union(union) if distinct => {
+                let inputs = union
+                    .inputs
+                    .iter()
+                    .map(|input| match reads(input, table) {
+                        true => Arc::clone(input),
+                        false => Arc::new(LogicalPlan::EmptyRelation(EmptyRelation {
+                            produce_one_row: false,
+                            schema: Arc::clone(input.schema()),
+                        })),
+                    })
+                    .collect();
+                return Ok(LogicalPlan::Union(Union { inputs, schema: Arc::clone(&union.schema) }));
+            }
+            _ => false,
+        };
+        if !passes {
+            return Ok(plan);
+        }
+        let inputs: Vec<LogicalPlan> = plan.inputs().into_iter().cloned().collect();
+        let distinct = distinct || matches!(plan, LogicalPlan::Distinct(_));
+        let inputs = inputs.into_iter().map(|i| walk(i, table, distinct)).collect::<Result<Vec<_>, _>>()?;
+        Ok(plan.with_new_exprs(plan.expressions(), inputs)?)
+    }
+    walk(plan, table, false)
 }
 
 /// Every fact of the snapshot `lake` reads, computed in memory in [`FACTS`]
@@ -330,6 +382,38 @@ mod tests {
 
     fn stamp(base: &[(&str, Option<u64>)], definition: &str) -> FactStamp {
         FactStamp { base: base.iter().map(|(t, v)| (t.to_string(), *v)).collect(), definition: definition.to_string() }
+    }
+
+    /// Only the branches of the top `UNION` under the `DISTINCT` that do not read the
+    /// appended table are dropped; a `UNION` below an aggregate is left whole.
+    #[tokio::test]
+    async fn an_increment_drops_only_the_distinct_union_branches_that_do_not_read_the_appended_table() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        for t in ["a", "b"] {
+            ctx.sql(&format!("CREATE TABLE {t} (x INT) AS VALUES (1), (2)")).await.unwrap();
+        }
+        let plan = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                ctx.sql(&format!("CREATE VIEW v AS {sql}")).await.unwrap();
+                let plan = ctx.table("v").await.unwrap().logical_plan().clone();
+                ctx.sql("DROP VIEW v").await.unwrap();
+                plan
+            }
+        };
+        let top =
+            plan("SELECT DISTINCT x FROM (SELECT x FROM a UNION ALL SELECT b.x FROM b JOIN a ON a.x = b.x) u").await;
+        let pruned = prune_unchanged(top.clone(), "b").unwrap().display_indent().to_string();
+        assert_eq!(pruned.matches("EmptyRelation").count(), 1, "{pruned}");
+        assert_eq!(pruned.matches("TableScan: b").count(), 1, "{pruned}");
+        assert_eq!(pruned.matches("TableScan: a").count(), 1, "the joined branch keeps its scan of a: {pruned}");
+        // Every branch reads `a`: nothing to drop.
+        assert_eq!(prune_unchanged(top.clone(), "a").unwrap(), top);
+
+        let below = plan("SELECT DISTINCT x FROM (SELECT x, count(*) FROM (SELECT x FROM a UNION ALL SELECT x FROM b) u GROUP BY x) g").await;
+        assert_eq!(prune_unchanged(below.clone(), "b").unwrap(), below);
+        let bag = plan("SELECT x FROM a UNION ALL SELECT x FROM b").await;
+        assert_eq!(prune_unchanged(bag.clone(), "b").unwrap(), bag, "not DISTINCT: left whole");
     }
 
     #[test]
