@@ -184,12 +184,11 @@ pub async fn refresh(
     let mut written: Vec<FactWritten> = Vec::new();
     // The lake as opened, its views registered (up to the last fact), and the facts
     // written since: a fact that reads one of those opens the lake again to read it.
-    let mut opened: Option<(LakeSession, datafusion::prelude::SessionContext, HashMap<String, Lineage>, Vec<&str>)> =
-        None;
+    let mut opened: Option<Opened> = None;
     for name in FACTS {
         let started = std::time::Instant::now();
         let ms = |at: std::time::Instant| at.elapsed().as_millis() as u64;
-        let reads_new = |(_, _, lineages, since): &(_, _, HashMap<String, Lineage>, Vec<&str>)| {
+        let reads_new = |(_, _, lineages, since): &Opened| {
             lineages.get(*name).is_some_and(|l| since.iter().any(|w| l.parts.contains_key(*w)))
         };
         if opened.as_ref().is_none_or(reads_new) {
@@ -230,6 +229,10 @@ pub async fn refresh(
     }
     Ok(written)
 }
+
+/// The lake as a refresh opened it, the context with its views, every
+/// view's lineage, and the facts written since it was opened.
+type Opened = (LakeSession, datafusion::prelude::SessionContext, HashMap<String, Lineage>, Vec<&'static str>);
 
 /// How rows appended to a table add to a fact's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
