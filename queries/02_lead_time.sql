@@ -63,32 +63,14 @@ FROM deployed_change dc
 JOIN service_group sg ON sg.service = dc.service
 WHERE dc.deployed_at >= {{window_from}} AND dc.deployed_at < {{window_to}};
 
--- Lead time per group and period: p50, p90, n and band, over lead_time_change.
-CREATE VIEW lead_time AS
-WITH v AS (
-    SELECT period, grp,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90,
-           count(*) AS n
-    FROM lead_time_change
-    WHERE hours > 0
-    GROUP BY period, grp
-)
-SELECT v.period, v.grp, v.p50, v.p90, v.n,
-       CASE WHEN v.p50 < t.lead_time_elite THEN 'elite'
-            WHEN v.p50 < t.lead_time_high THEN 'high'
-            WHEN v.p50 < t.lead_time_medium THEN 'medium'
-            ELSE 'low' END AS band
-FROM v CROSS JOIN band_threshold t;
-
--- Lead time taken apart by stage per group and period: each stage's mean and p50 hours and its
--- share of the mean lead time, over the changes lead_time counts; with_pr and reviewed.
--- Means and shares are sums of whole microseconds (DECIMAL: exact, in any order), divided once:
--- a float sum would depend on the order the rows are added in, and a cluster adds them in
--- another order than one process.
-CREATE VIEW lead_time_stages AS
+-- Lead time per group and period, in one pass over the changes of lead_time_change with
+-- hours > 0 (what lead_time and lead_time_stages count): n, p50 and p90 of the lead time; each
+-- stage's p50 and its sum of whole microseconds; with_pr and reviewed.
+-- The sums are of whole microseconds (DECIMAL: exact, in any order): a float sum would depend
+-- on the order the rows are added in, and a cluster adds them in another order than one process.
+CREATE VIEW lead_time_summary AS
 WITH us AS (
-    SELECT period, grp, pr_opened_at, first_review_at,
+    SELECT period, grp, hours, pr_opened_at, first_review_at,
            coding_hours, pickup_hours, review_hours, deploy_hours,
            CAST(round(coding_hours * 3600000000.0) AS DECIMAL(38, 0)) AS coding_us,
            CAST(round(pickup_hours * 3600000000.0) AS DECIMAL(38, 0)) AS pickup_us,
@@ -96,25 +78,39 @@ WITH us AS (
            CAST(round(deploy_hours * 3600000000.0) AS DECIMAL(38, 0)) AS deploy_us
     FROM lead_time_change
     WHERE hours > 0
-),
-sums AS (
-    SELECT period, grp, count(*) AS n,
-           CAST(sum(coding_us) AS DOUBLE) AS coding_us, CAST(sum(pickup_us) AS DOUBLE) AS pickup_us,
-           CAST(sum(review_us) AS DOUBLE) AS review_us, CAST(sum(deploy_us) AS DOUBLE) AS deploy_us,
-           CAST(sum(coding_us + pickup_us + review_us + deploy_us) AS DOUBLE) AS total_us,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY coding_hours) AS coding_p50,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY pickup_hours) AS pickup_p50,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY review_hours) AS review_p50,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY deploy_hours) AS deploy_p50,
-           count(pr_opened_at) AS with_pr,
-           count(first_review_at) AS reviewed
-    FROM us
-    GROUP BY period, grp
 )
+SELECT period, grp, count(*) AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90,
+       CAST(sum(coding_us) AS DOUBLE) AS coding_us, CAST(sum(pickup_us) AS DOUBLE) AS pickup_us,
+       CAST(sum(review_us) AS DOUBLE) AS review_us, CAST(sum(deploy_us) AS DOUBLE) AS deploy_us,
+       CAST(sum(coding_us + pickup_us + review_us + deploy_us) AS DOUBLE) AS total_us,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY coding_hours) AS coding_p50,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY pickup_hours) AS pickup_p50,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY review_hours) AS review_p50,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY deploy_hours) AS deploy_p50,
+       count(pr_opened_at) AS with_pr,
+       count(first_review_at) AS reviewed
+FROM us
+GROUP BY period, grp;
+
+-- Lead time per group and period: p50, p90, n and band, over lead_time_change.
+CREATE VIEW lead_time AS
+SELECT v.period, v.grp, v.p50, v.p90, v.n,
+       CASE WHEN v.p50 < t.lead_time_elite THEN 'elite'
+            WHEN v.p50 < t.lead_time_high THEN 'high'
+            WHEN v.p50 < t.lead_time_medium THEN 'medium'
+            ELSE 'low' END AS band
+FROM lead_time_summary v CROSS JOIN band_threshold t;
+
+-- Lead time taken apart by stage per group and period: each stage's mean and p50 hours and its
+-- share of the mean lead time, over the changes lead_time counts; with_pr and reviewed.
+-- Means and shares are the exact sums of lead_time_summary, divided once.
+CREATE VIEW lead_time_stages AS
 SELECT period, grp, n,
        coding_us / n / 3600000000.0 AS coding_mean, coding_p50, coding_us / total_us AS coding_share,
        pickup_us / n / 3600000000.0 AS pickup_mean, pickup_p50, pickup_us / total_us AS pickup_share,
        review_us / n / 3600000000.0 AS review_mean, review_p50, review_us / total_us AS review_share,
        deploy_us / n / 3600000000.0 AS deploy_mean, deploy_p50, deploy_us / total_us AS deploy_share,
        with_pr, reviewed
-FROM sums;
+FROM lead_time_summary;

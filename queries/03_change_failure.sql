@@ -79,7 +79,7 @@ linked AS (
            bool_or(l.caused_by_deployment) AS caused_by_deployment,
            bool_or(l.root_cause_sha) AS root_cause_sha,
            bool_or(l.attributed_incident) AS attributed_incident,
-           string_agg(l.incident_id, ',' ORDER BY l.incident_id) AS incident_ids
+           array_to_string(array_sort(array_agg(l.incident_id)), ',') AS incident_ids
     FROM per_incident l
     JOIN incidents i ON i.source = l.incident_source AND i.id = l.incident_id
     GROUP BY l.deployment_source, l.deployment_id
