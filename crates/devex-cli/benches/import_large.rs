@@ -177,7 +177,7 @@ fn main() {
     );
     let (wall, rss) = import_table(&lake, "changes", &night, Some(&log));
     println!(
-        "the same 200k again (known identities: a MERGE, the facts recomputed whole): {wall:.2} s wall, {:.2} s of it facts, peak RSS {:.0} MiB",
+        "the same 200k again (known identities, the same values: no row changes, so no fact is refreshed): {wall:.2} s wall, {:.2} s of it facts, peak RSS {:.0} MiB",
         facts_seconds(&log),
         mib(rss)
     );
