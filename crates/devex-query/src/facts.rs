@@ -209,11 +209,13 @@ pub async fn refresh(
             return Err(QueryError::Shape(format!("`{name}` is not a view of queries/")));
         };
         let stamp = lineage.stamp(session.versions());
-        let held = session.facts().iter().find(|f| f.name == *name && !force);
+        // `force` recomputes whole: no stored fact is held or read.
+        let stored: &[Fact] = if force { &[] } else { session.facts() };
+        let held = stored.iter().find(|f| f.name == *name);
         if held.is_some_and(|f| f.stamp == stamp) {
             continue;
         }
-        let usable: Vec<Fact> = session.facts().iter().filter(|f| f.name != *name && !force).cloned().collect();
+        let usable: Vec<Fact> = stored.iter().filter(|f| f.name != *name).cloned().collect();
         let increment = match held {
             Some(held) => appended_rows(session, settings, held, &stamp, &usable).await?,
             None => None,
@@ -288,11 +290,9 @@ async fn appended_rows(
     let [(changed, Some(until))] = changed.as_slice() else { return Ok(None) };
     let Some(table) = tables.iter().copied().find(|t| t.name() == changed.as_str()) else { return Ok(None) };
     let Some(Some(since)) = have.base.get(*changed) else { return Ok(None) };
-    let started = std::time::Instant::now();
     let Some(files) = devex_lake::snapshot::appended_files(session.root(), table, *since, *until).await? else {
         return Ok(None);
     };
-    tracing::debug!(fact = held.name.as_str(), ms = started.elapsed().as_millis() as u64, "appended files found");
     let appended = crate::files::files_table(table, files)?;
     // A fact read in the increment's session must not read `table` (it holds all its rows).
     let usable: Vec<Fact> = usable.iter().filter(|f| !f.stamp.base.contains_key(table.name())).cloned().collect();
