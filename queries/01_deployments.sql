@@ -69,13 +69,21 @@ SELECT period,
         - date_part('epoch', to_local_time(window_from AT TIME ZONE '{{timezone}}'))) / 86400.0 AS days
 FROM metric_period;
 
+-- Every change's service and commit time, and whether it names a deployment: the narrow part
+-- of changes that the service groups (below) and data coverage (04_time_to_restore.sql) read.
+-- The lake keeps it as a derived fact (docs/facts.md), so a metrics run reads three narrow
+-- columns instead of scanning the changes table twice.
+CREATE VIEW change_commit AS
+SELECT service, committed_at, deployment_id IS NOT NULL AS mapped
+FROM changes;
+
 -- A change or an incident takes its service's team (metrics.md, "Window and groups"): the
 -- group of every service the catalog, the changes or the incidents name. The one place that
 -- rule is written; deployments follow their own (their `team` column, else the catalog's).
 CREATE VIEW service_group AS
 SELECT x.service,
        {{group_of(s.team, x.service)}} AS grp
-FROM (SELECT service FROM services UNION SELECT service FROM changes UNION SELECT service FROM incidents) x
+FROM (SELECT service FROM services UNION SELECT service FROM change_commit UNION SELECT service FROM incidents) x
 LEFT JOIN services s ON s.service = x.service;
 
 -- The groups reported: every team or service the catalog, the deployments or the surveys know.

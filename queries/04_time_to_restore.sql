@@ -37,14 +37,19 @@ FROM changes c
 JOIN service_group sg ON sg.service = c.service
 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}};
 
--- Data coverage per group and period: changes mapped to deployments, incidents linked.
+-- Data coverage per group and period: changes mapped to deployments (the changes of
+-- window_change, read from their narrow part change_commit), incidents linked.
 CREATE VIEW coverage AS
 SELECT p.period, g.grp,
        ch.changes_deployed,
        inc.incidents_linked
 FROM metric_group g
 CROSS JOIN metric_period p
-LEFT JOIN (SELECT period, grp, avg(CASE WHEN deployment_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS changes_deployed
-           FROM window_change GROUP BY period, grp) ch ON ch.period = p.period AND ch.grp = g.grp
+LEFT JOIN (SELECT period, grp, avg(CASE WHEN mapped THEN 1.0 ELSE 0.0 END) AS changes_deployed
+           FROM (SELECT {{period_of(c.committed_at)}} AS period, sg.grp, c.mapped
+                 FROM change_commit c
+                 JOIN service_group sg ON sg.service = c.service
+                 WHERE c.committed_at >= {{window_from}} AND c.committed_at < {{window_to}}) wc
+           GROUP BY period, grp) ch ON ch.period = p.period AND ch.grp = g.grp
 LEFT JOIN (SELECT period, grp, avg(CASE WHEN linked THEN 1.0 ELSE 0.0 END) AS incidents_linked
            FROM window_incident GROUP BY period, grp) inc ON inc.period = p.period AND inc.grp = g.grp;

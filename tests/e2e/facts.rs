@@ -49,7 +49,7 @@ fn facts_status(ws: &Workspace, config: &Path) -> Vec<Value> {
 }
 
 fn all_current(facts: &[Value]) -> bool {
-    facts.len() == 3 && facts.iter().all(|f| f["current"] == true)
+    facts.len() == 4 && facts.iter().all(|f| f["current"] == true)
 }
 
 /// Every file under `dir`, by path relative to it, with its bytes.
@@ -160,10 +160,13 @@ fn a_fact_that_no_longer_matches_the_lake_or_the_settings_is_not_read() {
     let v1 = run(&ws, &["metrics", "--quarter", "2026-Q3", "--format", "json", "--as-of-version", "1"]);
     assert_eq!(json(&v1), before);
 
-    // Other settings (a second production environment) are another definition: not read.
+    // Other settings (a second production environment) are another definition of every fact
+    // that reads the production deployments: those are not read. `change_commit` reads none.
     let staging = ws.file("staging.toml", "production_environments = [\"production\", \"staging\"]\n");
     let other = facts_status(&ws, &staging);
-    assert!(other.iter().all(|f| f["current"] == false), "{other:?}");
+    for fact in &other {
+        assert_eq!(fact["current"], fact["fact"] == "change_commit", "{other:?}");
+    }
 
     // maintain --refresh-facts rebuilds every fact, current or not.
     let out = ws.devex().args(["maintain", "--refresh-facts"]).output().unwrap();
@@ -196,6 +199,7 @@ fn fact_rows_and_numbers(ws: &Workspace) -> Vec<String> {
         "SELECT * FROM deployed_change ORDER BY repo, sha, deployment_id",
         "SELECT * FROM incident_link ORDER BY incident_source, incident_id, deployment_source, deployment_id, rule",
         "SELECT * FROM production_deployment ORDER BY source, id",
+        "SELECT * FROM change_commit ORDER BY service, committed_at, mapped",
     ] {
         out.push(run(ws, &["sql", "--format", "csv", sql]));
     }

@@ -5,9 +5,10 @@ against devex and to check that both give the same numbers.
     python3 duckdb_metrics.py LAKE QUERIES FROM TO GROUP_BY TZ OUT.json
 
 The files are run as they are, placeholders filled as devex fills them for
-one window, with two dialect rewrites: a timestamp literal is DuckDB's
+one window, with three dialect rewrites: a timestamp literal is DuckDB's
 `TIMESTAMPTZ '...'`, and `to_local_time(t AT TIME ZONE 'z')` is DuckDB's
-`(t AT TIME ZONE 'z')` (a TIMESTAMPTZ at a zone is its local time).
+`(t AT TIME ZONE 'z')` (a TIMESTAMPTZ at a zone is its local time); and the integer
+division `x_us / 1000000` is DuckDB's `//` (its `/` divides as floats).
 Each table reads the live files of its Delta log (adds minus removes), with
 its `month` partition column. The views devex computes once per run
 (`queries::SHARED_VIEWS`) are DuckDB tables here too, so both engines do the
@@ -108,6 +109,7 @@ def main():
                 .replace("{{min_group_size}}", "5")
                 .replace("to_local_time(", "("))
         text = re.sub(r"^\s*--.*$", "", text, flags=re.M)
+        text = re.sub(r"\b(\w+_us) / 1000000\b", r"\1 // 1000000", text)
         text = re.sub(r"\{\{period_of\(([^)]*)\)\}\}", lambda m: f"CASE WHEN {m.group(1)} < TIMESTAMPTZ '{to}' THEN '{period}' END", text)
         text = expand_group_of(text, group_by)
         for statement in filter(str.strip, text.split(";")):

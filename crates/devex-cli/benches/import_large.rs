@@ -17,7 +17,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{devex, measure, median, mib, org_files, target_dir};
+use common::{devex, facts_line, facts_seconds, measure, median, mib, org_files, target_dir};
 
 fn duckdb(script: &str) -> Command {
     let mut cmd = Command::new("python3");
@@ -42,18 +42,6 @@ fn import_table(data: &Path, table: &str, file: &Path, log: Option<&Path>) -> (f
     }
     let (wall, rss) = measure(&mut cmd);
     (wall.as_secs_f64(), rss)
-}
-
-/// The seconds of "facts refreshed in X s" in an import's stderr (0 when no fact was refreshed).
-fn facts_seconds(log: &Path) -> f64 {
-    let text = std::fs::read_to_string(log).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("facts refreshed in ")?.split(' ').next()?.parse().ok()).unwrap_or(0.0)
-}
-
-/// The facts an import refreshed, as its stderr lists them.
-fn facts_line(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap();
-    text.lines().find(|l| l.starts_with("facts refreshed in ")).unwrap_or("no fact refreshed").to_string()
 }
 
 /// Write `src` over and over to `out` until it holds `bytes`, copy `k`'s shas

@@ -5,7 +5,10 @@
 //! `DEVEX_SCALE_COMMITS` to the mean commits per deployment, 13.5) once under
 //! `<target>/bench-scale/files`, starts a `moto_server` (an S3 on loopback,
 //! objects in memory), and measures:
-//! 1. `devex import` of each table into `s3://scale/org` (wall, peak RSS);
+//! 1. `devex import` of each table into `s3://scale/org` (wall, peak RSS), the
+//!    changes in two parts: all but every 19th row, then those (about 1M rows,
+//!    in every month) as a night's import into the rest, with the derived facts
+//!    refreshed as in production;
 //! 2. `devex metrics --by team` over the whole history, run locally against S3;
 //! 3. the same on a cluster of 1 scheduler and 2 executors (two tasks at a
 //!    time each), checked to print the local run's CSV byte for byte;
@@ -24,7 +27,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{devex, measure, mib, target_dir};
+use common::{devex, facts_line, facts_seconds, measure, mib, target_dir};
 
 struct Killed(Vec<Child>);
 
@@ -82,6 +85,30 @@ fn boto(endpoint: &str, body: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Split a CSV export into `base` (the header and all but every 19th row) and
+/// `night` (the header and every 19th row).
+fn split_night(csv: &Path, base: &Path, night: &Path) {
+    use std::io::{BufRead, BufReader, BufWriter, Write};
+    let open = |p: &Path| BufWriter::with_capacity(1 << 20, std::fs::File::create(p).unwrap());
+    let (mut b, mut n) = (open(base), open(night));
+    for (i, line) in BufReader::with_capacity(1 << 20, std::fs::File::open(csv).unwrap()).lines().enumerate() {
+        let line = line.unwrap();
+        if i == 0 || i % 19 != 0 {
+            writeln!(b, "{line}").unwrap();
+        }
+        if i == 0 || i % 19 == 0 {
+            writeln!(n, "{line}").unwrap();
+        }
+    }
+    b.flush().unwrap();
+    n.flush().unwrap();
+}
+
+fn count_lines(path: &Path) -> u64 {
+    use std::io::BufRead;
+    std::io::BufReader::new(std::fs::File::open(path).unwrap()).split(b'\n').count() as u64
+}
+
 fn main() {
     let scale = env_or("DEVEX_SCALE", 270.0) as u32;
     let commits = env_or("DEVEX_SCALE_COMMITS", 13.5);
@@ -97,6 +124,10 @@ fn main() {
     }
     let stats = std::fs::read_to_string(files.join("generated")).unwrap();
     eprintln!("organisation: {stats}");
+    let (base, night) = (files.join("changes-base.csv"), files.join("changes-night.csv"));
+    if !night.is_file() {
+        split_night(&files.join("changes.csv"), &base, &night);
+    }
 
     // S3 on loopback.
     let moto_port = port();
@@ -116,21 +147,33 @@ fn main() {
     let mut results = serde_json::Map::new();
     results.insert("organisation".into(), stats.trim().into());
     let mut imports = Vec::new();
-    for (table, file) in [
-        ("services", "services.csv"),
-        ("deployments", "deployments.csv"),
-        ("changes", "changes.csv"),
-        ("incidents", "incidents.ndjson"),
+    for (step, table, file) in [
+        ("services", "services", files.join("services.csv")),
+        ("deployments", "deployments", files.join("deployments.csv")),
+        ("changes", "changes", base),
+        ("incidents", "incidents", files.join("incidents.ndjson")),
+        ("night", "changes", night),
     ] {
+        let log = root.join(format!("import-{step}.stderr"));
         let (wall, rss) = measure(
             s3(&mut Command::new(devex()), &endpoint)
                 .args(["--data", data, "import", table])
-                .arg(files.join(file))
+                .arg(&file)
                 .args(["--format", "json"])
-                .stdout(Stdio::null()),
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
         );
-        eprintln!("import {table:<12} {:>8.1} s  peak RSS {:>7.0} MiB", wall.as_secs_f64(), mib(rss));
-        imports.push(serde_json::json!({"table": table, "seconds": wall.as_secs_f64(), "peak_rss_mib": mib(rss)}));
+        let (rows, facts) = (count_lines(&file) - 1, facts_seconds(&log));
+        eprintln!(
+            "import {step:<12} {rows:>10} rows {:>8.1} s ({facts:.1} s of it facts)  peak RSS {:>7.0} MiB\n  {}",
+            wall.as_secs_f64(),
+            mib(rss),
+            facts_line(&log)
+        );
+        imports.push(serde_json::json!({
+            "step": step, "table": table, "rows": rows, "seconds": wall.as_secs_f64(),
+            "facts_seconds": facts, "peak_rss_mib": mib(rss),
+        }));
     }
     results.insert("import".into(), imports.into());
     let layout = boto(

@@ -29,7 +29,7 @@ use crate::params::QuerySettings;
 use crate::session::{LakeSession, TableVersion};
 
 /// The views kept as facts, each after the facts it reads.
-pub const FACTS: &[&str] = &["production_deployment", "deployed_change", "incident_link"];
+pub const FACTS: &[&str] = &["production_deployment", "deployed_change", "incident_link", "change_commit"];
 
 /// A stored fact a session may read in place of its view.
 #[derive(Clone)]
@@ -259,12 +259,13 @@ enum Linear {
 ///   incident depends on the production deployments and that incident alone
 ///   (the others carry no sequence number into the running max): linear in
 ///   `changes` and in `incidents`.
+/// - `change_commit` is a projection of `changes`: linear in `changes`.
 /// - `production_deployment` numbers each service's deployments and links
 ///   each to the next: a new deployment changes its neighbours' rows. It is
 ///   always recomputed whole.
 fn appendable(name: &str) -> (&'static [Table], Linear) {
     match name {
-        "deployed_change" => (&[Table::Changes], Linear::Bag),
+        "deployed_change" | "change_commit" => (&[Table::Changes], Linear::Bag),
         "incident_link" => (&[Table::Changes, Table::Incidents], Linear::Set),
         _ => (&[], Linear::Bag),
     }

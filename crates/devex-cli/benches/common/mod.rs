@@ -92,3 +92,15 @@ pub fn org_lake() -> (PathBuf, PathBuf) {
     }
     (root, data)
 }
+
+/// The seconds of "facts refreshed in X s" in an import's stderr (0 when no fact was refreshed).
+pub fn facts_seconds(log: &Path) -> f64 {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("facts refreshed in ")?.split(' ').next()?.parse().ok()).unwrap_or(0.0)
+}
+
+/// The facts an import refreshed, as its stderr lists them.
+pub fn facts_line(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines().find(|l| l.starts_with("facts refreshed in ")).unwrap_or("no fact refreshed").to_string()
+}
