@@ -172,7 +172,10 @@ fn any_period() -> Period {
 /// A fact whose only change since its stamp is rows appended to one table it
 /// is linear in ([`appendable`]) is refreshed by appending the rows its view
 /// gives over the appended rows alone; any other change recomputes it whole.
-/// Both give the rows a full recompute gives.
+/// Both give the rows a full recompute gives. Appends that read no fact
+/// written by this refresh are written side by side (each to its own table,
+/// so a night's appends take about as long as the longest of them); a full
+/// recompute is written alone.
 /// Needs the writer's lock: only the one writer writes facts.
 pub async fn refresh(
     lake: &Lake,
@@ -185,6 +188,9 @@ pub async fn refresh(
     // The lake as opened, its views registered (up to the last fact), and the facts
     // written since: a fact that reads one of those opens the lake again to read it.
     let mut opened: Option<Opened> = None;
+    // Appends planned but not yet written, written together before the lake is reopened,
+    // before a full recompute and at the end.
+    let mut appends: Vec<Pending> = Vec::new();
     for name in FACTS {
         let started = std::time::Instant::now();
         let ms = |at: std::time::Instant| at.elapsed().as_millis() as u64;
@@ -192,6 +198,7 @@ pub async fn refresh(
             lineages.get(*name).is_some_and(|l| since.iter().any(|w| l.parts.contains_key(*w)))
         };
         if opened.as_ref().is_none_or(reads_new) {
+            written.extend(write_appends(lake, lock, info, std::mem::take(&mut appends)).await?);
             let session = LakeSession::open_at(lake.location(), crate::AsOf::Latest, None).await?;
             // `force` reads only what this refresh wrote; otherwise every stored fact whose stamp matches.
             let usable: Vec<Fact> = session
@@ -220,16 +227,43 @@ pub async fn refresh(
             Some(held) => appended_rows(session, settings, held, &stamp, &usable).await?,
             None => None,
         };
-        let appended = increment.is_some();
-        let (state, plan) = match increment {
-            Some((ctx, plan)) => (ctx.state(), plan),
-            None => (ctx.state(), ctx.table(*name).await?.logical_plan().clone()),
-        };
-        written.push(lake.write_fact(lock, name, plan, state, &stamp, info, appended).await?);
         since.push(name);
-        tracing::debug!(fact = name, appended, ms = ms(started), "fact written");
+        if let Some((ctx, plan)) = increment {
+            appends.push(Pending { name, plan, state: ctx.state(), stamp, started });
+            continue;
+        }
+        written.extend(write_appends(lake, lock, info, std::mem::take(&mut appends)).await?);
+        let plan = ctx.table(*name).await?.logical_plan().clone();
+        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, false).await?);
+        tracing::debug!(fact = name, appended = false, ms = ms(started), "fact written");
     }
+    written.extend(write_appends(lake, lock, info, appends).await?);
     Ok(written)
+}
+
+/// A fact's increment, planned and not yet written.
+struct Pending {
+    name: &'static str,
+    plan: LogicalPlan,
+    state: datafusion::execution::SessionState,
+    stamp: FactStamp,
+    started: std::time::Instant,
+}
+
+/// Write `appends` side by side; what each wrote, in their order.
+async fn write_appends(
+    lake: &Lake,
+    lock: &WriterLock,
+    info: &CommitInfo,
+    appends: Vec<Pending>,
+) -> Result<Vec<FactWritten>, QueryError> {
+    let writes = appends.into_iter().map(|p| async move {
+        let written = lake.write_fact(lock, p.name, p.plan, p.state, &p.stamp, info, true).await?;
+        let ms = p.started.elapsed().as_millis() as u64;
+        tracing::debug!(fact = p.name, appended = true, ms, "fact written");
+        Ok::<_, QueryError>(written)
+    });
+    futures::future::try_join_all(writes).await
 }
 
 /// The lake as a refresh opened it, the context with its views, every
