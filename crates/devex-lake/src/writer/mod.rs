@@ -299,9 +299,13 @@ impl Lake {
         Self::writer_properties_builder().build()
     }
 
-    /// A fact's data files: as a compacted table's.
+    /// A fact's data files: as a compacted table's, compressed faster (zstd
+    /// level 1): a fact is rewritten by every refresh that cannot append, and
+    /// is a cache of what the tables hold.
     pub(crate) fn fact_writer_properties() -> WriterProperties {
-        Self::writer_properties()
+        Self::writer_properties_builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
+            .build()
     }
 
     /// Dictionary encoding only where values repeat: a dictionary on ids, shas
