@@ -86,10 +86,12 @@ fn boto(endpoint: &str, body: &str) -> String {
 }
 
 /// Split a CSV export into `base` (the header and all but every 19th row) and
-/// `night` (the header and every 19th row).
+/// `night` (the header and every 19th row). `night` is renamed into place last:
+/// its presence says the split is whole.
 fn split_night(csv: &Path, base: &Path, night: &Path) {
     use std::io::{BufRead, BufReader, BufWriter, Write};
-    let open = |p: &Path| BufWriter::with_capacity(1 << 20, std::fs::File::create(p).unwrap());
+    let partial = |p: &Path| p.with_extension("partial");
+    let open = |p: &Path| BufWriter::with_capacity(1 << 20, std::fs::File::create(partial(p)).unwrap());
     let (mut b, mut n) = (open(base), open(night));
     for (i, line) in BufReader::with_capacity(1 << 20, std::fs::File::open(csv).unwrap()).lines().enumerate() {
         let line = line.unwrap();
@@ -100,13 +102,10 @@ fn split_night(csv: &Path, base: &Path, night: &Path) {
             writeln!(n, "{line}").unwrap();
         }
     }
-    b.flush().unwrap();
-    n.flush().unwrap();
-}
-
-fn count_lines(path: &Path) -> u64 {
-    use std::io::BufRead;
-    std::io::BufReader::new(std::fs::File::open(path).unwrap()).split(b'\n').count() as u64
+    b.into_inner().unwrap().sync_all().unwrap();
+    n.into_inner().unwrap().sync_all().unwrap();
+    std::fs::rename(partial(base), base).unwrap();
+    std::fs::rename(partial(night), night).unwrap();
 }
 
 fn main() {
@@ -155,15 +154,18 @@ fn main() {
         ("night", "changes", night),
     ] {
         let log = root.join(format!("import-{step}.stderr"));
+        let report = root.join(format!("import-{step}.json"));
         let (wall, rss) = measure(
             s3(&mut Command::new(devex()), &endpoint)
                 .args(["--data", data, "import", table])
                 .arg(&file)
                 .args(["--format", "json"])
-                .stdout(Stdio::null())
+                .stdout(std::fs::File::create(&report).unwrap())
                 .stderr(std::fs::File::create(&log).unwrap()),
         );
-        let (rows, facts) = (count_lines(&file) - 1, facts_seconds(&log));
+        // The import's own report: the rows it read.
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let (rows, facts) = (report["read"].as_u64().unwrap_or_default(), facts_seconds(&log));
         eprintln!(
             "import {step:<12} {rows:>10} rows {:>8.1} s ({facts:.1} s of it facts)  peak RSS {:>7.0} MiB\n  {}",
             wall.as_secs_f64(),
