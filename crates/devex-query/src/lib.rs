@@ -23,8 +23,10 @@ pub mod facts;
 pub mod files;
 pub mod metrics;
 pub mod params;
+pub mod percentile;
 pub mod queries;
 pub mod session;
+pub mod shared;
 pub mod trends;
 
 pub use calendar::{Period, Quarter, Window};

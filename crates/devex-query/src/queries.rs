@@ -2,11 +2,10 @@
 //! self-contained, and registered as views: the single source of metric truth.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
-use datafusion::datasource::MemTable;
+use datafusion::catalog::TableProvider;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
@@ -18,6 +17,7 @@ use crate::error::QueryError;
 use crate::facts::{FACTS, Fact, Lineage};
 use crate::params::{GroupBy, QuerySettings};
 use crate::session::TableVersion;
+use crate::shared::SharedView;
 
 /// Every saved query file, in the order they build on each other.
 pub const FILES: &[(&str, &str)] = &[
@@ -98,25 +98,29 @@ fn first_sentence(text: &str) -> String {
     text[..end].trim().to_string()
 }
 
-/// Views that several metrics read. When a whole metrics run is planned, each
-/// is computed once and kept in memory instead of being re-planned inline by
-/// every view that reads it (DataFusion does not share common subplans).
-pub const SHARED_VIEWS: &[&str] =
-    &["band_threshold", "production_deployment", "service_group", "incident_link", "deployment_outcome"];
+/// Views that several metrics read. In a session for a metrics run, each is a
+/// [`SharedView`]: computed once, on the first scan of a statement that reads
+/// it, and kept in memory instead of being re-planned inline by every view
+/// that reads it (DataFusion does not share common subplans).
+pub const SHARED_VIEWS: &[&str] = &[
+    "band_threshold",
+    "production_deployment",
+    "service_group",
+    "incident_link",
+    "deployment_outcome",
+    "lead_time_summary",
+];
 
-/// Shared views already computed for one lake snapshot, by the text that made
-/// them: the window-independent ones (every production deployment, incident
-/// links, ...) are the same for every window, so a report computes them once
-/// instead of once per quarter.
-pub type SharedCache = Arc<Mutex<HashMap<String, Arc<MemTable>>>>;
+pub use crate::shared::SharedCache;
 
 /// Tables registered per run (`params::register`): a view reading one depends on the periods.
 const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_month", "calendar_quarter"];
 
 /// Run every statement of every file (`CREATE VIEW ...`) in `ctx`, for the
-/// run's `periods`; with `materialize`, the [`SHARED_VIEWS`] are computed once
-/// as they are created, and those that do not depend on the periods are kept
-/// in `materialize`'s cache for the next run over the same lake.
+/// run's `periods`; with `materialize`, each of the [`SHARED_VIEWS`] is
+/// computed once, when a statement first scans it, and those that do not
+/// depend on the periods are kept in `materialize`'s cache for the next run
+/// over the same lake.
 ///
 /// A view of `facts` whose stamp equals its lineage here (the same SQL and
 /// settings, and `versions` of the base tables it reads) is registered as
@@ -199,38 +203,20 @@ pub async fn register_views(
             };
             let key = format!("{text}\n{settings:?}");
             let cached = if same { cache.lock().ok().and_then(|c| c.get(&key).cloned()) } else { None };
-            let started = std::time::Instant::now();
-            let table = match cached {
+            let table: Arc<dyn TableProvider> = match cached {
                 Some(table) => table,
                 None => {
                     match fact {
-                        Some(fact) => {
-                            ctx.register_table(name.as_str(), Arc::clone(&fact.provider)).map_err(err)?;
-                        }
-                        None => {
-                            ctx.execute_logical_plan(plan).await.map_err(err)?;
-                        }
+                        Some(fact) => ctx.register_table(name.as_str(), Arc::clone(&fact.provider)).map(|_| ()),
+                        None => ctx.execute_logical_plan(plan).await.map(|_| ()),
                     }
-                    let df = ctx.table(name.as_str()).await.map_err(err)?;
-                    let logical = Arc::new(df.schema().as_arrow().clone());
-                    let batches = df.collect().await.map_err(err)?.into_iter().map(compact);
-                    let batches = batches.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.into()))?;
+                    .map_err(err)?;
+                    let plan = ctx.table(name.as_str()).await.map_err(err)?.into_unoptimized_plan();
                     ctx.deregister_table(name.as_str()).map_err(err)?;
-                    // The batches' schema can differ from the logical one in nullability.
-                    let schema = batches.first().map(|b| b.schema()).unwrap_or(logical);
-                    let table = Arc::new(MemTable::try_new(schema, vec![batches]).map_err(err)?);
-                    if same && let Ok(mut c) = cache.lock() {
-                        c.insert(key, Arc::clone(&table));
-                    }
-                    table
+                    let keep = same.then(|| (Arc::clone(cache), key));
+                    Arc::new(SharedView::new(&name, plan, keep))
                 }
             };
-            tracing::debug!(
-                view = name.as_str(),
-                from_fact = fact.is_some(),
-                ms = started.elapsed().as_millis() as u64,
-                "shared view ready"
-            );
             ctx.register_table(name.as_str(), table).map_err(err)?;
         }
     }
@@ -373,28 +359,6 @@ pub fn contiguous_span(periods: &[Period]) -> Result<Window, QueryError> {
         )));
     }
     Ok(Window { from: first.window.from, to: last.window.to })
-}
-
-/// A batch whose string and binary views hold only the bytes they show. After a
-/// sort or a join, each batch's views point into every buffer of the input, so
-/// a kept view would keep them all alive, and DataFusion, which sizes a table
-/// by its batches' buffers, would take it for many times its size and build
-/// its joins on the wrong side.
-fn compact(batch: RecordBatch) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| -> ArrayRef {
-            if let Some(v) = c.as_string_view_opt() {
-                Arc::new(v.gc())
-            } else if let Some(v) = c.as_binary_view_opt() {
-                Arc::new(v.gc())
-            } else {
-                Arc::clone(c)
-            }
-        })
-        .collect();
-    RecordBatch::try_new(batch.schema(), columns)
 }
 
 /// Plan and run each statement of a script of several.

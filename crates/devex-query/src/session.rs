@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionConfig;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{DataFrame, SessionContext};
-use datafusion::sql::parser::DFParser;
 use devex_lake::deltalake;
 use devex_lake::table::{open_table, open_tables, table_error};
 use devex_model::Table;
@@ -20,7 +20,7 @@ use crate::calendar::{Period, Window};
 use crate::error::QueryError;
 use crate::facts::{self, Fact};
 use crate::params::{self, GroupBy, QuerySettings};
-use crate::queries;
+use crate::{percentile, queries};
 
 /// Which state of the lake a session reads.
 pub use devex_lake::AsOf;
@@ -91,10 +91,7 @@ impl LakeSession {
         runtime: Option<Arc<RuntimeEnv>>,
     ) -> Result<LakeSession, QueryError> {
         let root = root.clone();
-        let ctx = match runtime {
-            Some(rt) => SessionContext::new_with_config_rt(session_config()?, rt),
-            None => SessionContext::new_with_config(session_config()?),
-        };
+        let ctx = local_context(runtime.unwrap_or_default())?;
         let mut tables = Vec::new();
         let mut versions = Vec::new();
         let mut logs = Vec::new();
@@ -226,7 +223,7 @@ impl LakeSession {
         instead: Option<(Table, Arc<dyn TableProvider>)>,
         views: &[&str],
     ) -> Result<(SessionContext, std::collections::HashMap<String, facts::Lineage>), QueryError> {
-        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
+        let ctx = local_context(self.ctx.runtime_env())?;
         for (table, provider) in &self.tables {
             let provider = match &instead {
                 Some((t, other)) if t == table => other,
@@ -253,7 +250,7 @@ impl LakeSession {
         &self,
         wrap: impl Fn(Table, &Arc<dyn TableProvider>) -> Arc<dyn TableProvider>,
     ) -> Result<LakeSession, QueryError> {
-        let ctx = SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env());
+        let ctx = local_context(self.ctx.runtime_env())?;
         let mut tables = Vec::new();
         for (table, provider) in &self.tables {
             let wrapped = wrap(*table, provider);
@@ -352,21 +349,19 @@ impl LakeSession {
         self.context_with_views(settings, periods, group_by, false).await
     }
 
-    /// A session for one ad-hoc statement (`devex sql`): like
-    /// [`Self::metrics_context`], but when the statement reads a saved view the
-    /// views several metrics share are computed once up front, as for a metrics
-    /// run (inline, every view re-plans them: `SELECT * FROM metrics` over two
-    /// years of a large organisation took 16.9 s instead of under 2). A
-    /// statement that reads only the lake's tables pays nothing for them.
+    /// A session for ad-hoc statements (`devex sql`): like
+    /// [`Self::metrics_run_context`]. A view several metrics share is computed
+    /// once, when a statement first reads it (inline, every view re-plans them:
+    /// `SELECT * FROM metrics` over two years of a large organisation took
+    /// 16.9 s instead of under 2); a statement that reads only the lake's
+    /// tables, or views that share nothing, pays nothing for them.
     pub async fn statement_context(
         &self,
         settings: &QuerySettings,
         window: Window,
         group_by: GroupBy,
-        sql: &str,
     ) -> Result<SessionContext, QueryError> {
-        let periods = [Period::window(window)];
-        self.context_with_views(settings, &periods, group_by, reads_saved_views(&self.ctx, sql)).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, true).await
     }
 
     async fn context_with_views(
@@ -379,7 +374,7 @@ impl LakeSession {
         queries::contiguous_span(periods)?;
         let ctx = match &self.remote {
             Some(remote) => remote().await?,
-            None => SessionContext::new_with_config_rt(session_config()?, self.ctx.runtime_env()),
+            None => local_context(self.ctx.runtime_env())?,
         };
         for (table, provider) in &self.tables {
             ctx.register_table(table.name(), Arc::clone(provider))?;
@@ -393,20 +388,6 @@ impl LakeSession {
     }
 }
 
-/// Whether `sql` reads something other than the lake's tables and the
-/// information schema, i.e. a saved view. Unparsable text is `false`: planning
-/// it reports the error.
-fn reads_saved_views(ctx: &SessionContext, sql: &str) -> bool {
-    let Ok(statements) = DFParser::parse_sql(sql) else { return false };
-    let state = ctx.state();
-    statements.iter().any(|statement| {
-        state.resolve_table_references(statement).is_ok_and(|refs| {
-            refs.iter()
-                .any(|r| r.schema() != Some("information_schema") && !Table::ALL.iter().any(|t| t.name() == r.table()))
-        })
-    })
-}
-
 /// DataFusion's settings: its defaults, then any `DATAFUSION_*` environment
 /// variable (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=4`,
 /// `DATAFUSION_EXECUTION_BATCH_SIZE=16384`, ...), so a deployment can tune the
@@ -415,22 +396,36 @@ fn session_config() -> Result<SessionConfig, QueryError> {
     Ok(SessionConfig::from_env()?.with_information_schema(true))
 }
 
+/// A session of this process over `runtime`: DataFusion's, with [`session_config`]
+/// and exact percentiles that hold each value once ([`crate::percentile`]).
+/// (A cluster's sessions are Ballista's, with DataFusion's own percentiles:
+/// the same numbers.)
+fn local_context(runtime: Arc<RuntimeEnv>) -> Result<SessionContext, QueryError> {
+    let state = SessionStateBuilder::new()
+        .with_config(session_config()?)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(percentile::SinglePass))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    ctx.register_udaf(percentile::percentile_cont());
+    Ok(ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn statements_that_read_saved_views_are_told_from_those_that_read_tables() {
-        let ctx = SessionContext::new();
-        assert!(reads_saved_views(&ctx, "SELECT * FROM metrics"));
-        assert!(reads_saved_views(&ctx, "SELECT d.id FROM deployments d JOIN deployment_outcome o ON o.id = d.id"));
-        assert!(!reads_saved_views(&ctx, "SELECT service, count(*) FROM deployments GROUP BY service"));
-        assert!(!reads_saved_views(&ctx, "SELECT table_name FROM information_schema.tables"));
-        assert!(!reads_saved_views(&ctx, "SELEC nonsense"));
+    /// How many times the shared view `name` of `ctx` was computed (`None`: it
+    /// was not a shared view there, e.g. one kept from an earlier run).
+    async fn runs(ctx: &SessionContext, name: &str) -> Option<usize> {
+        let provider = ctx.table_provider(name).await.unwrap();
+        provider.downcast_ref::<crate::shared::SharedView>().map(|v| v.runs())
     }
 
     /// The shared views that do not depend on the window are computed once per
-    /// lake snapshot and settings, whatever the window; the others every time.
+    /// lake snapshot and settings, whatever the window; the others once per
+    /// run, on the first read, however many views read them.
     #[tokio::test]
     async fn window_independent_shared_views_are_computed_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -438,7 +433,13 @@ mod tests {
         let settings = QuerySettings::default();
         let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
         for (from, to) in [(1, 10), (10, 20)] {
-            lake.metrics_run_context(&settings, Window { from: day(from), to: day(to) }, GroupBy::Team).await.unwrap();
+            let ctx = lake.metrics_run_context(&settings, Window { from: day(from), to: day(to) }, GroupBy::Team);
+            let ctx = ctx.await.unwrap();
+            assert_eq!(runs(&ctx, "lead_time_summary").await, Some(0), "nothing is computed before a read");
+            ctx.sql("SELECT * FROM metrics").await.unwrap().collect().await.unwrap();
+            // metrics reads lead_time_summary through lead_time and lead_time_stages.
+            assert_eq!(runs(&ctx, "lead_time_summary").await, Some(1));
+            assert_eq!(runs(&ctx, "deployment_outcome").await, Some(1));
         }
         let cached = |name: &str| {
             let cache = lake.shared.lock().unwrap();
@@ -448,5 +449,24 @@ mod tests {
             assert_eq!(cached(name), 1, "{name}: one entry for both windows");
         }
         assert_eq!(cached("deployment_outcome"), 0, "reads window_deployment: never reused");
+        assert_eq!(cached("lead_time_summary"), 0, "reads the window: never reused");
+    }
+
+    /// A statement computes only the shared views it reads.
+    #[tokio::test]
+    async fn a_statement_computes_only_the_shared_views_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let settings = QuerySettings::default();
+        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
+        let ctx = lake.statement_context(&settings, Window { from: day(1), to: day(10) }, GroupBy::Team).await.unwrap();
+        ctx.sql("SELECT count(*) FROM deployments").await.unwrap().collect().await.unwrap();
+        assert_eq!(runs(&ctx, "production_deployment").await, Some(0));
+        ctx.sql("SELECT * FROM lead_time").await.unwrap().collect().await.unwrap();
+        assert_eq!(runs(&ctx, "lead_time_summary").await, Some(1));
+        assert_eq!(runs(&ctx, "production_deployment").await, Some(1));
+        assert_eq!(runs(&ctx, "deployment_outcome").await, Some(0), "lead time does not read it");
+        ctx.sql("SELECT * FROM lead_time_stages").await.unwrap().collect().await.unwrap();
+        assert_eq!(runs(&ctx, "lead_time_summary").await, Some(1), "kept for the next statement");
     }
 }

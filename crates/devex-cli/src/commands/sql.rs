@@ -27,7 +27,7 @@ pub async fn run(settings: &Settings, args: SqlArgs) -> anyhow::Result<Outcome> 
     if let Some(what) = writes(&query) {
         return Err(refused(&what));
     }
-    let ctx = lake.statement_context(&qs, window, window::group_by(args.by), &query).await?;
+    let ctx = lake.statement_context(&qs, window, window::group_by(args.by)).await?;
     let plan = match ctx.state().create_logical_plan(&query).await {
         Ok(plan) => plan,
         Err(e) => return Err(Failure::error(format!("{}", e.find_root()), tables_hint())),
