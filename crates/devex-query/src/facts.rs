@@ -167,7 +167,8 @@ fn any_period() -> Period {
 
 /// Recompute every fact that is not current for the lake's latest snapshot
 /// and write it, in [`FACTS`] order (each computed fact reads the ones
-/// before it, already current). `force`: every fact, current or not, in full.
+/// before it, already current: from the lake, or inline when it was written
+/// whole with few rows). `force`: every fact, current or not, in full.
 ///
 /// A fact whose only change since its stamp is rows appended to one table it
 /// is linear in ([`appendable`]) is refreshed by appending the rows its view
@@ -227,19 +228,29 @@ pub async fn refresh(
             Some(held) => appended_rows(session, settings, held, &stamp, &usable).await?,
             None => None,
         };
-        since.push(name);
         if let Some((ctx, plan)) = increment {
+            since.push(name);
             appends.push(Pending { name, plan, state: ctx.state(), stamp, started });
             continue;
         }
         written.extend(write_appends(lake, lock, info, std::mem::take(&mut appends)).await?);
         let plan = ctx.table(*name).await?.logical_plan().clone();
-        written.push(lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, false).await?);
+        let fact = lake.write_fact(lock, name, plan, ctx.state(), &stamp, info, false).await?;
+        // A later fact reads a small one inline (from its base tables, as this refresh just did)
+        // in less time than opening the lake again to read it: a first import writes empty facts.
+        if fact.rows >= REOPEN_ROWS {
+            since.push(name);
+        }
+        written.push(fact);
         tracing::debug!(fact = name, appended = false, ms = ms(started), "fact written");
     }
     written.extend(write_appends(lake, lock, info, appends).await?);
     Ok(written)
 }
+
+/// A fact written whole with fewer rows than this is read inline by the facts
+/// after it in the same refresh: the lake is not opened again to read it.
+const REOPEN_ROWS: u64 = 100_000;
 
 /// A fact's increment, planned and not yet written.
 struct Pending {

@@ -213,6 +213,7 @@ pub async fn metric_rows(
     group_by: GroupBy,
 ) -> Result<Vec<RecordBatch>, QueryError> {
     let ctx = lake.metrics_run_context(settings, window, group_by).await?;
+    crate::shared::compute_all(&ctx).await?;
     Ok(ctx.sql("SELECT * FROM metrics ORDER BY grp").await?.collect().await?)
 }
 

@@ -20,7 +20,10 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::prelude::SessionContext;
 use tokio::sync::OnceCell;
+
+use crate::queries::SHARED_VIEWS;
 
 /// Shared views already computed for one lake snapshot, by the text that made
 /// them: the window-independent ones (every production deployment, incident
@@ -104,6 +107,22 @@ impl TableProvider for SharedView {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.table(state).await?.scan(state, projection, filters, limit).await
     }
+}
+
+/// Compute every shared view of `ctx` that is not computed yet, side by side:
+/// for a statement that reads them all (`metrics`), which would otherwise
+/// compute them one after another as its planning reaches each.
+pub async fn compute_all(ctx: &SessionContext) -> Result<()> {
+    let state = ctx.state();
+    let mut views = Vec::new();
+    for name in SHARED_VIEWS {
+        if let Ok(provider) = ctx.table_provider(*name).await {
+            views.push(provider);
+        }
+    }
+    let runs = views.iter().filter_map(|p| p.downcast_ref::<SharedView>()).map(|v| v.table(&state));
+    futures::future::try_join_all(runs).await?;
+    Ok(())
 }
 
 /// `batch` under `schema`, its string and binary views holding only the bytes

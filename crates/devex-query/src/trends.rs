@@ -46,6 +46,7 @@ pub async fn quarterly_rows(
     }
     let periods: Vec<Period> = quarters.iter().map(|q| Period::quarter(*q, settings.timezone)).collect();
     let ctx = lake.periods_run_context(settings, &periods, group_by).await?;
+    crate::shared::compute_all(&ctx).await?;
     let rows = ctx.sql(QUARTERLY).await?.collect().await?;
     // One schema whatever the plan: `quarter` and `quarter_start` are never null.
     let Some(schema) = rows.first().map(RecordBatch::schema) else { return Ok(rows) };
