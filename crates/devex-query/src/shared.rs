@@ -109,21 +109,53 @@ impl TableProvider for SharedView {
     }
 }
 
-/// Compute every shared view of `ctx` that is not computed yet, side by side:
-/// for a statement that reads them all (`metrics`), which would otherwise
-/// compute them one after another as its planning reaches each.
+/// Compute every shared view of `ctx` that is not computed yet, for a
+/// statement that reads them all (`metrics`): first [`COMPUTED_ALONE`], then
+/// the others side by side (a plan would compute them one after another as
+/// its planning reaches each).
 pub async fn compute_all(ctx: &SessionContext) -> Result<()> {
     let state = ctx.state();
-    let mut views = Vec::new();
+    let mut alone = Vec::new();
+    let mut together = Vec::new();
     for name in SHARED_VIEWS {
         if let Ok(provider) = ctx.table_provider(*name).await {
-            views.push(provider);
+            if COMPUTED_ALONE.contains(name) { &mut alone } else { &mut together }.push(provider);
         }
     }
-    let runs = views.iter().filter_map(|p| p.downcast_ref::<SharedView>()).map(|v| v.table(&state));
+    compute(&alone, &state).await?;
+    let started = std::time::Instant::now();
+    release_freed_memory();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "freed memory released");
+    compute(&together, &state).await
+}
+
+/// Compute the shared views among `views` side by side.
+async fn compute(views: &[Arc<dyn TableProvider>], state: &SessionState) -> Result<()> {
+    let runs = views.iter().filter_map(|p| p.downcast_ref::<SharedView>()).map(|v| v.table(state));
     futures::future::try_join_all(runs).await?;
     Ok(())
 }
+
+/// Give the pages the allocator holds free back to the system (glibc's
+/// `malloc_trim`). glibc keeps what a thread freed for that thread's later
+/// allocations: without this, the deployment views were allocated on top of
+/// the freed percentile values, 1.8 GB at 19.4M changes instead of 1.4 GB.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases memory the allocator holds free; it
+    // touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The shared views [`compute_all`] computes first, each alone:
+/// `lead_time_summary`'s exact percentiles hold the lead time of every change
+/// of the window until they are computed, and the deployment views, once
+/// computed, are held until the statement ends. Computed first, the
+/// percentiles' values and the deployment views are never in memory together
+/// (at 19.4M changes, 1.4 GB and 0.96 GB).
+const COMPUTED_ALONE: &[&str] = &["lead_time_summary"];
 
 /// `batch` under `schema`, its string and binary views holding only the bytes
 /// they show. After a sort or a join, each batch's views point into every
