@@ -452,6 +452,26 @@ mod tests {
         assert_eq!(cached("lead_time_summary"), 0, "reads the window: never reused");
     }
 
+    /// `compute_all` computes every shared view once, and the statement after it
+    /// computes none again.
+    #[tokio::test]
+    async fn compute_all_computes_every_shared_view_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let settings = QuerySettings::default();
+        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
+        let window = Window { from: day(1), to: day(10) };
+        let ctx = lake.metrics_run_context(&settings, window, GroupBy::Team).await.unwrap();
+        crate::shared::compute_all(&ctx).await.unwrap();
+        for name in queries::SHARED_VIEWS {
+            assert_eq!(runs(&ctx, name).await, Some(1), "{name}");
+        }
+        ctx.sql("SELECT * FROM metrics").await.unwrap().collect().await.unwrap();
+        for name in queries::SHARED_VIEWS {
+            assert_eq!(runs(&ctx, name).await, Some(1), "{name}: not again");
+        }
+    }
+
     /// A statement computes only the shared views it reads.
     #[tokio::test]
     async fn a_statement_computes_only_the_shared_views_it_reads() {
