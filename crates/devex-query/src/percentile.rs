@@ -129,24 +129,45 @@ fn percentile_of(args: &AccumulatorArgs) -> Option<f64> {
 #[derive(Debug)]
 struct Chunks {
     groups: Vec<Vec<Vec<f64>>>,
+    /// What the chunks of `groups` take, kept as they are added and taken:
+    /// [`GroupsAccumulator::size`] is asked after every batch.
+    bytes: usize,
     percentile: f64,
 }
 
 impl Chunks {
     fn new(percentile: f64) -> Chunks {
-        Chunks { groups: Vec::new(), percentile }
+        Chunks { groups: Vec::new(), bytes: 0, percentile }
     }
 
-    fn push(chunks: &mut Vec<Vec<f64>>, value: f64) {
+    /// Add `value` to `chunks`; the bytes a new chunk took (0 if none was needed).
+    fn push(chunks: &mut Vec<Vec<f64>>, value: f64) -> usize {
         match chunks.last_mut() {
-            Some(last) if last.len() < last.capacity() => last.push(value),
+            Some(last) if last.len() < last.capacity() => {
+                last.push(value);
+                0
+            }
             last => {
                 let capacity = last.map_or(8, |c| (c.capacity() * 2).min(CHUNK));
                 let mut chunk = Vec::with_capacity(capacity);
                 chunk.push(value);
                 chunks.push(chunk);
+                Chunks::bytes(capacity)
             }
         }
+    }
+
+    /// What a chunk of `capacity` values takes, with its place in its group's list.
+    fn bytes(capacity: usize) -> usize {
+        capacity * size_of::<f64>() + size_of::<Vec<f64>>()
+    }
+
+    /// Take the groups `emit_to` names, and forget what their chunks took.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Vec<f64>>> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        let taken: usize = groups.iter().flatten().map(|c| Chunks::bytes(c.capacity())).sum();
+        self.bytes -= taken;
+        groups
     }
 
     /// The values of `chunks` in one buffer, each chunk freed once copied.
@@ -170,7 +191,7 @@ impl GroupsAccumulator for Chunks {
         let taken = |i: usize| values.is_valid(i) && opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
         for (i, (&group, &value)) in group_indices.iter().zip(values.values().iter()).enumerate() {
             if taken(i) {
-                Chunks::push(&mut self.groups[group], value);
+                self.bytes += Chunks::push(&mut self.groups[group], value);
             }
         }
         Ok(())
@@ -182,7 +203,7 @@ impl GroupsAccumulator for Chunks {
         for (&group, list) in group_indices.iter().zip(lists.iter()) {
             if let Some(list) = list {
                 for &value in list.as_primitive::<Float64Type>().values().iter() {
-                    Chunks::push(&mut self.groups[group], value);
+                    self.bytes += Chunks::push(&mut self.groups[group], value);
                 }
             }
         }
@@ -190,7 +211,7 @@ impl GroupsAccumulator for Chunks {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.groups);
+        let groups = self.take(emit_to);
         let mut out = Vec::with_capacity(groups.len());
         for chunks in groups {
             let mut values = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
@@ -201,7 +222,7 @@ impl GroupsAccumulator for Chunks {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
+        let groups = self.take(emit_to);
         let lengths: Vec<usize> = groups.iter().map(|c| c.iter().map(Vec::len).sum()).collect();
         let mut values = Vec::with_capacity(lengths.iter().sum());
         for chunks in groups {
@@ -231,9 +252,7 @@ impl GroupsAccumulator for Chunks {
     }
 
     fn size(&self) -> usize {
-        let chunks: usize = self.groups.iter().map(|c| c.capacity() * size_of::<Vec<f64>>()).sum();
-        let values: usize = self.groups.iter().flatten().map(|c| c.capacity() * size_of::<f64>()).sum();
-        self.groups.capacity() * size_of::<Vec<Vec<f64>>>() + chunks + values
+        self.groups.capacity() * size_of::<Vec<Vec<f64>>>() + self.bytes
     }
 }
 
@@ -344,11 +363,17 @@ mod tests {
     #[test]
     fn chunks_grow_by_doubling_up_to_a_limit() {
         let mut chunks = Vec::new();
+        let mut bytes = 0;
         for i in 0..20_000 {
-            Chunks::push(&mut chunks, i as f64);
+            bytes += Chunks::push(&mut chunks, i as f64);
         }
         let sizes: Vec<usize> = chunks.iter().map(Vec::capacity).collect();
         assert_eq!(&sizes[..4], &[8, 16, 32, 64]);
+        assert_eq!(
+            bytes,
+            sizes.iter().map(|&c| Chunks::bytes(c)).sum::<usize>(),
+            "what push reports is what the chunks take"
+        );
         assert!(sizes.iter().all(|&c| c <= CHUNK));
         let mut flat = Vec::new();
         Chunks::flatten(chunks, &mut flat);

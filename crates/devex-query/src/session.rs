@@ -423,15 +423,25 @@ mod tests {
         provider.downcast_ref::<crate::shared::SharedView>().map(|v| v.runs())
     }
 
+    /// A lake with no table written, in a directory kept while the pair lives.
+    async fn empty_lake() -> (tempfile::TempDir, LakeSession) {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LakeSession::open(dir.path()).await.unwrap();
+        (dir, lake)
+    }
+
+    /// Midnight UTC of day `d` of January 2026.
+    fn day(d: u32) -> DateTime<Utc> {
+        chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap()
+    }
+
     /// The shared views that do not depend on the window are computed once per
     /// lake snapshot and settings, whatever the window; the others once per
     /// run, on the first read, however many views read them.
     #[tokio::test]
     async fn window_independent_shared_views_are_computed_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let (_dir, lake) = empty_lake().await;
         let settings = QuerySettings::default();
-        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
         for (from, to) in [(1, 10), (10, 20)] {
             let ctx = lake.metrics_run_context(&settings, Window { from: day(from), to: day(to) }, GroupBy::Team);
             let ctx = ctx.await.unwrap();
@@ -456,10 +466,8 @@ mod tests {
     /// computes none again.
     #[tokio::test]
     async fn compute_all_computes_every_shared_view_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let (_dir, lake) = empty_lake().await;
         let settings = QuerySettings::default();
-        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
         let window = Window { from: day(1), to: day(10) };
         let ctx = lake.metrics_run_context(&settings, window, GroupBy::Team).await.unwrap();
         crate::shared::compute_all(&ctx).await.unwrap();
@@ -475,10 +483,8 @@ mod tests {
     /// A statement computes only the shared views it reads.
     #[tokio::test]
     async fn a_statement_computes_only_the_shared_views_it_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = LakeSession::open(dir.path()).await.unwrap();
+        let (_dir, lake) = empty_lake().await;
         let settings = QuerySettings::default();
-        let day = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, d, 0, 0, 0).unwrap();
         let ctx = lake.statement_context(&settings, Window { from: day(1), to: day(10) }, GroupBy::Team).await.unwrap();
         ctx.sql("SELECT count(*) FROM deployments").await.unwrap().collect().await.unwrap();
         assert_eq!(runs(&ctx, "production_deployment").await, Some(0));
