@@ -95,6 +95,25 @@ fn metrics_on_a_ballista_cluster_equal_the_local_run() {
         assert!(local.stdout.len() > 100, "{}", String::from_utf8_lossy(&local.stdout));
         assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout), "{args:?}");
     }
+    // The metrics run computed each shared view once on the cluster, kept its
+    // rows in the lake's scratch directory, and removed them when it ended.
+    let remote = demo
+        .ws
+        .devex()
+        .env("RUST_LOG", "devex_query=debug")
+        .env("NO_COLOR", "1")
+        .args(["--cluster", &cluster.url, "metrics", "--from", "2026-01-01", "--to", "2026-07-01", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&remote.stderr);
+    assert_eq!(remote.status.code(), Some(0), "{stderr}");
+    for view in ["deployment_outcome", "lead_time_summary"] {
+        let kept = stderr.lines().filter(|l| l.contains("view kept") && l.contains(&format!("view=\"{view}\"")));
+        assert_eq!(kept.count(), 1, "{view}: {stderr}");
+    }
+    let scratch = demo.ws.data().join("_scratch");
+    let left: Vec<_> = std::fs::read_dir(&scratch).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", scratch.display());
 }
 
 /// A lake on S3 (moto) read by the cluster: the executors resolve the
@@ -118,6 +137,23 @@ fn a_cluster_reads_a_lake_on_s3() {
     assert_eq!(remote.status.code(), Some(0), "{}", String::from_utf8_lossy(&remote.stderr));
     assert!(String::from_utf8_lossy(&local.stdout).lines().count() > 3);
     assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout));
+    // A metrics run writes its shared views to the bucket for the executors,
+    // and removes them when it ends.
+    let args = ["metrics", "--from", "2026-01-01", "--to", "2026-07-01", "--by", "team", "--format", "csv"];
+    let local = demo.ws.devex().args(args).output().unwrap();
+    assert_eq!(local.status.code(), Some(0), "{}", String::from_utf8_lossy(&local.stderr));
+    let remote = crate::object_storage::s3_process(&ws, &moto, "s3://lake/org")
+        .env("RUST_LOG", "devex_query=debug")
+        .env("NO_COLOR", "1")
+        .args(["--cluster", &cluster.url])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&remote.stderr);
+    assert_eq!(remote.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("view kept"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&local.stdout));
+    assert_eq!(crate::object_storage::keys(&moto, "lake", "org/_scratch/"), Vec::<String>::new());
 }
 
 /// No scheduler at the address: the command fails naming it, with a hint,

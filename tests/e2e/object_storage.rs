@@ -83,7 +83,7 @@ fn boto(moto: &Moto, body: &str, args: &[&str]) -> String {
 }
 
 /// The keys under `s3://bucket/prefix`.
-fn keys(moto: &Moto, bucket: &str, prefix: &str) -> Vec<String> {
+pub fn keys(moto: &Moto, bucket: &str, prefix: &str) -> Vec<String> {
     boto(
         moto,
         "for page in s3.get_paginator('list_objects_v2').paginate(Bucket=args[0], Prefix=args[1]):\n    \

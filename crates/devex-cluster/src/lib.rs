@@ -181,9 +181,13 @@ pub async fn remote_context(url: &str) -> Result<SessionContext, ClusterError> {
         .with_runtime_env(stores::runtime()?)
         .with_default_features()
         .build();
-    SessionContext::remote_with_state(&format!("df://{host}:{port}"), state)
+    let ctx = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state)
         .await
-        .map_err(|e| ClusterError::Ballista(e.to_string()))
+        .map_err(|e| ClusterError::Ballista(e.to_string()))?;
+    // The scheduler and executors compute devex's `percentile_cont` (see
+    // `process`); it plans as DataFusion's does.
+    ctx.register_udaf(devex_query::percentile::percentile_cont());
+    Ok(ctx)
 }
 
 /// The lake at `root` as a [`LakeSession`] whose every query runs on the

@@ -6,25 +6,36 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ballista_core::JobId;
+use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::serde::protobuf::{RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport};
 use ballista_executor::execution_engine::{DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor};
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
+use datafusion::execution::FunctionRegistry;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::SessionConfig;
+use devex_query::percentile;
 
 use crate::{ClusterError, ExecutorOptions, stores};
 
-/// A scheduler's session: Ballista's defaults, with devex's object stores.
+/// A scheduler's session: Ballista's defaults, with devex's object stores
+/// and devex's exact percentiles, planned in one step as in a local session
+/// ([`devex_query::percentile`]): each value is shuffled once by group,
+/// rather than gathered into a list per partition and shuffled as lists.
 fn scheduler_session(
     config: datafusion::prelude::SessionConfig,
 ) -> datafusion::common::Result<datafusion::execution::SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
-    Ok(SessionStateBuilder::new_from_existing(state).with_runtime_env(stores::runtime()?).build())
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(stores::runtime()?)
+        .with_physical_optimizer_rule(Arc::new(percentile::SinglePass))
+        .build();
+    state.register_udaf(Arc::new(percentile::percentile_cont()))?;
+    Ok(state)
 }
 
 /// How long a scheduler with no executor lets a query wait for one.
@@ -62,9 +73,25 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         executor_heartbeat_interval_seconds: 10,
         override_runtime_producer: Some(Arc::new(|_config| stores::runtime())),
         override_execution_engine: Some(Arc::new(WithoutOperatorMetrics(DefaultExecutionEngine::new()))),
+        override_function_registry: Some(Arc::new(function_registry())),
         ..defaults
     };
     start_executor_process(Arc::new(config)).await.map_err(|e| ClusterError::Ballista(e.to_string()))
+}
+
+/// The functions an executor decodes plans with: Ballista's, the array
+/// functions DataFusion's sessions have (Ballista 55 leaves them out, so a
+/// task computing `deployment_outcome`'s `incident_ids`, an
+/// `array_to_string` of an `array_sort`, was rejected), and devex's
+/// `percentile_cont`, which the scheduler plans.
+fn function_registry() -> BallistaFunctionRegistry {
+    let mut registry = BallistaFunctionRegistry::default();
+    for f in datafusion::functions_nested::all_default_nested_functions() {
+        registry.scalar_functions.entry(f.name().to_string()).or_insert(f);
+    }
+    let percentile = Arc::new(percentile::percentile_cont());
+    registry.aggregate_functions.insert(percentile.name().to_string(), percentile);
+    registry
 }
 
 /// Ballista's execution engine, with tasks that report no per-operator

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod params;
 pub mod percentile;
 pub mod queries;
+pub mod scratch;
 pub mod session;
 pub mod shared;
 pub mod trends;

@@ -16,6 +16,7 @@ use crate::calendar::{Period, Window};
 use crate::error::QueryError;
 use crate::facts::{FACTS, Fact, Lineage};
 use crate::params::{GroupBy, QuerySettings};
+use crate::scratch::Scratch;
 use crate::session::TableVersion;
 use crate::shared::SharedView;
 
@@ -116,11 +117,22 @@ pub use crate::shared::SharedCache;
 /// Tables registered per run (`params::register`): a view reading one depends on the periods.
 const WINDOW_TABLES: &[&str] = &["metric_period", "calendar_week", "calendar_month", "calendar_quarter"];
 
+/// How a session computes the [`SHARED_VIEWS`].
+#[derive(Debug, Clone, Copy)]
+pub enum Sharing<'a> {
+    /// Planned inline by every view that reads them.
+    Inline,
+    /// Each computed once in this process, when a statement first scans it;
+    /// those that do not depend on the periods are kept in the cache for the
+    /// next run over the same lake.
+    InProcess(&'a SharedCache),
+    /// Each computed once on the session's engine (a cluster) as it is
+    /// registered, and read from its rows in the scratch directory.
+    Scratch(&'a Scratch),
+}
+
 /// Run every statement of every file (`CREATE VIEW ...`) in `ctx`, for the
-/// run's `periods`; with `materialize`, each of the [`SHARED_VIEWS`] is
-/// computed once, when a statement first scans it, and those that do not
-/// depend on the periods are kept in `materialize`'s cache for the next run
-/// over the same lake.
+/// run's `periods`, the [`SHARED_VIEWS`] computed as `sharing` says.
 ///
 /// A view of `facts` whose stamp equals its lineage here (the same SQL and
 /// settings, and `versions` of the base tables it reads) is registered as
@@ -134,7 +146,7 @@ pub async fn register_views(
     settings: &QuerySettings,
     periods: &[Period],
     group_by: GroupBy,
-    materialize: Option<&SharedCache>,
+    sharing: Sharing<'_>,
     facts: &[Fact],
     versions: &[TableVersion],
     stop_after: &[&str],
@@ -189,8 +201,16 @@ pub async fn register_views(
                 }
                 None => None,
             };
-            let Some((name, cache)) = created.clone().filter(|n| SHARED_VIEWS.contains(&n.as_str())).zip(materialize)
-            else {
+            let shared = created.clone().filter(|n| SHARED_VIEWS.contains(&n.as_str()));
+            if let (Some(name), Sharing::Scratch(scratch), None) = (&shared, sharing, fact) {
+                ctx.execute_logical_plan(plan).await.map_err(err)?;
+                let plan = ctx.table(name.as_str()).await.map_err(err)?.into_unoptimized_plan();
+                ctx.deregister_table(name.as_str()).map_err(err)?;
+                let table = scratch.keep(ctx, name, plan).await?;
+                ctx.register_table(name.as_str(), table).map_err(err)?;
+                continue;
+            }
+            let (Some(name), Sharing::InProcess(cache)) = (shared, sharing) else {
                 match (fact, &created) {
                     (Some(fact), Some(name)) => {
                         ctx.register_table(name.as_str(), Arc::clone(&fact.provider)).map_err(err)?;

@@ -20,6 +20,8 @@ use crate::calendar::{Period, Window};
 use crate::error::QueryError;
 use crate::facts::{self, Fact};
 use crate::params::{self, GroupBy, QuerySettings};
+use crate::queries::Sharing;
+use crate::scratch::Scratch;
 use crate::{percentile, queries};
 
 /// Which state of the lake a session reads.
@@ -233,8 +235,17 @@ impl LakeSession {
         }
         let periods = [period];
         params::register(&ctx, settings, &periods, false)?;
-        let lineage =
-            queries::register_views(&ctx, settings, &periods, GroupBy::Org, None, facts, &self.versions, views).await?;
+        let lineage = queries::register_views(
+            &ctx,
+            settings,
+            &periods,
+            GroupBy::Org,
+            Sharing::Inline,
+            facts,
+            &self.versions,
+            views,
+        )
+        .await?;
         Ok((ctx, lineage))
     }
 
@@ -312,7 +323,7 @@ impl LakeSession {
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, &[Period::window(window)], group_by, false).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, Shared::Inline).await
     }
 
     /// Like [`Self::metrics_context`], with the views several metrics share
@@ -323,7 +334,7 @@ impl LakeSession {
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, &[Period::window(window)], group_by, true).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, Shared::Computed).await
     }
 
     /// Like [`Self::metrics_run_context`] for several periods at once (the
@@ -335,7 +346,7 @@ impl LakeSession {
         periods: &[Period],
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, periods, group_by, true).await
+        self.context_with_views(settings, periods, group_by, Shared::Computed).await
     }
 
     /// Like [`Self::periods_run_context`] with every view planned inline,
@@ -346,7 +357,7 @@ impl LakeSession {
         periods: &[Period],
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, periods, group_by, false).await
+        self.context_with_views(settings, periods, group_by, Shared::Inline).await
     }
 
     /// A session for ad-hoc statements (`devex sql`): like
@@ -361,7 +372,7 @@ impl LakeSession {
         window: Window,
         group_by: GroupBy,
     ) -> Result<SessionContext, QueryError> {
-        self.context_with_views(settings, &[Period::window(window)], group_by, true).await
+        self.context_with_views(settings, &[Period::window(window)], group_by, Shared::InProcess).await
     }
 
     async fn context_with_views(
@@ -369,7 +380,7 @@ impl LakeSession {
         settings: &QuerySettings,
         periods: &[Period],
         group_by: GroupBy,
-        materialize: bool,
+        shared: Shared,
     ) -> Result<SessionContext, QueryError> {
         queries::contiguous_span(periods)?;
         let ctx = match &self.remote {
@@ -381,11 +392,43 @@ impl LakeSession {
         }
         let remote = self.remote.is_some();
         params::register(&ctx, settings, periods, remote)?;
-        let materialize = materialize && !remote;
-        let shared = materialize.then_some(&self.shared);
-        queries::register_views(&ctx, settings, periods, group_by, shared, &self.facts, &self.versions, &[]).await?;
+        let scratch = match (remote, shared) {
+            (true, Shared::Computed) => match Scratch::create(&ctx, &self.root).await {
+                Ok(scratch) => Some(scratch),
+                Err(e) => {
+                    tracing::warn!(
+                        "the cluster's shared views cannot be kept in the lake ({e}): each view plans them inline, which is slower"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let sharing = match (&scratch, shared) {
+            (Some(scratch), _) => Sharing::Scratch(scratch),
+            (None, Shared::Inline) => Sharing::Inline,
+            (None, _) if remote => Sharing::Inline,
+            (None, _) => Sharing::InProcess(&self.shared),
+        };
+        queries::register_views(&ctx, settings, periods, group_by, sharing, &self.facts, &self.versions, &[]).await?;
+        if let Some(scratch) = scratch {
+            // The session's tables read its files: they go when it does.
+            ctx.state_ref().write().config_mut().set_extension(scratch);
+        }
         Ok(ctx)
     }
+}
+
+/// How a session's shared views are computed (see [`Sharing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shared {
+    /// Planned inline.
+    Inline,
+    /// Computed once on first scan in this process; planned inline on a
+    /// cluster (an ad-hoc statement may read none of them).
+    InProcess,
+    /// Computed once, here or on the cluster: for a run that reads them all.
+    Computed,
 }
 
 /// DataFusion's settings: its defaults, then any `DATAFUSION_*` environment
@@ -398,8 +441,8 @@ fn session_config() -> Result<SessionConfig, QueryError> {
 
 /// A session of this process over `runtime`: DataFusion's, with [`session_config`]
 /// and exact percentiles that hold each value once ([`crate::percentile`]).
-/// (A cluster's sessions are Ballista's, with DataFusion's own percentiles:
-/// the same numbers.)
+/// (A cluster's scheduler and executors register the same two:
+/// `devex_cluster::process`.)
 fn local_context(runtime: Arc<RuntimeEnv>) -> Result<SessionContext, QueryError> {
     let state = SessionStateBuilder::new()
         .with_config(session_config()?)
