@@ -254,7 +254,10 @@ fn main() {
             .arg(devex())
             .args(["--data", data, "--cluster", &format!("df://127.0.0.1:{scheduler}")])
             .args(metrics)
-            .stdout(std::fs::File::create(&cluster_csv).unwrap()),
+            .env("RUST_LOG", "devex_query=debug")
+            .env("NO_COLOR", "1")
+            .stdout(std::fs::File::create(&cluster_csv).unwrap())
+            .stderr(std::fs::File::create(root.join("cluster-client.log")).unwrap()),
     );
     let executor_rss: Vec<f64> = executors.iter().map(|pid| mib(peak_rss(*pid))).collect();
     eprintln!(
@@ -263,6 +266,22 @@ fn main() {
         mib(rss),
         executor_rss.iter().map(|m| m.round()).collect::<Vec<_>>()
     );
+    // Where the run's time went: each shared view computed on the cluster and
+    // kept on the bucket, then the statement.
+    let log = std::fs::read_to_string(root.join("cluster-client.log")).unwrap();
+    let mut kept_ms = 0.0;
+    for line in log.lines().filter(|l| l.contains("view kept")) {
+        let field = |name: &str| line.split(&format!(" {name}=")).nth(1).and_then(|r| r.split(' ').next());
+        let ms: f64 = field("ms").and_then(|m| m.parse().ok()).unwrap_or_default();
+        kept_ms += ms;
+        eprintln!(
+            "  kept {:<20} {:>9} rows {:>8.1} s",
+            field("view").unwrap_or("?").trim_matches('"'),
+            field("rows").unwrap_or("?"),
+            ms / 1000.0
+        );
+    }
+    eprintln!("  the statement and the rest   {:>8.1} s", wall.as_secs_f64() - kept_ms / 1000.0);
     assert_eq!(
         std::fs::read(&cluster_csv).unwrap(),
         std::fs::read(&local_csv).unwrap(),
