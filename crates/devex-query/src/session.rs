@@ -327,7 +327,9 @@ impl LakeSession {
     }
 
     /// Like [`Self::metrics_context`], with the views several metrics share
-    /// computed once up front: for computing every metric of a window.
+    /// computed once: for computing every metric of a window. On a cluster
+    /// they are computed there as they are registered, and kept in the
+    /// lake's scratch directory until the session goes ([`crate::scratch`]).
     pub async fn metrics_run_context(
         &self,
         settings: &QuerySettings,
@@ -365,7 +367,9 @@ impl LakeSession {
     /// once, when a statement first reads it (inline, every view re-plans them:
     /// `SELECT * FROM metrics` over two years of a large organisation took
     /// 16.9 s instead of under 2); a statement that reads only the lake's
-    /// tables, or views that share nothing, pays nothing for them.
+    /// tables, or views that share nothing, pays nothing for them. On a
+    /// cluster every view is planned inline: nothing is computed, or
+    /// written, before the statement.
     pub async fn statement_context(
         &self,
         settings: &QuerySettings,
