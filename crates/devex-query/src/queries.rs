@@ -204,8 +204,7 @@ pub async fn register_views(
             let shared = created.clone().filter(|n| SHARED_VIEWS.contains(&n.as_str()));
             if let (Some(name), Sharing::Scratch(scratch), None) = (&shared, sharing, fact) {
                 ctx.execute_logical_plan(plan).await.map_err(err)?;
-                let plan = ctx.table(name.as_str()).await.map_err(err)?.into_unoptimized_plan();
-                ctx.deregister_table(name.as_str()).map_err(err)?;
+                let plan = take_view(ctx, name).await.map_err(err)?;
                 let table = scratch.keep(ctx, name, plan).await?;
                 ctx.register_table(name.as_str(), table).map_err(err)?;
                 continue;
@@ -231,8 +230,7 @@ pub async fn register_views(
                         None => ctx.execute_logical_plan(plan).await.map(|_| ()),
                     }
                     .map_err(err)?;
-                    let plan = ctx.table(name.as_str()).await.map_err(err)?.into_unoptimized_plan();
-                    ctx.deregister_table(name.as_str()).map_err(err)?;
+                    let plan = take_view(ctx, &name).await.map_err(err)?;
                     let keep = same.then(|| (Arc::clone(cache), key));
                     Arc::new(SharedView::new(&name, plan, keep))
                 }
@@ -241,6 +239,14 @@ pub async fn register_views(
         }
     }
     Ok(lineages)
+}
+
+/// The plan of the view `name` of `ctx`, which is deregistered: for a shared
+/// view to be registered in its place.
+async fn take_view(ctx: &SessionContext, name: &str) -> datafusion::error::Result<LogicalPlan> {
+    let plan = ctx.table(name).await?.into_unoptimized_plan();
+    ctx.deregister_table(name)?;
+    Ok(plan)
 }
 
 /// Tables of settings (`params::register`): their contents are part of the
